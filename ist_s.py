@@ -1,0 +1,783 @@
+"""IST_S: Incidental Scene Text Segmentation, as a Hugging Face `datasets` builder.
+
+Pixel-level text masks (0 background, 1 text, 255 uncertain) for the ICDAR 2015
+"Incidental Scene Text" photos. Every input is a manual download placed in one folder.
+
+    import ist_s
+    ds = ist_s.load("path/to/data")                    # DatasetDict with train/test
+    python ist_s.py --help                             # the command line
+
+Top to bottom: what the dataset is, how inputs are found and verified, how one example
+is made, the builder, then the public helpers and the command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import io
+import math
+import os
+import re
+import struct
+import sys
+import warnings
+import zipfile
+import zlib
+from collections.abc import Iterator
+from typing import Optional
+
+import datasets
+import numpy as np
+import PIL.Image
+
+logger = datasets.utils.logging.get_logger(__name__)
+
+# --------------------------------------------------------------------------------------
+# What the dataset is
+# --------------------------------------------------------------------------------------
+
+_CITATION = """\
+@inproceedings{bonechi2019cocots,
+  title     = {{COCO\\_TS} Dataset: Pixel-Level Annotations Based on Weak Supervision for Scene Text Segmentation},
+  author    = {Bonechi, Simone and Andreini, Paolo and Bianchini, Monica and Scarselli, Franco},
+  booktitle = {Artificial Neural Networks and Machine Learning -- ICANN 2019},
+  pages     = {238--250},
+  year      = {2019},
+  publisher = {Springer, Cham}
+}
+@article{bonechi2020weak,
+  title   = {Weak Supervision for Generating Pixel-Level Annotations in Scene Text Segmentation},
+  author  = {Bonechi, Simone and Andreini, Paolo and Bianchini, Monica and Scarselli, Franco},
+  journal = {Pattern Recognition Letters},
+  year    = {2020},
+  issn    = {0167-8655},
+  doi     = {10.1016/j.patrec.2020.06.023}
+}
+@inproceedings{karatzas2015icdar,
+  title     = {{ICDAR} 2015 Competition on Robust Reading},
+  author    = {Karatzas, Dimosthenis and Gomez-Bigorda, Lluis and Nicolaou, Anguelos and Ghosh, Suman
+               and Bagdanov, Andrew and Iwamura, Masakazu and Matas, Jiri and Neumann, Lukas
+               and Chandrasekhar, Vijay Ramaseshan and Lu, Shijian and Shafait, Faisal
+               and Uchida, Seiichi and Valveny, Ernest},
+  booktitle = {13th International Conference on Document Analysis and Recognition (ICDAR)},
+  pages     = {1156--1160},
+  year      = {2015}
+}
+"""
+
+_DESCRIPTION = """\
+IST_S (Incidental Scene Text Segmentation) holds 1475 pixel-level text masks (979 train,
+496 test) for the ICDAR 2015 Robust Reading "Incidental Scene Text" photos. The masks were
+generated from the ICDAR 2015 word boxes by weak supervision. Pixel values: 0 background,
+1 text, 255 uncertain (ignore in training and evaluation).
+"""
+
+_HOMEPAGE = "http://clem.diism.unisi.it/~coco_ts/downloads/ist_s"
+_LICENSE = (
+    "Masks: CC BY 4.0. Images: the ICDAR 2015 Robust Reading Competition's own terms "
+    "(registration at https://rrc.cvc.uab.es/?ch=4)."
+)
+
+VERSION = datasets.Version("1.0.0")
+
+CLASS_NAMES = ["background", "text"]
+IGNORE_INDEX = 255
+ID2LABEL = dict(enumerate(CLASS_NAMES))
+MASK_VALUES = frozenset({*ID2LABEL, IGNORE_INDEX})
+
+ICDAR_DOWNLOADS = "https://rrc.cvc.uab.es/?ch=4&com=downloads (free registration)"
+IST_S_DOWNLOAD = "http://clem.diism.unisi.it/~coco_ts/download_ist_s.php"
+
+
+@dataclasses.dataclass(frozen=True)
+class InputFile:
+    """One manual download: `{name}.zip`, or the folder `{name}/` it extracts to."""
+
+    name: str
+    role: str  # "train_images", "test_images", "labels", or "annotations" (not read)
+    source: str
+    size: Optional[int] = None
+    digest: Optional[str] = None  # "md5:<hex>" or "sha256:<hex>", when published
+    required: bool = True
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.zip"
+
+
+# Sizes and md5s of the ICDAR 2015 archives as published (MMOCR's dataset zoo, public listings).
+# The labels zip has no published checksum: it is reported with its sha256 instead.
+INPUTS = (
+    InputFile(
+        "ch4_training_images",
+        "train_images",
+        ICDAR_DOWNLOADS,
+        90_667_586,
+        "md5:c51cbace155dcc4d98c8dd19d378f30d",
+    ),
+    InputFile("ch4_test_images", "test_images", ICDAR_DOWNLOADS, 44_359_601, "md5:97e4c1ddcf074ffcc75feff2b63c35dd"),
+    InputFile("IST_Segmentation_labels", "labels", IST_S_DOWNLOAD),
+    InputFile(
+        "ch4_training_localization_transcription_gt",
+        "annotations",
+        ICDAR_DOWNLOADS,
+        digest="md5:3bfaf1988960909014f7987d2343060b",
+        required=False,
+    ),
+    InputFile(
+        "Challenge4_Test_Task4_GT",
+        "annotations",
+        ICDAR_DOWNLOADS,
+        digest="md5:8bce173b06d164b98c357b0eb96ef430",
+        required=False,
+    ),
+)
+INPUTS_BY_ROLE = {spec.role: spec for spec in INPUTS if spec.required}
+
+# Rows per split on the genuine archives; checked whenever every registered input matched.
+EXPECTED_SPLIT_SIZES = {
+    "default": {"train": 979, "test": 496},
+    "with_unlabeled": {"train": 1000, "test": 500},
+}
+SPLIT_IMAGES = {"train": "train_images", "test": "test_images"}
+
+MANUAL_DOWNLOAD_INSTRUCTIONS = f"""\
+Put these three files (or the folders they extract to, same names) in one folder and pass it
+as `data_dir`:
+  - ch4_training_images.zip  ICDAR 2015 task 4.1 training images, from {ICDAR_DOWNLOADS}
+  - ch4_test_images.zip      ICDAR 2015 task 4.1 test images, from the same page
+  - IST_Segmentation_labels.zip  the IST_S masks, from {IST_S_DOWNLOAD}
+"""
+
+PAIRS_PER_SHARD = 64  # ~10 MB of JPEGs: 16 train / 8 test shards on the full data
+
+
+class IstSError(Exception):
+    """Bad or missing input: the message names the file or archive member."""
+
+
+class MissingInputError(IstSError, FileNotFoundError):
+    """An expected input file is not in `data_dir`."""
+
+
+class InvalidInputError(IstSError, ValueError):
+    """An input exists but its content is not what IST_S holds."""
+
+
+class ChecksumMismatchError(InvalidInputError):
+    """An input's size or digest differs from the published one."""
+
+
+# --------------------------------------------------------------------------------------
+# Finding and verifying inputs
+# --------------------------------------------------------------------------------------
+
+
+def find_input(data_dir: str, spec: InputFile) -> Optional[str]:
+    """The zip for `spec` in `data_dir`, else its extracted folder, else None."""
+    archive, folder = os.path.join(data_dir, spec.filename), os.path.join(data_dir, spec.name)
+    if os.path.isfile(archive):
+        return archive
+    return folder if os.path.isdir(folder) else None
+
+
+def locate_inputs(data_dir: Optional[str]) -> dict[str, str]:
+    """Path of every required input by role; one error lists all that are missing."""
+    if data_dir is None:
+        raise MissingInputError(
+            f"IST_S needs `data_dir`: the folder holding its inputs.\n{MANUAL_DOWNLOAD_INSTRUCTIONS}"
+        )
+    found = {spec.role: find_input(data_dir, spec) for spec in INPUTS_BY_ROLE.values()}
+    missing = [spec for spec in INPUTS_BY_ROLE.values() if found[spec.role] is None]
+    if missing:
+        lines = [f"  - {spec.filename} (or the extracted folder {spec.name}/), from {spec.source}" for spec in missing]
+        present = sorted(os.listdir(data_dir)) if os.path.isdir(data_dir) else None
+        if present is None:
+            holds = "it does not exist"
+        else:
+            holds = "it holds: " + (", ".join(present[:20]) + (" ..." if len(present) > 20 else "") or "nothing")
+        raise MissingInputError(
+            f"IST_S inputs missing from {data_dir} ({holds}). Expected:\n" + "\n".join(lines) + "\n"
+        )
+    return found
+
+
+def hash_file(path: str, algorithms: tuple[str, ...] = ("sha256",), chunk_size: int = 1 << 20) -> dict[str, str]:
+    """Hex digests of a file, read once in chunks: {"md5": ..., "sha256": ...}."""
+    hashers = {name: hashlib.new(name) for name in algorithms}
+    with open(path, "rb") as f:
+        while block := f.read(chunk_size):
+            for hasher in hashers.values():
+                hasher.update(block)
+    return {name: hasher.hexdigest() for name, hasher in hashers.items()}
+
+
+def verify_input(spec: InputFile, path: str) -> str:
+    """Check one located input against the table: "ok", "unregistered" or "folder".
+
+    A size or digest that differs raises ChecksumMismatchError. Folders and unregistered
+    inputs cannot be checked: they are logged (unregistered ones with their sha256).
+    """
+    if os.path.isdir(path):
+        logger.info(f"{spec.name}/ is an extracted folder: there is no archive digest to check.")
+        return "folder"
+    if spec.digest is None:
+        sha256 = hash_file(path, ("sha256",))["sha256"]
+        logger.info(f"{spec.filename} has no published checksum; its sha256:{sha256}")
+        return "unregistered"
+    size = os.path.getsize(path)
+    hint = f"Download it again from {spec.source}."
+    if spec.size is not None and size != spec.size:
+        raise ChecksumMismatchError(
+            f"{path}: expected {spec.size:,} bytes, found {size:,}: truncated, or not the ICDAR 2015 release. {hint}"
+        )
+    algorithm, expected = spec.digest.split(":")
+    actual = hash_file(path, (algorithm,))[algorithm]
+    if actual != expected:
+        raise ChecksumMismatchError(
+            f"{path}: expected {algorithm}:{expected}, got {algorithm}:{actual}: "
+            f"corrupt, or not the ICDAR 2015 release. {hint}"
+        )
+    return "ok"
+
+
+def inputs_fingerprint(data_dir: str) -> str:
+    """A cheap identity of the inputs (names, sizes, mtimes) that keys the Arrow cache.
+
+    `datasets` keys its cache by config and `data_dir` only, so an archive replaced in place
+    would otherwise be served from the stale cache.
+    """
+    parts = []
+    for spec in INPUTS_BY_ROLE.values():
+        path = find_input(data_dir, spec)
+        if path is None:
+            parts.append(f"{spec.name}:missing")
+        elif os.path.isfile(path):
+            stat = os.stat(path)
+            parts.append(f"{spec.filename}:{stat.st_size}:{stat.st_mtime_ns}")
+        else:
+            entries = []
+            for root, _, files in os.walk(path):
+                for name in files:
+                    stat = os.stat(os.path.join(root, name))
+                    entries.append(
+                        f"{os.path.relpath(os.path.join(root, name), path)}:{stat.st_size}:{stat.st_mtime_ns}"
+                    )
+            parts.append(f"{spec.name}/:" + hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest())
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+class Source:
+    """A zip archive or its extracted folder, read member by member, never extracted."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.label = os.path.basename(path.rstrip("/\\")) + ("" if os.path.isfile(path) else "/")
+        self._zip: Optional[zipfile.ZipFile] = None
+        if os.path.isfile(path):
+            try:
+                self._zip = zipfile.ZipFile(path)
+            except (zipfile.BadZipFile, OSError) as e:
+                with open(path, "rb") as f:
+                    head = f.read(64)
+                looks_like = " (it looks like an HTML page: a login or error page saved under the zip's name?)"
+                raise InvalidInputError(
+                    f"{path} is not a readable zip archive ({e}); it starts with {head[:32]!r}"
+                    + (looks_like if head.lstrip().lower().startswith((b"<!doctype", b"<html")) else "")
+                ) from None
+
+    def members(self) -> list[str]:
+        """Every file inside, as a relative '/'-separated name."""
+        if self._zip is not None:
+            return [info.filename for info in self._zip.infolist() if not info.is_dir()]
+        names = []
+        for root, _, files in os.walk(self.path):
+            names.extend(os.path.relpath(os.path.join(root, f), self.path).replace(os.sep, "/") for f in files)
+        return sorted(names)
+
+    def where(self, member: str) -> str:
+        return f"{self.label}:{member}" if self._zip is not None else f"{self.label}{member}"
+
+    def read(self, member: str) -> bytes:
+        try:
+            if self._zip is not None:
+                return self._zip.read(member)
+            with open(os.path.join(self.path, *member.split("/")), "rb") as f:
+                return f.read()
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as e:
+            raise InvalidInputError(
+                f"{self.where(member)}: cannot be read ({e}); the archive is corrupt or truncated"
+            ) from None
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+
+# --------------------------------------------------------------------------------------
+# The labels' layout, and the pairs of each split
+# --------------------------------------------------------------------------------------
+
+# Folder words that name a split. ICDAR 2015 has no validation split; the sister set
+# MLT_S calls its second split `validation_labels`, so those words are read as test.
+SPLIT_WORDS = {"train": "train", "training": "train", "test": "test", "testing": "test"}
+SPLIT_WORDS.update({"val": "test", "validation": "test"})
+
+
+def is_junk(member: str) -> bool:
+    """macOS resource forks, dot-files and the like: never data."""
+    return any(part.startswith(".") or part == "__MACOSX" for part in member.split("/"))
+
+
+def split_of(member: str) -> Optional[str]:
+    """The split a label belongs to, from the folders in its path; None if none or both."""
+    folders = member.replace("\\", "/").split("/")[:-1]
+    named = {
+        SPLIT_WORDS[word] for folder in folders for word in re.split(r"[^a-z]+", folder.lower()) if word in SPLIT_WORDS
+    }
+    return named.pop() if len(named) == 1 else None
+
+
+def stem(member: str) -> str:
+    return os.path.splitext(member.replace("\\", "/").rsplit("/", 1)[-1])[0]
+
+
+def natural_key(name: str) -> tuple:
+    """img_2 before img_10: numeric order, never the archive's listing order."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name.lower()))
+
+
+def files_by_stem(members: list[str], extensions: tuple[str, ...], where) -> dict[str, str]:
+    """Lower-cased stem -> member, for the data files among `members`; duplicates are an error."""
+    by_stem: dict[str, str] = {}
+    for member in members:
+        if is_junk(member) or not member.lower().endswith(extensions):
+            continue
+        key = stem(member).lower()
+        if key in by_stem:
+            raise InvalidInputError(
+                f"two files share the name {stem(member)!r} (ignoring case): {where(by_stem[key])} and {where(member)}"
+            )
+        by_stem[key] = member
+    return by_stem
+
+
+def labels_by_split(labels: Source) -> dict[str, dict[str, str]]:
+    """Detect the labels' layout: PNGs at any depth, the split named by a folder on the path."""
+    by_split: dict[str, list[str]] = {"train": [], "test": []}
+    undetermined = []
+    for member in labels.members():
+        if is_junk(member) or not member.lower().endswith(".png"):
+            continue
+        split = split_of(member)
+        if split is None:
+            undetermined.append(member)
+        else:
+            by_split[split].append(member)
+    if undetermined:
+        shown = ", ".join(labels.where(m) for m in undetermined[:5]) + (" ..." if len(undetermined) > 5 else "")
+        raise InvalidInputError(
+            f"cannot tell the split of {len(undetermined)} label(s): {shown}. Expected each label under a folder "
+            f"naming its split (train/training or test/testing), e.g. IST_S/train/img_1.png"
+        )
+    for split, members in by_split.items():
+        if not members:
+            raise InvalidInputError(
+                f"{labels.path} holds no {split} labels: expected PNGs under a folder naming the {split} split"
+            )
+    return {split: files_by_stem(members, (".png",), labels.where) for split, members in by_split.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Pair:
+    image_id: str
+    image_member: str
+    label_member: Optional[str]
+
+
+def plan_split(split: str, images: Source, labels: dict[str, str], with_unlabeled: bool) -> list[Pair]:
+    """Pair images and labels by stem within one split, in numeric order."""
+    image_by_stem = files_by_stem(images.members(), (".jpg", ".jpeg"), images.where)
+    orphans = sorted(set(labels) - set(image_by_stem), key=natural_key)
+    if orphans:
+        shown = ", ".join(labels[s] for s in orphans[:5]) + (" ..." if len(orphans) > 5 else "")
+        raise InvalidInputError(
+            f"{len(orphans)} {split} label(s) have no image of the same name in {images.label}: {shown}"
+        )
+    pairs = [
+        Pair(stem(member), member, labels.get(key))
+        for key, member in image_by_stem.items()
+        if with_unlabeled or key in labels
+    ]
+    unlabeled = len(image_by_stem) - len(labels)
+    if unlabeled and not with_unlabeled:
+        logger.info(f"{split}: skipped {unlabeled} image(s) without a label (config 'with_unlabeled' keeps them)")
+    return sorted(pairs, key=lambda pair: natural_key(pair.image_id))
+
+
+def shard(pairs: list[Pair]) -> list[tuple[Pair, ...]]:
+    """Contiguous shards: at least 2 when possible, so num_proc and DataLoader workers have work."""
+    count = min(len(pairs), max(2, math.ceil(len(pairs) / PAIRS_PER_SHARD)))
+    return [tuple(pairs[i * len(pairs) // count : (i + 1) * len(pairs) // count]) for i in range(count)]
+
+
+# --------------------------------------------------------------------------------------
+# One example: JPEG bytes untouched but for the Orientation tag, mask checked and stored as L
+# --------------------------------------------------------------------------------------
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+EXIF_ORIENTATION = 0x0112
+SWAPS_AXES = {5, 6, 7, 8}  # orientations that turn the image by 90 degrees
+
+
+def jpeg_header(data: bytes, where: str) -> tuple[tuple[int, int], int]:
+    """(width, height) of the stored pixel grid and the EXIF orientation, from headers only."""
+    if not data.startswith(b"\xff\xd8"):
+        raise InvalidInputError(f"{where}: not a JPEG (starts with {data[:8]!r})")
+    if b"\xff\xd9" not in data[-1024:]:
+        raise InvalidInputError(f"{where}: truncated JPEG (no end-of-image marker)")
+    try:
+        with PIL.Image.open(io.BytesIO(data)) as image:
+            if image.format != "JPEG":
+                raise InvalidInputError(f"{where}: expected a JPEG, found {image.format}")
+            return image.size, int(image.getexif().get(EXIF_ORIENTATION) or 1)
+    except (OSError, SyntaxError, ValueError, struct.error) as e:
+        if isinstance(e, InvalidInputError):
+            raise
+        raise InvalidInputError(f"{where}: corrupt JPEG header ({e})") from None
+
+
+def neutralise_orientation(data: bytes) -> bytes:
+    """The same JPEG with its EXIF Orientation set to 1: two bytes change, nothing is re-encoded."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xDA:  # start of scan: no more metadata
+            break
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+        body = pos + 4
+        if marker == 0xE1 and data[body : body + 6] == b"Exif\x00\x00":
+            return _patch_exif_orientation(data, body + 6)
+        pos = body + length - 2
+    raise ValueError("no EXIF segment")
+
+
+def _patch_exif_orientation(data: bytes, tiff: int) -> bytes:
+    order = {b"II": "<", b"MM": ">"}[data[tiff : tiff + 2]]
+    ifd = tiff + struct.unpack(order + "I", data[tiff + 4 : tiff + 8])[0]
+    (count,) = struct.unpack(order + "H", data[ifd : ifd + 2])
+    for entry in range(ifd + 2, ifd + 2 + 12 * count, 12):
+        tag, kind = struct.unpack(order + "HH", data[entry : entry + 4])
+        if tag == EXIF_ORIENTATION:
+            value = struct.pack(order + ("H" if kind == 3 else "I"), 1)  # SHORT (3) as specified, LONG tolerated
+            return data[: entry + 8] + value + data[entry + 8 + len(value) :]
+    raise ValueError("no Orientation tag in IFD0")
+
+
+def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    pos = len(PNG_SIGNATURE)
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        yield kind, data[pos : pos + 12 + length]
+        pos += 12 + length
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def palette_png_as_grayscale(data: bytes) -> bytes:
+    """An 8-bit palette PNG as an 8-bit grayscale PNG whose values are the palette indices.
+
+    Both store one byte per pixel, so the compressed pixel data is reused as it is: only the
+    header's colour type changes and the palette chunks go. No decode, no re-encode.
+    """
+    out = [PNG_SIGNATURE]
+    for kind, chunk in _png_chunks(data):
+        if kind == b"IHDR":
+            header = bytearray(chunk[8:-4])
+            header[9] = 0  # colour type: grayscale
+            out.append(_png_chunk(b"IHDR", bytes(header)))
+        elif kind in (b"IDAT", b"IEND"):
+            out.append(chunk)
+    return b"".join(out)
+
+
+@dataclasses.dataclass(frozen=True)
+class Mask:
+    png: bytes  # single-channel 8-bit PNG, decodes to mode "L"
+    size: tuple[int, int]
+    classes: list[int]  # ClassLabel ids present
+
+
+def read_mask(data: bytes, where: str, allowed_sizes: set[tuple[int, int]]) -> Mask:
+    """Check a label map and return it as an 8-bit grayscale PNG, converting by value.
+
+    The size is checked from the header before any pixel is decoded, so a tiny PNG that
+    declares a huge image is refused without being inflated.
+    """
+    if not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        raise InvalidInputError(f"{where}: not a PNG (starts with {data[:8]!r})")
+    width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(colour)
+    if channels != 1:
+        raise InvalidInputError(
+            f"{where}: expected a single-channel mask, found {channels or '?'} channels (PNG colour type {colour})"
+        )
+    if (width, height) not in allowed_sizes:
+        expected = " or ".join(f"{w}x{h}" for w, h in sorted(allowed_sizes))
+        raise InvalidInputError(f"{where}: mask is {width}x{height}, expected the image's size {expected}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
+            with PIL.Image.open(io.BytesIO(data)) as image:
+                values = np.asarray(image)
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        PIL.Image.DecompressionBombError,
+        PIL.Image.DecompressionBombWarning,
+    ) as e:
+        raise InvalidInputError(f"{where}: corrupt PNG ({e})") from None
+    if colour == 0 and depth in (2, 4):
+        values = values // (255 // (2**depth - 1))  # Pillow scales 2/4-bit grey to 0-255
+    counts = np.bincount(values.ravel().astype(np.int64, copy=False), minlength=256)
+    bad = [int(v) for v in np.flatnonzero(counts) if v not in MASK_VALUES]
+    if bad:
+        raise InvalidInputError(
+            f"{where}: pixel values {bad[:8]} outside {{0 background, 1 text, 255 uncertain}} "
+            f"({int(counts[bad].sum())} pixels)"
+        )
+    if colour == 0 and depth == 8:
+        png = data  # already what we store: byte for byte
+    elif colour == 3 and depth == 8:
+        png = palette_png_as_grayscale(data)
+    else:
+        buffer = io.BytesIO()
+        PIL.Image.fromarray(values.astype(np.uint8), mode="L").save(buffer, format="PNG")
+        png = buffer.getvalue()
+    return Mask(png, (width, height), [label for label in ID2LABEL if counts[label]])
+
+
+def make_example(pair: Pair, images: Source, labels: Optional[Source]) -> dict:
+    """One row. The image keeps its bytes; only an EXIF Orientation that would turn it off
+    its mask's pixel grid is neutralised (`datasets.Image` applies it on decode)."""
+    image_bytes = images.read(pair.image_member)
+    where = images.where(pair.image_member)
+    raw_size, orientation = jpeg_header(image_bytes, where)
+    example = {
+        "image_id": pair.image_id,
+        "image": None,
+        "mask": None,
+        "mask_classes": [],
+    }
+    if pair.label_member is not None:
+        oriented_size = raw_size[::-1] if orientation in SWAPS_AXES else raw_size
+        mask = read_mask(labels.read(pair.label_member), labels.where(pair.label_member), {raw_size, oriented_size})
+        # The raw grid wins when both fit (orientations that do not swap the axes).
+        if mask.size == raw_size and orientation != 1:
+            try:
+                image_bytes = neutralise_orientation(image_bytes)
+            except (ValueError, KeyError, struct.error) as e:
+                raise InvalidInputError(f"{where}: cannot clear its EXIF orientation ({e})") from None
+            if jpeg_header(image_bytes, where)[1] != 1:
+                raise InvalidInputError(f"{where}: its orientation is also set outside EXIF (XMP); not supported")
+        example["mask"] = {"path": stem(pair.label_member) + ".png", "bytes": mask.png}
+        example["mask_classes"] = mask.classes
+    example["image"] = {"path": pair.image_member.rsplit("/", 1)[-1], "bytes": image_bytes}
+    return example
+
+
+# --------------------------------------------------------------------------------------
+# The builder
+# --------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class IstSConfig(datasets.BuilderConfig):
+    """IST_S config.
+
+    Args:
+        with_unlabeled: keep the ICDAR images that have no IST_S mask (mask None).
+        inputs_fingerprint: names, sizes and mtimes of the inputs; set by `IstS` so that a
+            changed input gets a new cache instead of the stale one.
+    """
+
+    with_unlabeled: bool = False
+    inputs_fingerprint: Optional[str] = None
+
+
+class IstS(datasets.GeneratorBasedBuilder):
+    """IST_S image + text-mask pairs from the manually downloaded archives."""
+
+    VERSION = VERSION
+    BUILDER_CONFIG_CLASS = IstSConfig
+    BUILDER_CONFIGS = [
+        IstSConfig(name="default", version=VERSION, description="Labelled pairs only: 979 train, 496 test."),
+        IstSConfig(
+            name="with_unlabeled",
+            version=VERSION,
+            with_unlabeled=True,
+            description="Every ICDAR 2015 image (1000 train, 500 test); mask is None where IST_S has none.",
+        ),
+    ]
+    DEFAULT_CONFIG_NAME = "default"
+    DEFAULT_WRITER_BATCH_SIZE = 100  # ~15 MB of images per Arrow record batch
+
+    def __init__(self, *args, data_dir: Optional[str] = None, **kwargs):
+        if data_dir is not None:
+            data_dir = os.path.abspath(os.path.expanduser(str(data_dir)))
+            kwargs["inputs_fingerprint"] = inputs_fingerprint(data_dir)
+        self._verify_inputs = False  # set by download_and_prepare; streaming reads without hashing
+        super().__init__(*args, data_dir=data_dir, **kwargs)
+
+    @property
+    def manual_download_instructions(self) -> str:
+        return MANUAL_DOWNLOAD_INSTRUCTIONS
+
+    def _info(self) -> datasets.DatasetInfo:
+        return datasets.DatasetInfo(
+            description=_DESCRIPTION,
+            features=datasets.Features(
+                {
+                    "image_id": datasets.Value("string"),
+                    "image": datasets.Image(),
+                    "mask": datasets.Image(),
+                    "mask_classes": datasets.Sequence(datasets.ClassLabel(names=CLASS_NAMES)),
+                }
+            ),
+            homepage=_HOMEPAGE,
+            license=_LICENSE,
+            citation=_CITATION,
+        )
+
+    def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
+        self._verify_inputs = verification_mode != datasets.VerificationMode.NO_CHECKS
+        super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
+
+    def _split_generators(self, dl_manager) -> list[datasets.SplitGenerator]:
+        paths = locate_inputs(self.config.data_dir)
+        genuine = False  # every registered input is the published file: the split sizes are known
+        if self._verify_inputs:
+            status = {role: verify_input(INPUTS_BY_ROLE[role], path) for role, path in paths.items()}
+            genuine = all(status[role] == "ok" for role, spec in INPUTS_BY_ROLE.items() if spec.digest)
+        labels = Source(paths["labels"])
+        try:
+            labels_per_split = labels_by_split(labels)
+        finally:
+            labels.close()
+        generators = []
+        for split, role in SPLIT_IMAGES.items():
+            images = Source(paths[role])
+            try:
+                pairs = plan_split(split, images, labels_per_split[split], self.config.with_unlabeled)
+            finally:
+                images.close()
+            expected = EXPECTED_SPLIT_SIZES[self.config.name][split]
+            if genuine and len(pairs) != expected:
+                raise InvalidInputError(
+                    f"{paths['labels']}: gives {len(pairs)} {split} rows, expected {expected} on the published "
+                    f"archives: is it the IST_S labels zip from {IST_S_DOWNLOAD}?"
+                )
+            generator = datasets.SplitGenerator(
+                name=datasets.Split(split),
+                # `shards` is the only list: datasets splits it between processes and streaming workers.
+                gen_kwargs={"shards": shard(pairs), "images_path": paths[role], "labels_path": paths["labels"]},
+            )
+            generator.split_info.num_examples = len(pairs)  # progress bar total
+            generators.append(generator)
+        return generators
+
+    def _generate_examples(self, shards: list[tuple[Pair, ...]], images_path: str, labels_path: str):
+        # Archives are opened here, per job: an open ZipFile cannot be sent to another process.
+        images, labels = Source(images_path), Source(labels_path)
+        try:
+            for pairs in shards:
+                for pair in pairs:
+                    yield pair.image_id, make_example(pair, images, labels)
+        finally:
+            images.close()
+            labels.close()
+
+
+# --------------------------------------------------------------------------------------
+# Public helpers
+# --------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _plain_input_errors() -> Iterator[None]:
+    """`datasets` wraps errors raised while generating; surface ours as they were raised."""
+    try:
+        yield
+    except datasets.exceptions.DatasetGenerationError as e:
+        cause = e.__cause__
+        while cause is not None and not isinstance(cause, IstSError):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            raise
+        raise cause from None
+
+
+def load(
+    data_dir: str,
+    split: Optional[str] = None,
+    streaming: bool = False,
+    config: str = "default",
+    cache_dir: Optional[str] = None,
+    num_proc: Optional[int] = None,
+    verification_mode: Optional[str] = None,
+):
+    """What `load_dataset("ist_s.py", config, data_dir=...)` returns, on any `datasets` version.
+
+    A `DatasetDict` (or a `Dataset` when `split` is given); `IterableDataset(Dict)` when
+    streaming, which reads the archives in place and skips checksum verification.
+    """
+    builder = IstS(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir)
+    with _plain_input_errors():
+        if streaming:
+            return builder.as_streaming_dataset(split=split)
+        builder.download_and_prepare(num_proc=num_proc, verification_mode=verification_mode)
+        return builder.as_dataset(split=split)
+
+
+# --------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python ist_s.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("verb", choices=["build"])
+    parser.add_argument("--data-dir", default=os.environ.get("IST_S_DATA_DIR", "data"))
+    parser.add_argument("--config", default="default", choices=[c.name for c in IstS.BUILDER_CONFIGS])
+    parser.add_argument("--cache-dir")
+    parser.add_argument("--num-proc", type=int)
+    parser.add_argument("--verification-mode", choices=["all_checks", "basic_checks", "no_checks"])
+    args = parser.parse_args(argv)
+    try:
+        dataset = load(
+            args.data_dir,
+            config=args.config,
+            cache_dir=args.cache_dir,
+            num_proc=args.num_proc,
+            verification_mode=args.verification_mode,
+        )
+    except IstSError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for split, ds in dataset.items():
+        print(f"{split}: {ds.num_rows} rows")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

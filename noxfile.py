@@ -1,0 +1,27 @@
+"""The test matrix: `python3 -m nox` runs lint and the suite on both eras of `datasets`."""
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.error_on_missing_interpreters = True
+
+ERAS = {
+    "3.6": "datasets==3.6.0",  # the last release that runs loading scripts
+    "5": "datasets>=5,<6",  # the newest: scripts refused, the builder is used directly
+}
+TEST_TOOLS = ["pytest==9.0.3", "hypothesis==6.155.2"]
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff==0.17.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+@nox.parametrize("era", list(ERAS))
+def tests(session: nox.Session, era: str) -> None:
+    session.install("-r", "requirements.txt", ERAS[era], *TEST_TOOLS)
+    session.run("python", "-c", "import datasets; print('datasets', datasets.__version__)")
+    session.run("pytest", "-q", *session.posargs)

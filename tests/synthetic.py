@@ -1,0 +1,201 @@
+"""Seeded synthetic IST_S inputs that mirror the real layout, and what they should load to.
+
+Images are small noisy JPEGs with a bright "word" rectangle; the mask marks the rectangle
+as text (1) with an uncertain (255) band around it. Every few images carry an EXIF
+Orientation tag, with the mask drawn on the raw grid or on the EXIF-oriented grid; masks
+are saved as grayscale, 8-bit palette (index colours differ from the values), 1-bit and
+small-palette PNGs. Some images have no mask. The labels zip has split folders and
+`__MACOSX` / dot-file junk.
+
+    python tests/synthetic.py OUT_DIR     # writes a set and prints the inputs' checksums
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import os
+import sys
+import zipfile
+from typing import Optional
+
+import numpy as np
+import PIL.Image
+
+# PIL's own table for applying an EXIF orientation (what `datasets.Image` does on decode).
+ORIENTATION_TRANSPOSE = {
+    2: PIL.Image.Transpose.FLIP_LEFT_RIGHT,
+    3: PIL.Image.Transpose.ROTATE_180,
+    4: PIL.Image.Transpose.FLIP_TOP_BOTTOM,
+    5: PIL.Image.Transpose.TRANSPOSE,
+    6: PIL.Image.Transpose.ROTATE_270,
+    7: PIL.Image.Transpose.TRANSVERSE,
+    8: PIL.Image.Transpose.ROTATE_90,
+}
+
+# (orientation, grid the mask is drawn on), cycled over images.
+ORIENTATION_CASES = [
+    (None, "raw"),
+    (None, "raw"),
+    (6, "raw"),
+    (None, "raw"),
+    (6, "oriented"),
+    (3, "raw"),
+    (8, "oriented"),
+]
+MASK_MODES = ["L", "P", "L", "1", "P", "P2"]  # "P2": a 2-colour palette, saved 1-bit deep
+
+
+@dataclasses.dataclass
+class Expected:
+    """What one image should load to."""
+
+    jpeg: bytes  # as written into the archive
+    orientation: Optional[int]
+    grid: Optional[str]  # "raw" or "oriented": the grid its mask was drawn on; None if unlabeled
+    mask: Optional[np.ndarray]  # the mask as it should decode (uint8, on the mask's grid)
+    mask_mode: Optional[str]
+
+
+@dataclasses.dataclass
+class Layout:
+    """Where labels live inside the labels archive: f"{top}{folders[split]}/img_N.png"."""
+
+    top: str = "IST_Segmentation_labels/"
+    folders: dict = dataclasses.field(default_factory=lambda: {"train": "train", "test": "test"})
+
+    def member(self, split: str, image_id: str) -> str:
+        return f"{self.top}{self.folders[split]}/{image_id}.png"
+
+
+def _photo(rng: np.random.Generator, size: tuple[int, int], box: tuple[int, int, int, int]) -> PIL.Image.Image:
+    width, height = size
+    pixels = rng.integers(10, 60, (height, width, 3), dtype=np.uint8)
+    x0, y0, x1, y1 = box
+    pixels[y0:y1, x0:x1] = rng.integers(215, 250, (y1 - y0, x1 - x0, 3), dtype=np.uint8)
+    return PIL.Image.fromarray(pixels, "RGB")
+
+
+def _label_map(size: tuple[int, int], box: tuple[int, int, int, int], uncertain: bool) -> np.ndarray:
+    width, height = size
+    x0, y0, x1, y1 = box
+    mask = np.zeros((height, width), np.uint8)
+    if uncertain:
+        mask[max(y0 - 1, 0) : y1 + 1, max(x0 - 1, 0) : x1 + 1] = 255
+    mask[y0:y1, x0:x1] = 1
+    return mask
+
+
+def _png(mask: np.ndarray, mode: str) -> bytes:
+    buffer = io.BytesIO()
+    if mode == "L":
+        PIL.Image.fromarray(mask, "L").save(buffer, "PNG")
+    elif mode == "1":
+        PIL.Image.fromarray(mask * 255, "L").convert("1", dither=PIL.Image.Dither.NONE).save(buffer, "PNG")
+    else:
+        image = PIL.Image.fromarray(mask, "P")
+        colours = [(0, 0, 0), (220, 20, 60)] + ([(128, 128, 128)] * 253 + [(255, 255, 255)] if mode == "P" else [])
+        image.putpalette([c for rgb in colours for c in rgb])
+        image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _jpeg(image: PIL.Image.Image, orientation: Optional[int]) -> bytes:
+    buffer = io.BytesIO()
+    options = {}
+    if orientation is not None:
+        exif = PIL.Image.Exif()
+        exif[0x0112] = orientation
+        options["exif"] = exif.tobytes()
+    image.save(buffer, "JPEG", quality=92, **options)
+    return buffer.getvalue()
+
+
+def make_split(
+    rng: np.random.Generator, count: int, unlabeled: set[int], size: tuple[int, int], index_offset: int = 0
+) -> dict[str, Expected]:
+    """`count` images img_1 … img_N; indices in `unlabeled` get no mask."""
+    width, height = size
+    out = {}
+    for number in range(1, count + 1):
+        case = number + index_offset
+        orientation, grid = ORIENTATION_CASES[case % len(ORIENTATION_CASES)]
+        x0, y0 = int(rng.integers(1, width // 2)), int(rng.integers(1, height // 2))
+        box = (x0, y0, x0 + int(rng.integers(3, width // 3)), y0 + int(rng.integers(2, height // 3)))
+        jpeg = _jpeg(_photo(rng, size, box), orientation)
+        if number in unlabeled:
+            out[f"img_{number}"] = Expected(jpeg, orientation, None, None, None)
+            continue
+        mode = MASK_MODES[case % len(MASK_MODES)]
+        mask = _label_map(size, box, uncertain=mode not in ("1", "P2"))
+        if grid == "oriented":
+            mask = np.asarray(PIL.Image.fromarray(mask, "L").transpose(ORIENTATION_TRANSPOSE[orientation]))
+        out[f"img_{number}"] = Expected(jpeg, orientation, grid, mask, mode)
+    return out
+
+
+def _write(path: str, files: dict[str, bytes], form: str) -> None:
+    if form == "zip":
+        with zipfile.ZipFile(path + ".zip", "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in files.items():
+                # A fixed timestamp keeps the archives, and their checksums, reproducible.
+                archive.writestr(zipfile.ZipInfo(name, date_time=(2015, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+    else:
+        for name, data in files.items():
+            target = os.path.join(path, *name.split("/"))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as f:
+                f.write(data)
+
+
+def write_inputs(
+    root: str,
+    *,
+    seed: int = 0,
+    n_train: int = 12,
+    n_test: int = 7,
+    unlabeled: Optional[dict[str, set[int]]] = None,
+    size: tuple[int, int] = (40, 24),
+    layout: Optional[Layout] = None,
+    form: str = "zip",
+    junk: bool = True,
+) -> dict[str, dict[str, Expected]]:
+    """Write the three inputs into `root` (as zips or extracted folders); return split -> image_id -> Expected."""
+    rng = np.random.default_rng(seed)
+    layout = layout or Layout()
+    unlabeled = unlabeled if unlabeled is not None else {"train": {4, 9}, "test": {3}}
+    expected = {
+        "train": make_split(rng, n_train, unlabeled["train"], size),
+        "test": make_split(rng, n_test, unlabeled["test"], size, index_offset=3),
+    }
+    os.makedirs(root, exist_ok=True)
+    labels = {}
+    for split, image_name in (("train", "ch4_training_images"), ("test", "ch4_test_images")):
+        _write(os.path.join(root, image_name), {f"{k}.jpg": v.jpeg for k, v in expected[split].items()}, form)
+        for image_id, item in expected[split].items():
+            if item.mask is not None:
+                labels[layout.member(split, image_id)] = _png(item.mask, item.mask_mode)
+    if junk:
+        labels["__MACOSX/" + layout.member("train", "._img_1")] = b"\x00\x05\x16\x07 resource fork"
+        labels[layout.top + ".DS_Store"] = b"\x00\x00\x00\x01Bud1"
+        labels[layout.top + "readme.txt"] = b"IST_S labels"
+    _write(os.path.join(root, "IST_Segmentation_labels"), labels, form)
+    return expected
+
+
+def checksums(root: str) -> dict[str, str]:
+    """md5 of each zip in `root`, as the builder's table writes them."""
+    out = {}
+    for name in sorted(os.listdir(root)):
+        if name.endswith(".zip"):
+            with open(os.path.join(root, name), "rb") as f:
+                out[name] = "md5:" + hashlib.md5(f.read()).hexdigest()
+    return out
+
+
+if __name__ == "__main__":
+    target = sys.argv[1] if len(sys.argv) > 1 else "synthetic_data"
+    write_inputs(target)
+    for name, digest in checksums(target).items():
+        print(f"{name}\t{os.path.getsize(os.path.join(target, name))}\t{digest}")

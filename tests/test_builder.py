@@ -1,0 +1,175 @@
+"""The builder end to end on synthetic archives: counts, schema, every pixel, both input forms."""
+
+import hashlib
+import io
+
+import datasets
+import numpy as np
+import PIL.Image
+import pytest
+
+import ist_s
+from tests import synthetic
+from tests.conftest import build, raw
+
+EXPECTED_FEATURES = datasets.Features(
+    {
+        "image_id": datasets.Value("string"),
+        "image": datasets.Image(),
+        "mask": datasets.Image(),
+        "mask_classes": datasets.Sequence(datasets.ClassLabel(names=["background", "text"])),
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def built(zip_inputs, tmp_path_factory):
+    data_dir, expected = zip_inputs
+    cache = str(tmp_path_factory.mktemp("cache"))
+    return build(data_dir, cache), build(data_dir, cache, config="with_unlabeled"), expected
+
+
+def test_split_counts_and_keys(built):
+    default, with_unlabeled, expected = built
+    for split, items in expected.items():
+        labelled = [k for k, v in items.items() if v.mask is not None]
+        assert default[split]["image_id"] == sorted(labelled, key=ist_s.natural_key)
+        assert with_unlabeled[split]["image_id"] == sorted(items, key=ist_s.natural_key)
+        assert len(set(default[split]["image_id"])) == default[split].num_rows
+
+
+def test_order_is_numeric_not_listing_order(built):
+    ids = built[1]["train"]["image_id"]
+    assert ids[:12] == [f"img_{n}" for n in range(1, 13)]  # img_10 after img_9, not after img_1
+
+
+def test_splits_do_not_share_images(built):
+    default = built[0]
+    digests = {split: {hashlib.sha256(r["image"]["bytes"]).digest() for r in raw(default[split])} for split in default}
+    assert digests["train"].isdisjoint(digests["test"])
+    # ... although the names overlap: the split, not the name, tells them apart.
+    assert set(default["train"]["image_id"]) & set(default["test"]["image_id"])
+
+
+def test_schema(built):
+    for dataset in built[:2]:
+        for split in ("train", "test"):
+            assert dataset[split].features == EXPECTED_FEATURES
+    assert ist_s.CLASS_NAMES == ["background", "text"]
+    assert ist_s.ID2LABEL == {0: "background", 1: "text"}
+    assert ist_s.IGNORE_INDEX == 255
+
+
+def test_every_mask_pixel_and_class_list(built):
+    default, _, expected = built
+    modes_seen = set()
+    for split in ("train", "test"):
+        for row in default[split]:
+            item = expected[split][row["image_id"]]
+            modes_seen.add(item.mask_mode)
+            assert row["mask"].mode == "L"
+            np.testing.assert_array_equal(np.asarray(row["mask"]), item.mask)
+            present = sorted(v for v in np.unique(item.mask) if v != ist_s.IGNORE_INDEX)
+            assert row["mask_classes"] == present
+    assert modes_seen == {"L", "P", "1", "P2"}
+
+
+def test_image_sits_on_the_mask_grid(built):
+    """Decoded through datasets.Image (which applies EXIF orientation), the bright word is where the mask says text."""
+    default, _, expected = built
+    cases = set()
+    for split in ("train", "test"):
+        for row in default[split]:
+            item = expected[split][row["image_id"]]
+            cases.add((item.orientation, item.grid))
+            image = np.asarray(row["image"].convert("L"), dtype=float)
+            mask = np.asarray(row["mask"])
+            assert image.shape == mask.shape
+            assert image[mask == 1].mean() > 180 > 90 > image[mask == 0].mean()
+    assert {(6, "raw"), (6, "oriented"), (3, "raw"), (8, "oriented"), (None, "raw")} <= cases
+
+
+def test_image_bytes_pass_through(built):
+    default, with_unlabeled, expected = built
+    neutralised = 0
+    for dataset in (default, with_unlabeled):
+        for split in ("train", "test"):
+            for row in raw(dataset[split]):
+                item = expected[split][row["image_id"]]
+                stored = row["image"]["bytes"]
+                if item.orientation is None or item.grid in (None, "oriented"):
+                    assert stored == item.jpeg
+                    continue
+                # Raw-grid mask: only the Orientation value changed; the pixels are the same.
+                neutralised += 1
+                assert len(stored) == len(item.jpeg)
+                assert sum(a != b for a, b in zip(stored, item.jpeg, strict=True)) == 1
+                assert PIL.Image.open(io.BytesIO(stored)).getexif()[0x0112] == 1
+                np.testing.assert_array_equal(
+                    np.asarray(PIL.Image.open(io.BytesIO(stored))), np.asarray(PIL.Image.open(io.BytesIO(item.jpeg)))
+                )
+    assert neutralised > 0
+
+
+def test_with_unlabeled_keeps_every_image(built):
+    _, with_unlabeled, expected = built
+    for split in ("train", "test"):
+        for row in with_unlabeled[split]:
+            item = expected[split][row["image_id"]]
+            if item.mask is None:
+                assert row["mask"] is None and row["mask_classes"] == []
+                assert row["image"] is not None
+            else:
+                np.testing.assert_array_equal(np.asarray(row["mask"]), item.mask)
+
+
+def test_zip_and_folder_inputs_give_identical_datasets(zip_inputs, folder_inputs, cache_dir):
+    for config in ("default", "with_unlabeled"):
+        from_zip = build(zip_inputs[0], cache_dir, config=config)
+        from_folder = build(folder_inputs[0], cache_dir, config=config)
+        for split in ("train", "test"):
+            assert raw(from_zip[split]) == raw(from_folder[split])
+
+
+@pytest.mark.parametrize("form", ["zip", "folder"])
+def test_streaming_equals_arrow_and_has_shards(zip_inputs, folder_inputs, cache_dir, form):
+    data_dir = zip_inputs[0] if form == "zip" else folder_inputs[0]
+    arrow = build(data_dir, cache_dir, config="with_unlabeled")
+    streamed = ist_s.load(data_dir, streaming=True, config="with_unlabeled")
+    for split in ("train", "test"):
+        assert isinstance(streamed[split], datasets.IterableDataset)
+        assert streamed[split].num_shards >= 2
+        assert raw(streamed[split]) == raw(arrow[split])
+
+
+def test_num_proc_gives_the_same_rows(zip_inputs, cache_dir, tmp_path):
+    single = build(zip_inputs[0], cache_dir)
+    parallel = build(zip_inputs[0], str(tmp_path / "other_cache"), num_proc=2)
+    for split in ("train", "test"):
+        assert raw(parallel[split]) == raw(single[split])
+
+
+def test_builder_api(zip_inputs, cache_dir):
+    builder = ist_s.IstS(data_dir=zip_inputs[0], config_name="with_unlabeled", cache_dir=cache_dir)
+    builder.download_and_prepare(verification_mode="no_checks")
+    assert builder.info.splits["train"].num_examples == len(zip_inputs[1]["train"])
+    assert builder.as_dataset(split="test").num_rows == len(zip_inputs[1]["test"])
+
+
+def test_shards_are_contiguous_and_cover_the_split():
+    pairs = [ist_s.Pair(f"img_{n}", f"img_{n}.jpg", None) for n in range(1, 1001)]
+    shards = ist_s.shard(pairs)
+    assert len(shards) == 16
+    assert [p for s in shards for p in s] == pairs
+    assert len(ist_s.shard(pairs[:3])) == 2
+    assert len(ist_s.shard(pairs[:1])) == 1
+
+
+def test_replaced_input_is_rebuilt_not_served_stale(tmp_path, cache_dir):
+    data_dir = str(tmp_path / "inputs")
+    first = synthetic.write_inputs(data_dir, seed=1)
+    assert build(data_dir, cache_dir)["train"]["image_id"] == [k for k, v in first["train"].items() if v.grid]
+    second = synthetic.write_inputs(data_dir, seed=2, n_train=5, unlabeled={"train": set(), "test": set()})
+    rows = raw(build(data_dir, cache_dir)["train"])
+    assert [r["image_id"] for r in rows] == list(second["train"])
+    assert rows[0]["image"]["bytes"] == second["train"]["img_1"].jpeg

@@ -1,0 +1,248 @@
+"""Finding, verifying and reading the inputs: layouts, checksums, and every kind of bad input."""
+
+import io
+import os
+import re
+import shutil
+import zipfile
+
+import numpy as np
+import PIL.Image
+import pytest
+
+import ist_s
+from tests import synthetic
+from tests.conftest import build, raw
+
+LAYOUTS = {
+    "top/train,test": synthetic.Layout(),
+    "MLT_S style": synthetic.Layout("IST_S_labels/", {"train": "training_labels", "test": "validation_labels"}),
+    "no top folder, capitals": synthetic.Layout("", {"train": "Train", "test": "TEST"}),
+    "deep": synthetic.Layout("a/b/", {"train": "ist_training/png", "test": "ist_testing/png"}),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_label_layouts_are_detected(tmp_path, cache_dir, layout):
+    expected = synthetic.write_inputs(str(tmp_path), layout=layout)
+    dataset = build(str(tmp_path), cache_dir)
+    for split in ("train", "test"):
+        assert dataset[split]["image_id"] == [k for k, v in expected[split].items() if v.mask is not None]
+
+
+@pytest.mark.parametrize(
+    ("member", "split"),
+    [
+        ("IST_S/train/img_1.png", "train"),
+        ("training_labels/img_1.png", "train"),
+        ("x/Testing/img_1.png", "test"),
+        ("img_1.png", None),
+        ("labels/img_1.png", None),
+        ("train/test/img_1.png", None),
+        ("trainee/img_1.png", None),
+        ("IST_S/train_img_1.png", None),
+    ],
+)
+def test_split_of(member, split):
+    assert ist_s.split_of(member) == split
+
+
+def test_missing_inputs_are_listed_together(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "ch4_test_images.zip").write_bytes(b"")
+    with pytest.raises(ist_s.MissingInputError) as error:
+        ist_s.load(str(tmp_path))
+    message = str(error.value)
+    assert "ch4_training_images.zip" in message and "IST_Segmentation_labels.zip" in message
+    assert "ch4_test_images.zip (" not in message  # present: not listed as missing
+    assert "rrc.cvc.uab.es" in message and "download_ist_s.php" in message
+    assert "notes.txt" in message
+
+
+def test_missing_data_dir_names_the_three_downloads():
+    with pytest.raises(ist_s.MissingInputError, match=r"ch4_training_images\.zip"):
+        ist_s.IstS(config_name="default")._split_generators(None)
+
+
+def test_checksum_mismatch_names_file_expected_and_actual(zip_inputs, cache_dir, monkeypatch):
+    data_dir, _ = zip_inputs
+    path = os.path.join(data_dir, "ch4_training_images.zip")
+    spec = ist_s.INPUTS_BY_ROLE["train_images"]
+    monkeypatch.setitem(
+        ist_s.INPUTS_BY_ROLE, "train_images", ist_s.InputFile(spec.name, spec.role, spec.source, None, spec.digest)
+    )
+    actual = ist_s.hash_file(path, ("md5",))["md5"]
+    with pytest.raises(ist_s.ChecksumMismatchError) as error:
+        ist_s.load(data_dir, cache_dir=cache_dir)
+    assert re.search(f"ch4_training_images.zip: expected md5:{spec.digest[4:]}, got md5:{actual}", str(error.value))
+    written = [name for _, _, files in os.walk(cache_dir) for name in files if not name.endswith(".lock")]
+    assert written == []  # nothing half-made is left to be served
+
+
+def test_size_mismatch_is_reported_before_hashing(zip_inputs, cache_dir):
+    with pytest.raises(ist_s.ChecksumMismatchError, match=r"expected 90,667,586 bytes, found"):
+        ist_s.load(zip_inputs[0], cache_dir=cache_dir)
+
+
+def test_no_checks_skips_hashing(zip_inputs, cache_dir, monkeypatch):
+    monkeypatch.setattr(ist_s, "hash_file", lambda *a, **k: pytest.fail("hashed under no_checks"))
+    assert build(zip_inputs[0], cache_dir)["train"].num_rows > 0
+
+
+def _register(monkeypatch, data_dir):
+    """Make the synthetic image zips the 'published' ones."""
+    for role in ("train_images", "test_images"):
+        spec = ist_s.INPUTS_BY_ROLE[role]
+        path = os.path.join(data_dir, spec.filename)
+        digest = "md5:" + ist_s.hash_file(path, ("md5",))["md5"]
+        monkeypatch.setitem(
+            ist_s.INPUTS_BY_ROLE, role, ist_s.InputFile(spec.name, role, spec.source, os.path.getsize(path), digest)
+        )
+
+
+def test_genuine_archives_must_give_the_published_split_sizes(zip_inputs, cache_dir, monkeypatch):
+    _register(monkeypatch, zip_inputs[0])
+    with pytest.raises(ist_s.InvalidInputError, match=r"gives 10 train rows, expected 979"):
+        ist_s.load(zip_inputs[0], cache_dir=cache_dir)
+
+
+def test_genuine_archives_at_full_size_build(tmp_path, cache_dir, monkeypatch, caplog):
+    unlabeled = {"train": set(range(1, 1001, 48)), "test": {7, 70, 170, 444}}  # 21 and 4 unlabeled
+    synthetic.write_inputs(str(tmp_path), n_train=1000, n_test=500, size=(16, 12), unlabeled=unlabeled, junk=False)
+    _register(monkeypatch, str(tmp_path))
+    with caplog.at_level("INFO"):
+        default = ist_s.load(str(tmp_path), cache_dir=cache_dir)
+    assert {s: d.num_rows for s, d in default.items()} == {"train": 979, "test": 496}
+    assert re.search(r"IST_Segmentation_labels.zip has no published checksum; its sha256:[0-9a-f]{64}", caplog.text)
+    with_unlabeled = ist_s.load(str(tmp_path), config="with_unlabeled", cache_dir=cache_dir)
+    assert {s: d.num_rows for s, d in with_unlabeled.items()} == {"train": 1000, "test": 500}
+
+
+def test_folder_inputs_are_logged_as_unverifiable(folder_inputs, cache_dir, caplog):
+    with caplog.at_level("INFO"):
+        ist_s.load(folder_inputs[0], cache_dir=cache_dir, verification_mode="basic_checks")
+    assert "ch4_training_images/ is an extracted folder: there is no archive digest to check" in caplog.text
+
+
+# ---- bad content: each error names the culprit -----------------------------------------------
+
+
+def _copy_with(zip_inputs, tmp_path, archive, replace=None, add=None, drop=None):
+    """A copy of the zip inputs with members of one archive replaced, added or removed."""
+    src, _ = zip_inputs
+    data_dir = tmp_path / "inputs"
+    shutil.copytree(src, data_dir)
+    path = data_dir / archive
+    with zipfile.ZipFile(os.path.join(src, archive)) as original, zipfile.ZipFile(path, "w") as out:
+        for info in original.infolist():
+            if drop and info.filename in drop:
+                continue
+            out.writestr(info.filename, (replace or {}).get(info.filename, original.read(info.filename)))
+        for name, data in (add or {}).items():
+            out.writestr(name, data)
+    return str(data_dir)
+
+
+def _png(array, mode):
+    buffer = io.BytesIO()
+    PIL.Image.fromarray(array, mode).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+LABELS = "IST_Segmentation_labels.zip"
+MEMBER = "IST_Segmentation_labels/train/img_1.png"
+
+
+@pytest.mark.parametrize(
+    ("replacement", "message"),
+    [
+        (_png(np.full((24, 40), 7, np.uint8), "L"), r"pixel values \[7\] outside"),
+        (_png(np.zeros((24, 40, 3), np.uint8), "RGB"), r"expected a single-channel mask, found 3 channels"),
+        (_png(np.zeros((24, 40, 2), np.uint8), "LA"), r"found 2 channels"),
+        (_png(np.zeros((20, 40), np.uint8), "L"), r"mask is 40x20, expected the image's size 40x24"),
+        (b"<html>not a png</html>", r"not a PNG"),
+    ],
+)
+def test_bad_masks_are_refused_naming_the_member(zip_inputs, tmp_path, cache_dir, replacement, message):
+    data_dir = _copy_with(zip_inputs, tmp_path, LABELS, replace={MEMBER: replacement})
+    with pytest.raises(ist_s.InvalidInputError, match=message) as error:
+        build(data_dir, cache_dir)
+    assert f"{LABELS}:{MEMBER}" in str(error.value)
+
+
+def test_layout_errors_name_the_members(zip_inputs, tmp_path, cache_dir):
+    cases = [
+        ({"add": {"IST_Segmentation_labels/img_99.png": b""}}, r"cannot tell the split of 1 label\(s\): .*img_99.png"),
+        ({"add": {"IST_Segmentation_labels/train/IMG_1.png": b""}}, r"two files share the name 'IMG_1'.*img_1.png"),
+        ({"add": {"IST_Segmentation_labels/test/img_77.png": b""}}, r"1 test label\(s\) have no image .*img_77.png"),
+    ]
+    for number, (change, message) in enumerate(cases):
+        data_dir = _copy_with(zip_inputs, tmp_path / str(number), LABELS, **change)
+        with pytest.raises(ist_s.InvalidInputError, match=message):
+            build(data_dir, cache_dir)
+
+
+def test_a_split_without_labels_is_an_error(zip_inputs, tmp_path, cache_dir):
+    with zipfile.ZipFile(os.path.join(zip_inputs[0], LABELS)) as archive:
+        test_members = [n for n in archive.namelist() if "/test/" in n]
+    data_dir = _copy_with(zip_inputs, tmp_path, LABELS, drop=set(test_members))
+    with pytest.raises(ist_s.InvalidInputError, match=r"holds no test labels"):
+        build(data_dir, cache_dir)
+
+
+def test_html_page_saved_as_zip(zip_inputs, tmp_path, cache_dir):
+    data_dir = tmp_path / "inputs"
+    shutil.copytree(zip_inputs[0], data_dir)
+    (data_dir / "ch4_test_images.zip").write_bytes(b"<!DOCTYPE html><html><body>Please log in</body></html>")
+    with pytest.raises(ist_s.InvalidInputError, match=r"ch4_test_images.zip is not a readable zip.*HTML page"):
+        build(str(data_dir), cache_dir)
+
+
+def test_truncated_jpeg_is_refused(zip_inputs, tmp_path, cache_dir):
+    with zipfile.ZipFile(os.path.join(zip_inputs[0], "ch4_training_images.zip")) as archive:
+        jpeg = archive.read("img_2.jpg")
+    data_dir = _copy_with(
+        zip_inputs, tmp_path, "ch4_training_images.zip", replace={"img_2.jpg": jpeg[: len(jpeg) // 2]}
+    )
+    with pytest.raises(ist_s.InvalidInputError, match=r"ch4_training_images.zip:img_2.jpg: truncated JPEG"):
+        build(data_dir, cache_dir)
+
+
+def test_low_bit_depth_masks_are_read_by_sample_value(zip_inputs, tmp_path, cache_dir):
+    """A 4-bit grayscale PNG holding 0/1: Pillow scales it to 0/17; the label is the stored 1."""
+    values = np.zeros((24, 40), np.uint8)
+    values[2:5, 3:9] = 1
+    four_bit = PIL.Image.fromarray(values * 17, "L")
+    buffer = io.BytesIO()
+    four_bit.save(buffer, "PNG", bits=4)
+    assert buffer.getvalue()[24] == 4  # bit depth in IHDR
+    data_dir = _copy_with(zip_inputs, tmp_path, LABELS, replace={MEMBER: buffer.getvalue()})
+    row = build(data_dir, cache_dir)["train"][0]
+    assert row["image_id"] == "img_1"
+    np.testing.assert_array_equal(np.asarray(row["mask"]), values)
+    assert row["mask_classes"] == [0, 1]
+
+
+def test_palette_masks_are_stored_without_reencoding():
+    values = np.zeros((30, 50), np.uint8)
+    values[5:10, 5:20], values[4, 4:21] = 1, 255
+    image = PIL.Image.fromarray(values, "P")
+    image.putpalette([0, 0, 0, 200, 0, 0] + [9, 9, 9] * 253 + [255, 255, 255])
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    mask = ist_s.read_mask(buffer.getvalue(), "m.png", {(50, 30)})
+    decoded = PIL.Image.open(io.BytesIO(mask.png))
+    assert decoded.mode == "L"
+    np.testing.assert_array_equal(np.asarray(decoded), values)
+    assert mask.classes == [0, 1]
+    idat = [c for k, c in ist_s._png_chunks(buffer.getvalue()) if k == b"IDAT"]
+    assert b"".join(idat) in mask.png  # the compressed pixels are reused as they are
+
+
+def test_grayscale_masks_are_stored_byte_for_byte(zip_inputs, cache_dir):
+    _, expected = zip_inputs
+    rows = raw(build(zip_inputs[0], cache_dir)["train"])
+    with zipfile.ZipFile(os.path.join(zip_inputs[0], LABELS)) as archive:
+        for row in rows:
+            if expected["train"][row["image_id"]].mask_mode == "L":
+                assert row["mask"]["bytes"] == archive.read(f"IST_Segmentation_labels/train/{row['image_id']}.png")
