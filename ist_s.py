@@ -32,7 +32,7 @@ import datasets
 import numpy as np
 import PIL.Image
 
-logger = datasets.utils.logging.get_logger(__name__)
+logger = datasets.utils.logging.get_logger("ist_s")  # one name, however the file is imported
 
 # --------------------------------------------------------------------------------------
 # What the dataset is
@@ -204,43 +204,89 @@ def locate_inputs(data_dir: Optional[str]) -> dict[str, str]:
     return found
 
 
-def hash_file(path: str, algorithms: tuple[str, ...] = ("sha256",), chunk_size: int = 1 << 20) -> dict[str, str]:
-    """Hex digests of a file, read once in chunks: {"md5": ..., "sha256": ...}."""
+def hash_file(
+    path: str, algorithms: tuple[str, ...] = ("sha256",), chunk_size: int = 1 << 20, progress: bool = False
+) -> dict[str, str]:
+    """Hex digests of a file, read once in 1 MiB chunks: {"md5": ..., "sha256": ...}."""
+    from datasets.utils.tqdm import tqdm
+
     hashers = {name: hashlib.new(name) for name in algorithms}
-    with open(path, "rb") as f:
+    with (
+        open(path, "rb") as f,
+        tqdm(
+            total=os.path.getsize(path), unit="B", unit_scale=True, desc=os.path.basename(path), disable=not progress
+        ) as bar,
+    ):
         while block := f.read(chunk_size):
             for hasher in hashers.values():
                 hasher.update(block)
+            bar.update(len(block))
     return {name: hasher.hexdigest() for name, hasher in hashers.items()}
 
 
-def verify_input(spec: InputFile, path: str) -> str:
-    """Check one located input against the table: "ok", "unregistered" or "folder".
+@dataclasses.dataclass
+class InputCheck:
+    """What one input is: status "ok", "MISMATCH", "unregistered", "folder", "missing" or "absent" (optional)."""
 
-    A size or digest that differs raises ChecksumMismatchError. Folders and unregistered
-    inputs cannot be checked: they are logged (unregistered ones with their sha256).
+    spec: InputFile
+    path: Optional[str]
+    status: str
+    size: Optional[int] = None
+    digests: dict = dataclasses.field(default_factory=dict)
+    problem: str = ""  # for a MISMATCH: expected and found
+
+
+def check_input(
+    spec: InputFile, path: Optional[str], algorithms: tuple[str, ...] = (), progress: bool = False
+) -> InputCheck:
+    """Compare one located input with the table. Hashes what the table needs, plus `algorithms`.
+
+    A size that differs is a MISMATCH without reading the file, unless `algorithms` asks for digests.
     """
+    if path is None:
+        return InputCheck(spec, None, "missing" if spec.required else "absent")
     if os.path.isdir(path):
-        logger.info(f"{spec.name}/ is an extracted folder: there is no archive digest to check.")
-        return "folder"
-    if spec.digest is None:
-        sha256 = hash_file(path, ("sha256",))["sha256"]
-        logger.info(f"{spec.filename} has no published checksum; its sha256:{sha256}")
-        return "unregistered"
+        return InputCheck(spec, path, "folder")
     size = os.path.getsize(path)
-    hint = f"Download it again from {spec.source}."
+    if spec.size is not None and size != spec.size and not algorithms:
+        return InputCheck(spec, path, "MISMATCH", size, problem=f"expected {spec.size:,} bytes, found {size:,}")
+    algorithm, expected = spec.digest.split(":") if spec.digest else ("sha256", None)
+    digests = hash_file(path, tuple(dict.fromkeys((algorithm, *algorithms))), progress=progress)
+    if expected is None:
+        return InputCheck(spec, path, "unregistered", size, digests)
     if spec.size is not None and size != spec.size:
-        raise ChecksumMismatchError(
-            f"{path}: expected {spec.size:,} bytes, found {size:,}: truncated, or not the ICDAR 2015 release. {hint}"
-        )
-    algorithm, expected = spec.digest.split(":")
-    actual = hash_file(path, (algorithm,))[algorithm]
-    if actual != expected:
-        raise ChecksumMismatchError(
-            f"{path}: expected {algorithm}:{expected}, got {algorithm}:{actual}: "
-            f"corrupt, or not the ICDAR 2015 release. {hint}"
-        )
-    return "ok"
+        return InputCheck(spec, path, "MISMATCH", size, digests, f"expected {spec.size:,} bytes, found {size:,}")
+    if digests[algorithm] != expected:
+        problem = f"expected {algorithm}:{expected}, got {algorithm}:{digests[algorithm]}"
+        return InputCheck(spec, path, "MISMATCH", size, digests, problem)
+    return InputCheck(spec, path, "ok", size, digests)
+
+
+def check_inputs(data_dir: str, progress: bool = False) -> list[InputCheck]:
+    """Every known input (the optional annotation zips too), with md5 and sha256 of each file."""
+    return [check_input(spec, find_input(data_dir, spec), ("md5", "sha256"), progress) for spec in INPUTS]
+
+
+def verify_inputs(paths: dict[str, str]) -> bool:
+    """Check the located inputs before a build; True when every registered one is the published file.
+
+    A mismatch raises ChecksumMismatchError. Folders and unregistered inputs cannot be checked:
+    they are logged, unregistered ones with their sha256.
+    """
+    genuine = True
+    for role, path in paths.items():
+        check = check_input(INPUTS_BY_ROLE[role], path)
+        if check.status == "MISMATCH":
+            raise ChecksumMismatchError(
+                f"{path}: {check.problem}: corrupt, truncated, or not the ICDAR 2015 release. "
+                f"Download it again from {check.spec.source}."
+            )
+        if check.status == "folder":
+            logger.info(f"{check.spec.name}/ is an extracted folder: there is no archive digest to check.")
+        if check.status == "unregistered":
+            logger.info(f"{check.spec.filename} has no published checksum; its sha256:{check.digests['sha256']}")
+        genuine = genuine and (check.status == "ok" or check.spec.digest is None)
+    return genuine
 
 
 def inputs_fingerprint(data_dir: str) -> str:
@@ -291,7 +337,12 @@ class Source:
     def members(self) -> list[str]:
         """Every file inside, as a relative '/'-separated name."""
         if self._zip is not None:
-            return [info.filename for info in self._zip.infolist() if not info.is_dir()]
+            names = [info.filename for info in self._zip.infolist() if not info.is_dir()]
+            climbing = [n for n in names if n.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", n)]
+            if climbing:
+                # Nothing is ever extracted, but such an archive is not a release: refuse it.
+                raise InvalidInputError(f"{self.path}: member names climb out of the archive: {climbing[:3]}")
+            return names
         names = []
         for root, _, files in os.walk(self.path):
             names.extend(os.path.relpath(os.path.join(root, f), self.path).replace(os.sep, "/") for f in files)
@@ -663,10 +714,8 @@ class IstS(datasets.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager) -> list[datasets.SplitGenerator]:
         paths = locate_inputs(self.config.data_dir)
-        genuine = False  # every registered input is the published file: the split sizes are known
-        if self._verify_inputs:
-            status = {role: verify_input(INPUTS_BY_ROLE[role], path) for role, path in paths.items()}
-            genuine = all(status[role] == "ok" for role, spec in INPUTS_BY_ROLE.items() if spec.digest)
+        # Genuine inputs (every registered one is the published file) must give the published split sizes.
+        genuine = self._verify_inputs and verify_inputs(paths)
         labels = Source(paths["labels"])
         try:
             labels_per_split = labels_by_split(labels)
@@ -725,6 +774,20 @@ def _plain_input_errors() -> Iterator[None]:
         raise cause from None
 
 
+def prepare(
+    data_dir: str,
+    config: str = "default",
+    cache_dir: Optional[str] = None,
+    num_proc: Optional[int] = None,
+    verification_mode: Optional[str] = None,
+) -> IstS:
+    """Build (or find in the cache) the Arrow files of one config; returns the ready builder."""
+    builder = IstS(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir)
+    with _plain_input_errors():
+        builder.download_and_prepare(num_proc=num_proc, verification_mode=verification_mode)
+    return builder
+
+
 def load(
     data_dir: str,
     split: Optional[str] = None,
@@ -736,48 +799,277 @@ def load(
 ):
     """What `load_dataset("ist_s.py", config, data_dir=...)` returns, on any `datasets` version.
 
-    A `DatasetDict` (or a `Dataset` when `split` is given); `IterableDataset(Dict)` when
+    A `DatasetDict` (a `Dataset` when `split` is given); an `IterableDataset(Dict)` when
     streaming, which reads the archives in place and skips checksum verification.
     """
-    builder = IstS(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir)
-    with _plain_input_errors():
-        if streaming:
-            return builder.as_streaming_dataset(split=split)
-        builder.download_and_prepare(num_proc=num_proc, verification_mode=verification_mode)
-        return builder.as_dataset(split=split)
+    if streaming:
+        return IstS(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir).as_streaming_dataset(split=split)
+    return prepare(data_dir, config, cache_dir, num_proc, verification_mode).as_dataset(split=split)
 
 
-# --------------------------------------------------------------------------------------
-# Command line
-# --------------------------------------------------------------------------------------
-
-
-def main(argv: Optional[list[str]] = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python ist_s.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("verb", choices=["build"])
-    parser.add_argument("--data-dir", default=os.environ.get("IST_S_DATA_DIR", "data"))
-    parser.add_argument("--config", default="default", choices=[c.name for c in IstS.BUILDER_CONFIGS])
-    parser.add_argument("--cache-dir")
-    parser.add_argument("--num-proc", type=int)
-    parser.add_argument("--verification-mode", choices=["all_checks", "basic_checks", "no_checks"])
-    args = parser.parse_args(argv)
+def inventory(data_dir: str) -> dict[str, dict[str, int]]:
+    """Images and labels per split, from the archives' listings (nothing is decoded)."""
+    paths = locate_inputs(data_dir)
+    labels = Source(paths["labels"])
     try:
-        dataset = load(
-            args.data_dir,
-            config=args.config,
-            cache_dir=args.cache_dir,
-            num_proc=args.num_proc,
-            verification_mode=args.verification_mode,
-        )
-    except IstSError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    for split, ds in dataset.items():
-        print(f"{split}: {ds.num_rows} rows")
+        labels_per_split = labels_by_split(labels)
+    finally:
+        labels.close()
+    counts = {}
+    for split, role in SPLIT_IMAGES.items():
+        images = Source(paths[role])
+        try:
+            pairs = plan_split(split, images, labels_per_split[split], with_unlabeled=True)
+        finally:
+            images.close()
+        labelled = sum(pair.label_member is not None for pair in pairs)
+        counts[split] = {"images": len(pairs), "labelled": labelled, "unlabeled": len(pairs) - labelled}
+    return counts
+
+
+def compute_stats(dataset: datasets.Dataset) -> dict:
+    """Rows, unlabeled images, image sizes, text and uncertain pixel fractions, images without text."""
+    rows = dataset.cast_column("image", datasets.Image(decode=False)).cast_column("mask", datasets.Image(decode=False))
+    sizes: dict[str, int] = {}
+    counts = np.zeros(256, np.int64)
+    labelled = without_text = 0
+    for row in rows:
+        if row["mask"] is None:
+            raw_size, orientation = jpeg_header(row["image"]["bytes"], row["image_id"])
+            size = raw_size[::-1] if orientation in SWAPS_AXES else raw_size
+        else:
+            with PIL.Image.open(io.BytesIO(row["mask"]["bytes"])) as mask:
+                size, histogram = mask.size, np.bincount(np.asarray(mask).ravel(), minlength=256)
+            counts += histogram
+            labelled += 1
+            without_text += histogram[1] == 0
+        key = f"{size[0]}x{size[1]}"
+        sizes[key] = sizes.get(key, 0) + 1
+    pixels = max(int(counts.sum()), 1)
+    return {
+        "rows": labelled,
+        "unlabeled_images": dataset.num_rows - labelled,
+        "image_sizes": dict(sorted(sizes.items(), key=lambda item: -item[1])),
+        "text_pixel_fraction": round(int(counts[1]) / pixels, 6),
+        "uncertain_pixel_fraction": round(int(counts[IGNORE_INDEX]) / pixels, 6),
+        "images_without_text": int(without_text),
+    }
+
+
+TEXT_COLOUR = (0, 230, 64)
+UNCERTAIN_COLOUR = (255, 0, 200)
+
+
+def overlay(image: PIL.Image.Image, mask: Optional[PIL.Image.Image], alpha: float = 0.55) -> PIL.Image.Image:
+    """The image with text pixels tinted green and uncertain pixels magenta."""
+    out = np.asarray(image.convert("RGB"), dtype=np.float32)
+    if mask is not None:
+        labels = np.asarray(mask)
+        for value, colour in ((1, TEXT_COLOUR), (IGNORE_INDEX, UNCERTAIN_COLOUR)):
+            where = labels == value
+            out[where] = (1 - alpha) * out[where] + alpha * np.asarray(colour, np.float32)
+    return PIL.Image.fromarray(out.round().astype(np.uint8), "RGB")
+
+
+def render_preview(dataset: datasets.Dataset, n: int = 8, seed: int = 0, cell: int = 320) -> PIL.Image.Image:
+    """A grid of `n` random rows (seeded), mask overlaid, each captioned with its image_id."""
+    import PIL.ImageDraw
+
+    chosen = np.random.default_rng(seed).choice(dataset.num_rows, min(n, dataset.num_rows), replace=False)
+    columns = min(4, len(chosen))
+    box = (cell, cell * 3 // 4)  # each tile fits here, aspect kept; portrait photos stay small
+    step_x, step_y = box[0] + 4, box[1] + 22
+    grid = PIL.Image.new("RGB", (4 + columns * step_x, 4 + math.ceil(len(chosen) / columns) * step_y), (40, 40, 40))
+    draw = PIL.ImageDraw.Draw(grid)
+    for number, index in enumerate(sorted(int(i) for i in chosen)):
+        row = dataset[index]
+        tile = overlay(row["image"], row["mask"])
+        tile.thumbnail(box, PIL.Image.Resampling.NEAREST)  # nearest: mask edges stay crisp
+        x, y = 4 + (number % columns) * step_x, 4 + (number // columns) * step_y
+        grid.paste(tile, (x + (box[0] - tile.width) // 2, y + (box[1] - tile.height) // 2))
+        draw.text((x + 2, y + box[1] + 4), row["image_id"], fill="white")
+    return grid
+
+
+def write_demo_inputs(folder: str) -> None:
+    """Write the tests' synthetic input set (small photo-like stand-ins, never real images)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        from tests.synthetic import write_inputs
+    finally:
+        sys.path.pop(0)
+    write_inputs(folder, seed=2015, n_train=24, n_test=12, size=(320, 180))
+
+
+# --------------------------------------------------------------------------------------
+# Command line: thin handlers over the functions above
+# --------------------------------------------------------------------------------------
+
+
+def _print_summary(builder: IstS, counts: dict, seconds: float) -> None:
+    for split, info in builder.info.splits.items():
+        unlabeled = counts[split]["unlabeled"]
+        note = "kept, mask None" if builder.config.with_unlabeled else "skipped"
+        print(f"{split:>5}: {info.num_examples:5d} rows  ({unlabeled} image(s) without a label {note})")
+    print(f"cache: {builder.cache_dir}")
+    print(f"took {seconds:.1f} s")
+
+
+def _cmd_build(args) -> int:
+    import time
+
+    started = time.perf_counter()
+    builder = prepare(args.data_dir, args.config, args.cache_dir, args.num_proc, args.verification_mode)
+    _print_summary(builder, inventory(args.data_dir), time.perf_counter() - started)
     return 0
 
 
+def _cmd_verify(args) -> int:
+    checks = check_inputs(args.data_dir, progress=True)
+    print(f"{'file':46} {'size':>12}  {'sha256':64}  {'md5':32}  status")
+    for check in checks:
+        name = check.spec.filename if check.path is None or os.path.isfile(check.path) else check.spec.name + "/"
+        size = f"{check.size:,}" if check.size is not None else "-"
+        sha256, md5 = check.digests.get("sha256", "-"), check.digests.get("md5", "-")
+        print(f"{name:46} {size:>12}  {sha256:64}  {md5:32}  {check.status}")
+        if check.problem:
+            print(f"  {check.problem}")
+    bad = [c for c in checks if c.status in ("MISMATCH", "missing")]
+    if bad:
+        print(f"error: {len(bad)} input(s) missing or not the published file", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _cmd_stats(args) -> int:
+    import json
+
+    dataset = load(args.data_dir, None, False, "with_unlabeled", args.cache_dir, args.num_proc, args.verification_mode)
+    stats = {split: compute_stats(dataset[split]) for split in dataset}
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    for split, numbers in stats.items():
+        sizes = ", ".join(f"{size} ({count})" for size, count in numbers["image_sizes"].items())
+        print(f"{split}:")
+        print(f"  rows (labelled pairs)   {numbers['rows']}")
+        print(f"  unlabeled images        {numbers['unlabeled_images']}")
+        print(f"  image sizes             {sizes}")
+        print(f"  text pixels             {numbers['text_pixel_fraction']:.2%}")
+        print(f"  uncertain pixels        {numbers['uncertain_pixel_fraction']:.2%}")
+        print(f"  images without text     {numbers['images_without_text']}")
+    return 0
+
+
+def _cmd_preview(args) -> int:
+    dataset = load(args.data_dir, args.split, False, args.config, args.cache_dir, args.num_proc, args.verification_mode)
+    render_preview(dataset, args.n, args.seed).save(args.out)
+    print(f"wrote {args.out} ({min(args.n, dataset.num_rows)} {args.split} images; text green, uncertain magenta)")
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    import tempfile
+    import types
+
+    with tempfile.TemporaryDirectory(prefix="ist_s_demo_") as folder:
+        data_dir, cache_dir = os.path.join(folder, "data"), args.cache_dir or os.path.join(folder, "cache")
+        write_demo_inputs(data_dir)
+        print(
+            f"demo inputs (synthetic stand-ins for the three downloads) in {data_dir}: {sorted(os.listdir(data_dir))}"
+        )
+        # The stand-in archives are not the published ones: their checksums cannot match.
+        common = {"data_dir": data_dir, "cache_dir": cache_dir, "num_proc": None, "verification_mode": "no_checks"}
+        steps = [
+            ("build", _cmd_build, {"config": "default"}),
+            ("stats", _cmd_stats, {"json": False}),
+            ("preview", _cmd_preview, {"config": "default", "split": "train", "n": 8, "seed": 0, "out": args.out}),
+        ]
+        for name, handler, options in steps:
+            print(f"\n$ python ist_s.py {name}")
+            handler(types.SimpleNamespace(**common, **options))
+    return 0
+
+
+EXAMPLES = {
+    "build": "python ist_s.py build --data-dir ~/ist_s_downloads --num-proc 2",
+    "verify": "python ist_s.py verify --data-dir ~/ist_s_downloads",
+    "stats": "python ist_s.py stats --data-dir ~/ist_s_downloads --json",
+    "preview": "python ist_s.py preview --data-dir ~/ist_s_downloads --out grid.png --split test --n 8 --seed 1",
+    "demo": "python ist_s.py demo --out demo_preview.png",
+}
+
+
+def build_parser():
+    import argparse
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        default=os.environ.get("IST_S_DATA_DIR", "data"),
+        help="folder holding the downloads (default: $IST_S_DATA_DIR, then ./data)",
+    )
+    common.add_argument("--cache-dir", help="datasets cache folder (default: datasets' own)")
+    common.add_argument("--config", default="default", choices=[c.name for c in IstS.BUILDER_CONFIGS])
+    common.add_argument("--num-proc", type=int, help="processes for the build (shards are split between them)")
+    common.add_argument(
+        "--verification-mode",
+        choices=[mode.value for mode in datasets.VerificationMode],
+        help="no_checks skips hashing the inputs (default: basic_checks, which hashes them)",
+    )
+    common.add_argument("--debug", action="store_true", help="show the traceback on errors")
+
+    parser = argparse.ArgumentParser(
+        prog="python ist_s.py",
+        description="IST_S (ICDAR 2015 scene text segmentation) as a Hugging Face dataset.",
+        epilog="Start with `python ist_s.py demo`: it needs no download.",
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def verb(name: str, handler, help: str):
+        sub = verbs.add_parser(name, parents=[common], help=help, description=help, epilog=f"example: {EXAMPLES[name]}")
+        sub.set_defaults(handler=handler)
+        return sub
+
+    verb("build", _cmd_build, "Prepare both splits in the datasets cache and summarise them.")
+    verb("verify", _cmd_verify, "Hash every input and compare it with the published checksums.")
+    stats = verb("stats", _cmd_stats, "Per split: rows, unlabeled images, sizes, text/uncertain pixel fractions.")
+    stats.add_argument("--json", action="store_true", help="print JSON for machines")
+    preview = verb("preview", _cmd_preview, "Save a grid of images with their masks overlaid.")
+    preview.add_argument("--out", default="ist_s_preview.png", help="PNG to write")
+    preview.add_argument("--split", default="train", choices=list(SPLIT_IMAGES))
+    preview.add_argument("--n", type=int, default=8, help="how many images")
+    preview.add_argument("--seed", type=int, default=0, help="which images (seeded choice)")
+    demo = verb("demo", _cmd_demo, "Run build, stats and preview on a small synthetic input set.")
+    demo.add_argument("--out", default="ist_s_demo_preview.png", help="PNG the preview is written to")
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Run one verb; exit 2 for bad input or usage, 1 for anything else, no traceback unless --debug."""
+    import logging
+
+    args = build_parser().parse_args(argv)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        return args.handler(args)
+    except (IstSError, datasets.exceptions.ManualDownloadError) as e:
+        if args.debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        if args.debug:
+            raise
+        print(f"error: {type(e).__name__}: {e} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    # Import by name so the builder's module is `ist_s`, not `__main__` (it names the cache folder).
+    import ist_s
+
+    sys.exit(ist_s.main())
