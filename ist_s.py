@@ -199,7 +199,7 @@ def locate_inputs(data_dir: Optional[str]) -> dict[str, str]:
         else:
             holds = "it holds: " + (", ".join(present[:20]) + (" ..." if len(present) > 20 else "") or "nothing")
         raise MissingInputError(
-            f"IST_S inputs missing from {data_dir} ({holds}). Expected:\n" + "\n".join(lines) + "\n"
+            f"IST_S inputs missing from {data_dir} ({holds}). Expected:\n" + "\n".join(lines)
         )
     return found
 
@@ -497,7 +497,7 @@ def jpeg_header(data: bytes, where: str) -> tuple[tuple[int, int], int]:
     except (OSError, SyntaxError, ValueError, struct.error) as e:
         if isinstance(e, InvalidInputError):
             raise
-        raise InvalidInputError(f"{where}: corrupt JPEG header ({e})") from None
+        raise InvalidInputError(f"{where}: corrupt JPEG (its header cannot be parsed)") from None
 
 
 def neutralise_orientation(data: bytes) -> bytes:
@@ -1050,7 +1050,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     import logging
 
     args = build_parser().parse_args(argv)
-    handler = logging.StreamHandler()
+    handler = logging.StreamHandler()  # our INFO lines (skipped images, sha256 of the labels) on stderr
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -1066,6 +1066,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             raise
         print(f"error: {type(e).__name__}: {e} (run with --debug for the traceback)", file=sys.stderr)
         return 1
+    finally:
+        logger.removeHandler(handler)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 """Shared fixtures: synthetic inputs written once per session, a fresh cache per test."""
 
+import io
 import os
+import shutil
 import tempfile
+import zipfile
 
 # Before `datasets` is imported: never touch the user's cache or the network.
 _SANDBOX = tempfile.mkdtemp(prefix="ist_s_tests_")
@@ -13,6 +16,8 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 
 import datasets  # noqa: E402
+import numpy as np  # noqa: E402
+import PIL.Image  # noqa: E402
 import pytest  # noqa: E402
 
 import ist_s  # noqa: E402
@@ -49,3 +54,27 @@ def raw(dataset):
 def build(data_dir, cache_dir, config="default", **kwargs):
     kwargs.setdefault("verification_mode", "no_checks")  # synthetic zips are not the published ones
     return ist_s.load(data_dir, config=config, cache_dir=cache_dir, **kwargs)
+
+
+def copy_with(zip_inputs, folder, archive, replace=None, add=None, drop=None):
+    """A copy of the zip inputs in `folder`, with members of one archive replaced, added or removed."""
+    src, _ = zip_inputs
+    data_dir = os.path.join(folder, "inputs")
+    shutil.copytree(src, data_dir)
+    with (
+        zipfile.ZipFile(os.path.join(src, archive)) as original,
+        zipfile.ZipFile(os.path.join(data_dir, archive), "w") as out,
+    ):
+        for info in original.infolist():
+            if drop and info.filename in drop:
+                continue
+            out.writestr(info.filename, (replace or {}).get(info.filename, original.read(info.filename)))
+        for name, data in (add or {}).items():
+            out.writestr(name, data)
+    return data_dir
+
+
+def png(array: np.ndarray, mode: str) -> bytes:
+    buffer = io.BytesIO()
+    PIL.Image.fromarray(array, mode).save(buffer, "PNG")
+    return buffer.getvalue()

@@ -3,7 +3,6 @@
 import io
 import os
 import re
-import shutil
 import zipfile
 
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 
 import ist_s
 from tests import synthetic
-from tests.conftest import build, raw
+from tests.conftest import build, copy_with, raw
 
 LAYOUTS = {
     "top/train,test": synthetic.Layout(),
@@ -124,50 +123,11 @@ def test_folder_inputs_are_logged_as_unverifiable(folder_inputs, cache_dir, capl
     assert "ch4_training_images/ is an extracted folder: there is no archive digest to check" in caplog.text
 
 
-# ---- bad content: each error names the culprit -----------------------------------------------
-
-
-def _copy_with(zip_inputs, tmp_path, archive, replace=None, add=None, drop=None):
-    """A copy of the zip inputs with members of one archive replaced, added or removed."""
-    src, _ = zip_inputs
-    data_dir = tmp_path / "inputs"
-    shutil.copytree(src, data_dir)
-    path = data_dir / archive
-    with zipfile.ZipFile(os.path.join(src, archive)) as original, zipfile.ZipFile(path, "w") as out:
-        for info in original.infolist():
-            if drop and info.filename in drop:
-                continue
-            out.writestr(info.filename, (replace or {}).get(info.filename, original.read(info.filename)))
-        for name, data in (add or {}).items():
-            out.writestr(name, data)
-    return str(data_dir)
-
-
-def _png(array, mode):
-    buffer = io.BytesIO()
-    PIL.Image.fromarray(array, mode).save(buffer, "PNG")
-    return buffer.getvalue()
+# ---- layout errors: each names the members -------------------------------------------------
 
 
 LABELS = "IST_Segmentation_labels.zip"
 MEMBER = "IST_Segmentation_labels/train/img_1.png"
-
-
-@pytest.mark.parametrize(
-    ("replacement", "message"),
-    [
-        (_png(np.full((24, 40), 7, np.uint8), "L"), r"pixel values \[7\] outside"),
-        (_png(np.zeros((24, 40, 3), np.uint8), "RGB"), r"expected a single-channel mask, found 3 channels"),
-        (_png(np.zeros((24, 40, 2), np.uint8), "LA"), r"found 2 channels"),
-        (_png(np.zeros((20, 40), np.uint8), "L"), r"mask is 40x20, expected the image's size 40x24"),
-        (b"<html>not a png</html>", r"not a PNG"),
-    ],
-)
-def test_bad_masks_are_refused_naming_the_member(zip_inputs, tmp_path, cache_dir, replacement, message):
-    data_dir = _copy_with(zip_inputs, tmp_path, LABELS, replace={MEMBER: replacement})
-    with pytest.raises(ist_s.InvalidInputError, match=message) as error:
-        build(data_dir, cache_dir)
-    assert f"{LABELS}:{MEMBER}" in str(error.value)
 
 
 def test_layout_errors_name_the_members(zip_inputs, tmp_path, cache_dir):
@@ -177,7 +137,7 @@ def test_layout_errors_name_the_members(zip_inputs, tmp_path, cache_dir):
         ({"add": {"IST_Segmentation_labels/test/img_77.png": b""}}, r"1 test label\(s\) have no image .*img_77.png"),
     ]
     for number, (change, message) in enumerate(cases):
-        data_dir = _copy_with(zip_inputs, tmp_path / str(number), LABELS, **change)
+        data_dir = copy_with(zip_inputs, tmp_path / str(number), LABELS, **change)
         with pytest.raises(ist_s.InvalidInputError, match=message):
             build(data_dir, cache_dir)
 
@@ -185,26 +145,8 @@ def test_layout_errors_name_the_members(zip_inputs, tmp_path, cache_dir):
 def test_a_split_without_labels_is_an_error(zip_inputs, tmp_path, cache_dir):
     with zipfile.ZipFile(os.path.join(zip_inputs[0], LABELS)) as archive:
         test_members = [n for n in archive.namelist() if "/test/" in n]
-    data_dir = _copy_with(zip_inputs, tmp_path, LABELS, drop=set(test_members))
+    data_dir = copy_with(zip_inputs, tmp_path, LABELS, drop=set(test_members))
     with pytest.raises(ist_s.InvalidInputError, match=r"holds no test labels"):
-        build(data_dir, cache_dir)
-
-
-def test_html_page_saved_as_zip(zip_inputs, tmp_path, cache_dir):
-    data_dir = tmp_path / "inputs"
-    shutil.copytree(zip_inputs[0], data_dir)
-    (data_dir / "ch4_test_images.zip").write_bytes(b"<!DOCTYPE html><html><body>Please log in</body></html>")
-    with pytest.raises(ist_s.InvalidInputError, match=r"ch4_test_images.zip is not a readable zip.*HTML page"):
-        build(str(data_dir), cache_dir)
-
-
-def test_truncated_jpeg_is_refused(zip_inputs, tmp_path, cache_dir):
-    with zipfile.ZipFile(os.path.join(zip_inputs[0], "ch4_training_images.zip")) as archive:
-        jpeg = archive.read("img_2.jpg")
-    data_dir = _copy_with(
-        zip_inputs, tmp_path, "ch4_training_images.zip", replace={"img_2.jpg": jpeg[: len(jpeg) // 2]}
-    )
-    with pytest.raises(ist_s.InvalidInputError, match=r"ch4_training_images.zip:img_2.jpg: truncated JPEG"):
         build(data_dir, cache_dir)
 
 
@@ -216,7 +158,7 @@ def test_low_bit_depth_masks_are_read_by_sample_value(zip_inputs, tmp_path, cach
     buffer = io.BytesIO()
     four_bit.save(buffer, "PNG", bits=4)
     assert buffer.getvalue()[24] == 4  # bit depth in IHDR
-    data_dir = _copy_with(zip_inputs, tmp_path, LABELS, replace={MEMBER: buffer.getvalue()})
+    data_dir = copy_with(zip_inputs, tmp_path, LABELS, replace={MEMBER: buffer.getvalue()})
     row = build(data_dir, cache_dir)["train"][0]
     assert row["image_id"] == "img_1"
     np.testing.assert_array_equal(np.asarray(row["mask"]), values)

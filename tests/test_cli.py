@@ -1,0 +1,328 @@
+"""The command line, and every bad input failing cleanly through it: exit code, culprit named, no traceback."""
+
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import time
+import zipfile
+import zlib
+
+import numpy as np
+import PIL.Image
+import pytest
+
+import ist_s
+from tests import synthetic
+from tests.conftest import build, copy_with, png, raw
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LABELS = "IST_Segmentation_labels.zip"
+MEMBER = "IST_Segmentation_labels/train/img_1.png"
+IMAGES = "ch4_training_images.zip"
+
+
+def run(*argv, cwd=None, env=None):
+    """`python ist_s.py ARGV` in a fresh process."""
+    return subprocess.run(
+        [sys.executable, os.path.join(REPO, "ist_s.py"), *argv],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
+
+
+def cli(capsys, *argv):
+    """The same command line in this process (faster): (exit code, stdout, stderr)."""
+    code = ist_s.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_build_prints_a_summary(zip_inputs, cache_dir):
+    result = run("build", "--data-dir", zip_inputs[0], "--cache-dir", cache_dir, "--verification-mode", "no_checks")
+    assert result.returncode == 0, result.stderr
+    assert "train:    10 rows  (2 image(s) without a label skipped)" in result.stdout
+    assert " test:     6 rows  (1 image(s) without a label skipped)" in result.stdout
+    assert f"cache: {cache_dir}" in result.stdout and "took " in result.stdout
+
+
+def test_data_dir_defaults_to_env_then_dot_data(zip_inputs, cache_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("IST_S_DATA_DIR", zip_inputs[0])
+    args = ist_s.build_parser().parse_args(["build"])
+    assert args.data_dir == zip_inputs[0]
+    monkeypatch.delenv("IST_S_DATA_DIR")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsys, "build", "--cache-dir", cache_dir)
+    assert code == 2 and f"IST_S inputs missing from {tmp_path / 'data'} (it does not exist)" in err
+
+
+def test_verify_reports_each_input(zip_inputs, tmp_path, capsys):
+    code, out, err = cli(capsys, "verify", "--data-dir", zip_inputs[0])
+    assert code == 2  # synthetic image zips are not the published ones
+    lines = {line.split()[0]: line for line in out.splitlines()[1:] if line and not line.startswith(" ")}
+    sha256 = ist_s.hash_file(os.path.join(zip_inputs[0], LABELS))["sha256"]
+    assert sha256 in lines[LABELS] and lines[LABELS].endswith("unregistered")
+    assert lines[IMAGES].endswith("MISMATCH") and "expected 90,667,586 bytes" in out
+    assert lines["Challenge4_Test_Task4_GT.zip"].endswith("absent")
+    assert "not the published file" in err
+
+
+def test_verify_passes_when_every_input_matches(zip_inputs, capsys, monkeypatch):
+    for role in ("train_images", "test_images"):
+        spec = ist_s.INPUTS_BY_ROLE[role]
+        path = os.path.join(zip_inputs[0], spec.filename)
+        real = ist_s.InputFile(
+            spec.name, role, spec.source, os.path.getsize(path), "md5:" + ist_s.hash_file(path, ("md5",))["md5"]
+        )
+        monkeypatch.setattr(ist_s, "INPUTS", tuple(real if s.name == spec.name else s for s in ist_s.INPUTS))
+    code, out, _ = cli(capsys, "verify", "--data-dir", zip_inputs[0])
+    assert code == 0
+    assert out.count(" ok\n") == 2
+
+
+def test_stats(zip_inputs, cache_dir, capsys):
+    _, expected = zip_inputs
+    code, out, _ = cli(
+        capsys,
+        "stats",
+        "--json",
+        "--data-dir",
+        zip_inputs[0],
+        "--cache-dir",
+        cache_dir,
+        "--verification-mode",
+        "no_checks",
+    )
+    assert code == 0
+    stats = json.loads(out)
+    for split, items in expected.items():
+        masks = [item.mask for item in items.values() if item.mask is not None]
+        pixels = sum(mask.size for mask in masks)
+        assert stats[split]["rows"] == len(masks)
+        assert stats[split]["unlabeled_images"] == len(items) - len(masks)
+        assert stats[split]["text_pixel_fraction"] == round(sum(int((m == 1).sum()) for m in masks) / pixels, 6)
+        assert stats[split]["uncertain_pixel_fraction"] == round(sum(int((m == 255).sum()) for m in masks) / pixels, 6)
+        assert stats[split]["images_without_text"] == 0
+        assert sum(stats[split]["image_sizes"].values()) == len(items)
+        assert set(stats[split]["image_sizes"]) == {"40x24", "24x40"}
+
+
+def test_preview_draws_text_and_uncertain_in_two_colours(zip_inputs, cache_dir, tmp_path, capsys):
+    out_png = str(tmp_path / "grid.png")
+    argv = ["preview", "--data-dir", zip_inputs[0], "--cache-dir", cache_dir, "--verification-mode", "no_checks"]
+    code, out, _ = cli(capsys, *argv, "--out", out_png, "--n", "3", "--seed", "1")
+    assert code == 0 and "wrote" in out
+    colours = {tuple(c) for c in np.asarray(PIL.Image.open(out_png).convert("RGB")).reshape(-1, 3)}
+    green = [c for c in colours if c[1] > 150 and c[0] < 150 and c[2] < 150]
+    magenta = [c for c in colours if c[0] > 150 and c[2] > 120 and c[1] < 100]
+    assert green and magenta
+
+
+def test_preview_overlay_marks_exactly_the_mask():
+    image = PIL.Image.new("RGB", (4, 2), (10, 10, 10))
+    mask = PIL.Image.fromarray(np.array([[0, 1, 255, 0], [0, 0, 1, 0]], np.uint8), "L")
+    out = np.asarray(ist_s.overlay(image, mask))
+    assert (out[0, 0] == 10).all() and (out[1, 3] == 10).all()
+    assert out[0, 1][1] > 100 and out[1, 2][1] > 100 and out[0, 2][0] > 100 and out[0, 2][2] > 100
+
+
+def test_demo_runs_the_whole_pipeline(tmp_path):
+    result = run("demo", "--out", str(tmp_path / "demo.png"), cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    for step in ("$ python ist_s.py build", "$ python ist_s.py stats", "$ python ist_s.py preview"):
+        assert step in result.stdout
+    assert PIL.Image.open(tmp_path / "demo.png").size[0] > 600
+
+
+def test_help_has_an_example_for_each_verb():
+    for verb in ("build", "verify", "stats", "preview", "demo"):
+        result = run(verb, "--help")
+        assert result.returncode == 0 and "example: python ist_s.py " + verb in result.stdout
+
+
+def test_usage_error_exits_2():
+    result = run("frobnicate")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+# ---- bad input: non-zero exit, the culprit named, no traceback -----------------------------------------
+
+
+def _bomb_png() -> bytes:
+    """A ~100-byte PNG that declares a 100000 x 100000 image."""
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
+    return (
+        ist_s.PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
+
+
+def _jpeg_from(zip_inputs, member="img_2.jpg"):
+    with zipfile.ZipFile(os.path.join(zip_inputs[0], IMAGES)) as archive:
+        return archive.read(member)
+
+
+def _break(name, zip_inputs, folder):
+    """Return a data_dir with one kind of damage, and the message the command line must print."""
+    if name == "missing input":
+        os.makedirs(folder)
+        return folder, r"inputs missing from .*ch4_training_images\.zip.*ch4_test_images\.zip"
+    if name == "truncated zip":
+        data_dir = copy_with(zip_inputs, folder, IMAGES)
+        path = os.path.join(data_dir, IMAGES)
+        with open(path, "r+b") as f:
+            f.truncate(os.path.getsize(path) // 2)
+        return data_dir, r"ch4_training_images\.zip is not a readable zip archive"
+    if name == "corrupt zip member":
+        data_dir = copy_with(zip_inputs, folder, IMAGES)
+        path = os.path.join(data_dir, IMAGES)
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo("img_3.jpg")
+        with open(path, "r+b") as f:  # flip bytes inside the member's compressed data
+            f.seek(info.header_offset + 30 + len(info.filename) + 200)
+            f.write(b"\x00\xff" * 8)
+        return data_dir, r"ch4_training_images\.zip:img_3\.jpg: (cannot be read|corrupt|truncated)"
+    if name == "html page":
+        data_dir = copy_with(zip_inputs, folder, IMAGES)
+        with open(os.path.join(data_dir, "ch4_test_images.zip"), "wb") as f:
+            f.write(b"<!DOCTYPE html><html><body>Please log in</body></html>")
+        return data_dir, r"ch4_test_images\.zip is not a readable zip archive.*HTML page"
+    mask_damage = {
+        "mask value": (png(np.full((24, 40), 7, np.uint8), "L"), r"pixel values \[7\] outside"),
+        "mask size": (png(np.zeros((20, 40), np.uint8), "L"), r"mask is 40x20, expected the image's size 40x24"),
+        "multi-channel mask": (
+            png(np.zeros((24, 40, 3), np.uint8), "RGB"),
+            r"expected a single-channel mask, found 3 channels",
+        ),
+        "decompression bomb": (_bomb_png(), r"mask is 100000x100000, expected"),
+    }
+    if name in mask_damage:
+        data, message = mask_damage[name]
+        return copy_with(zip_inputs, folder, LABELS, replace={MEMBER: data}), f"{LABELS}:{MEMBER}: {message}"
+    if name == "truncated jpeg":
+        jpeg = _jpeg_from(zip_inputs)
+        data_dir = copy_with(zip_inputs, folder, IMAGES, replace={"img_2.jpg": jpeg[: len(jpeg) // 2]})
+        return data_dir, r"ch4_training_images\.zip:img_2\.jpg: truncated JPEG"
+    if name == "corrupt jpeg":
+        jpeg = _jpeg_from(zip_inputs)
+        garbage = jpeg[:2] + bytes(range(256)) * 4 + jpeg[-2:]
+        data_dir = copy_with(zip_inputs, folder, IMAGES, replace={"img_2.jpg": garbage})
+        return data_dir, r"ch4_training_images\.zip:img_2\.jpg: corrupt JPEG"
+    if name == "same stem twice":
+        data_dir = copy_with(zip_inputs, folder, LABELS, add={"IST_Segmentation_labels/train/IMG_2.PNG": b""})
+        return data_dir, r"two files share the name 'IMG_2' \(ignoring case\)"
+    if name == "split unknown":
+        data_dir = copy_with(zip_inputs, folder, LABELS, add={"IST_Segmentation_labels/extra/img_5.png": b""})
+        return data_dir, r"cannot tell the split of 1 label\(s\): IST_Segmentation_labels\.zip:.*extra/img_5\.png"
+    if name == "climbing member":
+        data_dir = copy_with(zip_inputs, folder, LABELS, add={"../../train/img_1.png": b"x"})
+        return data_dir, r"member names climb out of the archive: \['\.\./\.\./train/img_1\.png'\]"
+    raise AssertionError(name)
+
+
+BREAKS = [
+    "missing input",
+    "truncated zip",
+    "corrupt zip member",
+    "html page",
+    "mask value",
+    "mask size",
+    "multi-channel mask",
+    "decompression bomb",
+    "truncated jpeg",
+    "corrupt jpeg",
+    "same stem twice",
+    "split unknown",
+    "climbing member",
+]
+
+
+@pytest.mark.parametrize("damage", BREAKS)
+def test_bad_input_fails_cleanly(zip_inputs, tmp_path, cache_dir, capsys, damage):
+    data_dir, message = _break(damage, zip_inputs, str(tmp_path / "d"))
+    code, out, err = cli(
+        capsys, "build", "--data-dir", data_dir, "--cache-dir", cache_dir, "--verification-mode", "no_checks"
+    )
+    assert code == 2, (out, err)
+    assert any(line.startswith("error: ") for line in err.splitlines()) and "Traceback" not in err
+    assert re.search(message, err, re.S), err
+    assert not os.path.exists(os.path.join(str(tmp_path), "train"))  # nothing written outside
+
+
+@pytest.mark.parametrize("damage", ["html page", "mask value"])
+def test_bad_input_fails_cleanly_in_a_real_process(zip_inputs, tmp_path, cache_dir, damage):
+    data_dir, message = _break(damage, zip_inputs, str(tmp_path / "d"))
+    result = run("build", "--data-dir", data_dir, "--cache-dir", cache_dir, "--verification-mode", "no_checks")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and re.search(message, result.stderr, re.S)
+    debug = run(
+        "build", "--data-dir", data_dir, "--cache-dir", cache_dir, "--verification-mode", "no_checks", "--debug"
+    )
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_checksum_mismatch_fails_build_cleanly(zip_inputs, cache_dir, capsys):
+    code, _, err = cli(capsys, "build", "--data-dir", zip_inputs[0], "--cache-dir", cache_dir)
+    assert code == 2 and "ch4_training_images.zip: expected 90,667,586 bytes, found" in err
+    assert "Traceback" not in err
+
+
+# ---- interrupted and concurrent builds ---------------------------------------------------------------
+
+
+SLOW_BUILD = """
+import sys, time
+sys.path.insert(0, {repo!r})
+import ist_s
+real = ist_s.make_example
+def slow(*args):
+    time.sleep(0.1)
+    return real(*args)
+ist_s.make_example = slow
+ist_s.prepare({data_dir!r}, cache_dir={cache_dir!r}, verification_mode="no_checks")
+"""
+
+
+def test_a_build_killed_half_way_leaves_the_next_build_correct(zip_inputs, cache_dir, tmp_path):
+    code = SLOW_BUILD.format(repo=REPO, data_dir=zip_inputs[0], cache_dir=cache_dir)
+    victim = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(d.endswith(".incomplete") for d, _, _ in os.walk(cache_dir)):
+        time.sleep(0.05)
+    time.sleep(0.5)  # a few examples into the train split
+    victim.kill()
+    assert victim.wait() == -9
+    assert any(d.endswith(".incomplete") for d, _, _ in os.walk(cache_dir)), "killed before it started writing"
+    after = build(zip_inputs[0], cache_dir)
+    clean = build(zip_inputs[0], str(tmp_path / "clean"))
+    for split in ("train", "test"):
+        assert raw(after[split]) == raw(clean[split])
+    assert not any(d.endswith(".incomplete") for d, _, _ in os.walk(cache_dir))
+
+
+def test_two_builds_at_once_on_one_cache_both_end_correct(zip_inputs, cache_dir, tmp_path):
+    argv = [sys.executable, os.path.join(REPO, "ist_s.py"), "build", "--data-dir", zip_inputs[0]]
+    argv += ["--cache-dir", cache_dir, "--verification-mode", "no_checks"]
+    both = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read()) for p in both]
+    for code, out, err in results:
+        assert code == 0, err
+        assert "train:    10 rows" in out
+    clean = build(zip_inputs[0], str(tmp_path / "clean"))
+    shared = build(zip_inputs[0], cache_dir)
+    for split in ("train", "test"):
+        assert raw(shared[split]) == raw(clean[split])
+
+
+def test_synthetic_generator_is_reproducible(tmp_path):
+    synthetic.write_inputs(str(tmp_path / "a"), seed=3)
+    synthetic.write_inputs(str(tmp_path / "b"), seed=3)
+    assert synthetic.checksums(str(tmp_path / "a")) == synthetic.checksums(str(tmp_path / "b"))

@@ -1,0 +1,93 @@
+"""Property-based tests: the EXIF Orientation rewrite and the label-layout detection."""
+
+import io
+import struct
+
+import numpy as np
+import PIL.Image
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ist_s
+
+# Inline SHORT tags that may sit beside Orientation in IFD0 (value, not offset, in the entry).
+OTHER_SHORT_TAGS = [0x0100, 0x0101, 0x0128, 0x0213, 0xA001]
+
+
+def exif_segment(order: str, orientation: int, others: dict[int, int], kind: int) -> bytes:
+    """An APP1 Exif segment whose IFD0 holds `others` and Orientation (stored as SHORT or LONG)."""
+    tags = dict(others)
+    tags[0x0112] = orientation
+    entries = b""
+    for tag in sorted(tags):
+        entry_kind = kind if tag == 0x0112 else 3
+        value = struct.pack(order + ("H" if entry_kind == 3 else "I"), tags[tag]).ljust(4, b"\0")
+        entries += struct.pack(order + "HHI", tag, entry_kind, 1) + value
+    tiff = (b"II*\0" if order == "<" else b"MM\0*") + struct.pack(order + "I", 8)
+    tiff += struct.pack(order + "H", len(tags)) + entries + struct.pack(order + "I", 0)
+    body = b"Exif\0\0" + tiff
+    return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+
+
+@st.composite
+def tagged_jpegs(draw):
+    width, height = draw(st.integers(1, 24)), draw(st.integers(1, 24))
+    seed = draw(st.integers(0, 2**32 - 1))
+    pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    PIL.Image.fromarray(pixels, "RGB").save(buffer, "JPEG", quality=draw(st.integers(50, 95)))
+    plain = buffer.getvalue()
+    others = draw(st.dictionaries(st.sampled_from(OTHER_SHORT_TAGS), st.integers(0, 65535), max_size=4))
+    orientation = draw(st.integers(2, 8))
+    segment = exif_segment(draw(st.sampled_from("<>")), orientation, others, draw(st.sampled_from([3, 4])))
+    # After SOI, or after the JFIF APP0 segment as cameras write it.
+    position = draw(st.sampled_from([2, 2 + 2 + struct.unpack(">H", plain[4:6])[0]]))
+    return plain[:position] + segment + plain[position:], others
+
+
+@settings(max_examples=150, deadline=None)
+@given(tagged_jpegs())
+def test_neutralising_orientation_changes_only_the_tag(case):
+    jpeg, others = case
+    out = ist_s.neutralise_orientation(jpeg)
+    assert len(out) == len(jpeg)
+    changed = [i for i, (a, b) in enumerate(zip(jpeg, out, strict=True)) if a != b]
+    assert len(changed) <= 4 and changed and changed[-1] - changed[0] < 4  # inside one value field
+    before, after = PIL.Image.open(io.BytesIO(jpeg)), PIL.Image.open(io.BytesIO(out))
+    assert after.getexif()[0x0112] == 1
+    assert {t: v for t, v in after.getexif().items() if t != 0x0112} == others
+    np.testing.assert_array_equal(np.asarray(after), np.asarray(before))  # the same pixels, not re-encoded
+
+
+NEUTRAL_WORDS = st.sampled_from(["IST_S", "labels", "png", "Segmentation", "maps", "v2", "ist", "data"])
+SPLIT_FOLDER_WORDS = {
+    "train": ["train", "training", "Train", "TRAINING"],
+    "test": ["test", "testing", "Test", "TESTING", "validation"],
+}
+
+
+@st.composite
+def label_paths(draw):
+    split = draw(st.sampled_from(["train", "test"]))
+    word = draw(st.sampled_from(SPLIT_FOLDER_WORDS[split]))
+    folder = draw(st.sampled_from(["{w}", "{w}_labels", "ist_{w}", "{w}-set", "IST_S {w}"])).format(w=word)
+    above = draw(st.lists(NEUTRAL_WORDS, max_size=3))
+    below = draw(st.lists(NEUTRAL_WORDS, max_size=2))
+    number = draw(st.integers(1, 1000))
+    return "/".join([*above, folder, *below, f"img_{number}.png"]), split
+
+
+@settings(max_examples=300, deadline=None)
+@given(label_paths())
+def test_layout_detection_finds_the_named_split(case):
+    member, split = case
+    assert ist_s.split_of(member) == split
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(NEUTRAL_WORDS, max_size=4), st.integers(1, 1000))
+def test_layout_detection_never_guesses(folders, number):
+    member = "/".join([*folders, f"img_{number}.png"])
+    assert ist_s.split_of(member) is None
+    both = "/".join([*folders, "train", "test", f"img_{number}.png"])
+    assert ist_s.split_of(both) is None
