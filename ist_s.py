@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import hashlib
 import io
+import json
 import math
 import os
 import re
@@ -198,9 +199,7 @@ def locate_inputs(data_dir: Optional[str]) -> dict[str, str]:
             holds = "it does not exist"
         else:
             holds = "it holds: " + (", ".join(present[:20]) + (" ..." if len(present) > 20 else "") or "nothing")
-        raise MissingInputError(
-            f"IST_S inputs missing from {data_dir} ({holds}). Expected:\n" + "\n".join(lines)
-        )
+        raise MissingInputError(f"IST_S inputs missing from {data_dir} ({holds}). Expected:\n" + "\n".join(lines))
     return found
 
 
@@ -902,6 +901,173 @@ def write_demo_inputs(folder: str) -> None:
 
 
 # --------------------------------------------------------------------------------------
+# Publishing: the dataset card, a Hub repo folder that loads with no script, and push
+# --------------------------------------------------------------------------------------
+
+CARD_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dataset_card", "README.md")
+CONFIG_NAMES = ("default", "with_unlabeled")
+
+
+class PublishError(IstSError):
+    """The export folder or the Hub refused the operation."""
+
+
+def _portable_yaml_features(features: datasets.Features) -> list:
+    """The features as card YAML that datasets 3.x and 5.x read back alike.
+
+    5.x writes `list:` for what 3.x calls a Sequence, and 3.x reads `list:` as a plain
+    Python list; both read `sequence:` as their own list-of-ClassLabel type.
+    """
+
+    def rename(node):
+        if isinstance(node, dict):
+            return {("sequence" if key == "list" else key): rename(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [rename(item) for item in node]
+        return node
+
+    return rename(features._to_yaml_list())
+
+
+def _size_category(rows: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K")):
+        if rows < limit:
+            return name
+    return "100K<n<1M"
+
+
+def card_metadata(splits: dict[str, dict[str, dict]]) -> dict:
+    """The card's YAML: Hub fields, `configs` (split -> Parquet files) and `dataset_info`, per config.
+
+    `splits` maps config -> split -> {"num_examples": n[, "num_bytes": b]}; datasets 5.x only
+    trusts (and verifies) split sizes that come with num_bytes, known after a build.
+    """
+    features = _portable_yaml_features(IstS(config_name="default").info.features)
+    configs, infos = [], []
+    for config, sizes in splits.items():
+        files = [{"split": split, "path": f"data/{config}/{split}-*"} for split in sizes]
+        configs.append(
+            {"config_name": config, **({"default": True} if config == "default" else {}), "data_files": files}
+        )
+        split_list = [{"name": split, **info} for split, info in sizes.items()]
+        # A fresh list per config: a shared one would be written as a YAML anchor and alias.
+        infos.append({"config_name": config, "features": json.loads(json.dumps(features)), "splits": split_list})
+    return {
+        "license": "cc-by-4.0",
+        "pretty_name": "IST_S: Incidental Scene Text Segmentation",
+        "language": ["en"],
+        "task_categories": ["image-segmentation"],
+        "task_ids": ["semantic-segmentation"],
+        "size_categories": [
+            _size_category(max(sum(info["num_examples"] for info in sizes.values()) for sizes in splits.values()))
+        ],
+        "tags": ["scene-text", "text-segmentation", "icdar2015", "weak-supervision"],
+        "configs": configs,
+        "dataset_info": infos,
+    }
+
+
+def render_card(splits: dict[str, dict[str, dict]], body: Optional[str] = None) -> str:
+    """The dataset card: YAML generated from the builder, the prose of `dataset_card/README.md`."""
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    if body is None:
+        body = DatasetCard.load(CARD_PATH).text
+    data = DatasetCardData(**card_metadata(splits))
+    return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n{body}"))
+
+
+def export(
+    data_dir: str,
+    out_dir: str,
+    configs: tuple[str, ...] = CONFIG_NAMES,
+    cache_dir: Optional[str] = None,
+    num_proc: Optional[int] = None,
+    verification_mode: Optional[str] = None,
+    max_shard_size: str = "500MB",
+) -> dict[str, dict[str, dict]]:
+    """Write a Hub dataset repo folder: Parquet shards with the bytes embedded, the card, id2label.json.
+
+    `load_dataset(out_dir)` then needs no script on any `datasets` version. Returns the splits'
+    sizes as the card states them.
+    """
+    from datasets.utils.py_utils import convert_file_size_to_int
+
+    if os.path.isdir(out_dir) and os.listdir(out_dir) and not os.path.isfile(os.path.join(out_dir, "id2label.json")):
+        raise PublishError(f"{out_dir} is not empty and is not an earlier export: choose an empty folder")
+    shard_bytes = convert_file_size_to_int(max_shard_size)
+    data_root = os.path.join(out_dir, "data")
+    if os.path.isdir(data_root):
+        import shutil
+
+        shutil.rmtree(data_root)  # an earlier export's shards; their count may differ
+    splits = {}
+    for config in configs:
+        builder = prepare(data_dir, config, cache_dir, num_proc, verification_mode)
+        splits[config] = {}
+        for split in SPLIT_IMAGES:
+            dataset = builder.as_dataset(split=split)
+            count = max(1, math.ceil(dataset.data.nbytes / shard_bytes))
+            os.makedirs(os.path.join(data_root, config), exist_ok=True)
+            for index in range(count):
+                path = os.path.join(data_root, config, f"{split}-{index:05d}-of-{count:05d}.parquet")
+                # Row groups of 100 rows (datasets' size for image data); bytes are copied as stored.
+                dataset.shard(count, index, contiguous=True).to_parquet(path)
+            splits[config][split] = {
+                "num_examples": dataset.num_rows,
+                "num_bytes": builder.info.splits[split].num_bytes,
+            }
+    with open(os.path.join(out_dir, "id2label.json"), "w", encoding="utf-8") as f:
+        json.dump({str(k): v for k, v in ID2LABEL.items()}, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(out_dir, "README.md"), "w", encoding="utf-8") as f:
+        f.write(render_card(splits))
+    return splits
+
+
+def push(
+    data_dir: str,
+    repo_id: str,
+    private: bool = False,
+    token: Optional[str] = None,
+    revision: Optional[str] = None,
+    **export_options,
+) -> str:
+    """Export to a temporary folder and upload it as the dataset repo `repo_id`; returns the commit URL.
+
+    Re-pushing the same data uploads nothing new: the export is byte-for-byte reproducible and
+    the Hub skips files it already holds.
+    """
+    import tempfile
+
+    import huggingface_hub
+    from huggingface_hub.errors import HfHubHTTPError
+
+    token = token or huggingface_hub.get_token()
+    if not token:
+        raise PublishError("no Hugging Face token: log in with `hf auth login`, or pass --token")
+    with tempfile.TemporaryDirectory(prefix="ist_s_push_") as folder:
+        export(data_dir, folder, **export_options)
+        api = huggingface_hub.HfApi(token=token)
+        try:
+            api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+            if revision is not None:
+                api.create_branch(repo_id, repo_type="dataset", branch=revision, exist_ok=True)
+            commit = api.upload_folder(
+                repo_id=repo_id,
+                repo_type="dataset",
+                folder_path=folder,
+                revision=revision,
+                commit_message="Upload IST_S (python ist_s.py push)",
+                delete_patterns=["data/**"],  # shards of an earlier push that this one does not have
+            )
+        except HfHubHTTPError as e:
+            reason = str(e).splitlines()[0]
+            raise PublishError(f"the Hub refused {repo_id}: {reason}") from None
+    return str(getattr(commit, "commit_url", commit))
+
+
+# --------------------------------------------------------------------------------------
 # Command line: thin handlers over the functions above
 # --------------------------------------------------------------------------------------
 
@@ -942,8 +1108,6 @@ def _cmd_verify(args) -> int:
 
 
 def _cmd_stats(args) -> int:
-    import json
-
     dataset = load(args.data_dir, None, False, "with_unlabeled", args.cache_dir, args.num_proc, args.verification_mode)
     stats = {split: compute_stats(dataset[split]) for split in dataset}
     if args.json:
@@ -991,12 +1155,59 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _export_options(args) -> dict:
+    return {
+        "configs": (args.config,) if args.config else CONFIG_NAMES,
+        "cache_dir": args.cache_dir,
+        "num_proc": args.num_proc,
+        "verification_mode": args.verification_mode,
+        "max_shard_size": args.max_shard_size,
+    }
+
+
+def _cmd_export(args) -> int:
+    sizes = export(args.data_dir, args.out, **_export_options(args))
+    for config, splits in sizes.items():
+        print(f"{config}: " + ", ".join(f"{split} {info['num_examples']} rows" for split, info in splits.items()))
+    print(f"wrote {args.out}: load it with datasets.load_dataset({args.out!r})")
+    return 0
+
+
+def _cmd_push(args) -> int:
+    url = push(args.data_dir, args.repo_id, args.private, args.token, args.revision, **_export_options(args))
+    print(f"pushed {args.repo_id}: {url}")
+    return 0
+
+
+def _cmd_card(args) -> int:
+    published = {
+        config: {split: {"num_examples": rows} for split, rows in sizes.items()}
+        for config, sizes in EXPECTED_SPLIT_SIZES.items()
+    }
+    expected = render_card(published)
+    with open(CARD_PATH, encoding="utf-8") as f:
+        current = f.read()
+    if args.check:
+        if current != expected:
+            print(f"{CARD_PATH} is out of date: run `python ist_s.py card`", file=sys.stderr)
+            return 1
+        print(f"{CARD_PATH} is up to date")
+        return 0
+    with open(CARD_PATH, "w", encoding="utf-8") as f:
+        f.write(expected)
+    print(f"wrote {CARD_PATH}")
+    return 0
+
+
 EXAMPLES = {
     "build": "python ist_s.py build --data-dir ~/ist_s_downloads --num-proc 2",
     "verify": "python ist_s.py verify --data-dir ~/ist_s_downloads",
     "stats": "python ist_s.py stats --data-dir ~/ist_s_downloads --json",
     "preview": "python ist_s.py preview --data-dir ~/ist_s_downloads --out grid.png --split test --n 8 --seed 1",
     "demo": "python ist_s.py demo --out demo_preview.png",
+    "export": "python ist_s.py export --data-dir ~/ist_s_downloads --out ist_s_hub",
+    "push": "python ist_s.py push --data-dir ~/ist_s_downloads --repo-id my-org/ist_s --private",
+    "card": "python ist_s.py card --check",
 }
 
 
@@ -1010,7 +1221,6 @@ def build_parser():
         help="folder holding the downloads (default: $IST_S_DATA_DIR, then ./data)",
     )
     common.add_argument("--cache-dir", help="datasets cache folder (default: datasets' own)")
-    common.add_argument("--config", default="default", choices=[c.name for c in IstS.BUILDER_CONFIGS])
     common.add_argument("--num-proc", type=int, help="processes for the build (shards are split between them)")
     common.add_argument(
         "--verification-mode",
@@ -1026,22 +1236,41 @@ def build_parser():
     )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    def verb(name: str, handler, help: str):
+    def verb(name: str, handler, help: str, config: Optional[str] = "default"):
         sub = verbs.add_parser(name, parents=[common], help=help, description=help, epilog=f"example: {EXAMPLES[name]}")
         sub.set_defaults(handler=handler)
+        if config is not None:
+            sub.add_argument("--config", default=config, choices=CONFIG_NAMES, help=f"default: {config}")
         return sub
 
+    def publishing(sub):
+        sub.add_argument("--config", choices=CONFIG_NAMES, help="one config only (default: both)")
+        sub.add_argument("--max-shard-size", default="500MB", help="largest Parquet file (default: 500MB)")
+
     verb("build", _cmd_build, "Prepare both splits in the datasets cache and summarise them.")
-    verb("verify", _cmd_verify, "Hash every input and compare it with the published checksums.")
-    stats = verb("stats", _cmd_stats, "Per split: rows, unlabeled images, sizes, text/uncertain pixel fractions.")
+    verb("verify", _cmd_verify, "Hash every input and compare it with the published checksums.", config=None)
+    stats = verb("stats", _cmd_stats, "Per split, over every image: rows, unlabeled, sizes, pixel fractions.", None)
     stats.add_argument("--json", action="store_true", help="print JSON for machines")
     preview = verb("preview", _cmd_preview, "Save a grid of images with their masks overlaid.")
     preview.add_argument("--out", default="ist_s_preview.png", help="PNG to write")
     preview.add_argument("--split", default="train", choices=list(SPLIT_IMAGES))
     preview.add_argument("--n", type=int, default=8, help="how many images")
     preview.add_argument("--seed", type=int, default=0, help="which images (seeded choice)")
-    demo = verb("demo", _cmd_demo, "Run build, stats and preview on a small synthetic input set.")
+    demo = verb("demo", _cmd_demo, "Run build, stats and preview on a small synthetic input set.", config=None)
     demo.add_argument("--out", default="ist_s_demo_preview.png", help="PNG the preview is written to")
+    export_verb = verb(
+        "export", _cmd_export, "Write a Hub dataset repo folder (Parquet + card) that needs no script.", None
+    )
+    export_verb.add_argument("--out", required=True, help="folder to write (empty, or an earlier export)")
+    publishing(export_verb)
+    push_verb = verb("push", _cmd_push, "Export, then upload to a Hub dataset repo (created if needed).", None)
+    push_verb.add_argument("--repo-id", required=True, help="ORG/NAME on the Hub")
+    push_verb.add_argument("--private", action="store_true", help="create the repo private")
+    push_verb.add_argument("--token", help="Hub token (default: the logged-in one)")
+    push_verb.add_argument("--revision", help="branch to push to (created if needed)")
+    publishing(push_verb)
+    card = verb("card", _cmd_card, "Regenerate dataset_card/README.md's YAML from the builder.", config=None)
+    card.add_argument("--check", action="store_true", help="exit 1 if the checked-in card is out of date")
     return parser
 
 
