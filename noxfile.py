@@ -9,7 +9,8 @@ ERAS = {
     "3.6": "datasets==3.6.0",  # the last release that runs loading scripts
     "5": "datasets>=5,<6",  # the newest: scripts refused, the builder is used directly
 }
-TEST_TOOLS = ["pytest==9.0.3", "hypothesis==6.155.2"]
+# torch is a test/benchmark dependency only; 2.13.0 is the CPU build (another pin pulls a CUDA build).
+TEST_TOOLS = ["pytest==9.0.3", "hypothesis==6.155.2", "torch==2.13.0"]
 
 
 @nox.session
