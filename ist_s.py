@@ -13,6 +13,8 @@ is made, the builder, then the public helpers and the command line.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import contextlib
 import dataclasses
 import hashlib
@@ -153,6 +155,7 @@ as `data_dir`:
 """
 
 PAIRS_PER_SHARD = 64  # ~10 MB of JPEGs: 16 train / 8 test shards on the full data
+EXAMPLE_THREADS = min(4, os.cpu_count() or 1)  # per build process or stream
 
 
 class IstSError(Exception):
@@ -582,11 +585,16 @@ def read_mask(data: bytes, where: str, allowed_sizes: set[tuple[int, int]]) -> M
     if (width, height) not in allowed_sizes:
         expected = " or ".join(f"{w}x{h}" for w, h in sorted(allowed_sizes))
         raise InvalidInputError(f"{where}: mask is {width}x{height}, expected the image's size {expected}")
+    values = None  # the pixels as numbers, needed only when the PNG must be re-encoded
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
             with PIL.Image.open(io.BytesIO(data)) as image:
-                values = np.asarray(image)
+                if depth == 8:  # grey or palette, one byte a pixel: PIL counts the values in C
+                    image.load()
+                    counts = np.asarray(image.histogram(), np.int64)
+                else:
+                    values = np.asarray(image)
     except (
         OSError,
         SyntaxError,
@@ -595,9 +603,10 @@ def read_mask(data: bytes, where: str, allowed_sizes: set[tuple[int, int]]) -> M
         PIL.Image.DecompressionBombWarning,
     ) as e:
         raise InvalidInputError(f"{where}: corrupt PNG ({e})") from None
-    if colour == 0 and depth in (2, 4):
-        values = values // (255 // (2**depth - 1))  # Pillow scales 2/4-bit grey to 0-255
-    counts = np.bincount(values.ravel().astype(np.int64, copy=False), minlength=256)
+    if values is not None:
+        if colour == 0 and depth in (2, 4):
+            values = values // (255 // (2**depth - 1))  # Pillow scales 2/4-bit grey to 0-255
+        counts = np.bincount(values.ravel().astype(np.int64), minlength=256)
     bad = [int(v) for v in np.flatnonzero(counts) if v not in MASK_VALUES]
     if bad:
         raise InvalidInputError(
@@ -745,11 +754,22 @@ class IstS(datasets.GeneratorBasedBuilder):
     def _generate_examples(self, shards: list[tuple[Pair, ...]], images_path: str, labels_path: str):
         # Archives are opened here, per job: an open ZipFile cannot be sent to another process.
         images, labels = Source(images_path), Source(labels_path)
+        # Checking a mask means inflating it (zlib, which like PIL's decoders releases the GIL):
+        # a few threads make the next examples while this one is written or consumed. The window
+        # is bounded so memory stays flat, and rows keep their order.
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=EXAMPLE_THREADS)
+        pending: collections.deque = collections.deque()
         try:
-            for pairs in shards:
-                for pair in pairs:
-                    yield pair.image_id, make_example(pair, images, labels)
+            for pair in (pair for pairs in shards for pair in pairs):
+                pending.append((pair.image_id, pool.submit(make_example, pair, images, labels)))
+                if len(pending) > 2 * EXAMPLE_THREADS:
+                    image_id, example = pending.popleft()
+                    yield image_id, example.result()
+            while pending:
+                image_id, example = pending.popleft()
+                yield image_id, example.result()
         finally:
+            pool.shutdown(wait=True, cancel_futures=True)
             images.close()
             labels.close()
 

@@ -1,0 +1,339 @@
+"""Speed, memory and streaming benchmarks on realistic stand-ins; prints one table.
+
+    python benchmarks/run.py [--workdir DIR] [--scale10] [--rows 300]
+
+Every figure is a ratio of two things measured in the same run, since machines are noisy.
+Timed parts run after a warm-up read, in fresh child processes where memory is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+# ---- what each child process measures ---------------------------------------------------------
+
+
+def child_build(data_dir: str, cache_dir: str, num_proc: int, verification_mode: str) -> dict:
+    import ist_s
+
+    started = time.perf_counter()
+    builder = ist_s.prepare(data_dir, cache_dir=cache_dir, num_proc=num_proc, verification_mode=verification_mode)
+    seconds = time.perf_counter() - started
+    arrow_bytes = sum(
+        os.path.getsize(os.path.join(root, name))
+        for root, _, names in os.walk(builder.cache_dir)
+        for name in names
+        if name.endswith(".arrow")
+    )
+    return {
+        "seconds": seconds,
+        "arrow_bytes": arrow_bytes,
+        "rows": sum(s.num_examples for s in builder.info.splits.values()),
+    }
+
+
+def child_hash(data_dir: str) -> dict:
+    """What verification adds to a build: md5 of the image zips, sha256 of the labels zip."""
+    import ist_s
+
+    started = time.perf_counter()
+    for spec in ist_s.INPUTS_BY_ROLE.values():
+        ist_s.hash_file(os.path.join(data_dir, spec.filename), (spec.digest or "sha256:").split(":")[:1])
+    return {"seconds": time.perf_counter() - started}
+
+
+def child_floor(data_dir: str, out_dir: str) -> dict:
+    """The unavoidable work: read every paired member, decode each mask once, write the bytes to Arrow."""
+    import numpy as np
+    import PIL.Image
+    import pyarrow as pa
+
+    import ist_s
+
+    started = time.perf_counter()
+    member_bytes = 0
+    with zipfile.ZipFile(os.path.join(data_dir, "IST_Segmentation_labels.zip")) as labels:
+        masks = {n: n.split("/")[-2] for n in labels.namelist() if n.endswith(".png")}
+        for split, archive in (("train", "ch4_training_images.zip"), ("test", "ch4_test_images.zip")):
+            schema = pa.schema(
+                [
+                    ("image_id", pa.string()),
+                    ("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
+                    ("mask", pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
+                    ("mask_classes", pa.list_(pa.int64())),
+                ]
+            )
+            with (
+                zipfile.ZipFile(os.path.join(data_dir, archive)) as images,
+                pa.OSFile(os.path.join(out_dir, f"{split}.arrow"), "wb") as sink,
+                pa.ipc.new_stream(sink, schema) as writer,
+            ):
+                batch = []
+                for member, member_split in masks.items():
+                    if member_split != split:
+                        continue
+                    name = member.rsplit("/", 1)[-1]
+                    mask = labels.read(member)
+                    image = images.read(name[:-4] + ".jpg")
+                    values = np.asarray(PIL.Image.open(io.BytesIO(mask)))
+                    present = [int(v) for v in np.flatnonzero(np.bincount(values.ravel(), minlength=256)) if v < 2]
+                    member_bytes += len(mask) + len(image)
+                    batch.append((name[:-4], {"bytes": image, "path": name}, {"bytes": mask, "path": name}, present))
+                    if len(batch) == ist_s.IstS.DEFAULT_WRITER_BATCH_SIZE:
+                        writer.write_batch(
+                            pa.RecordBatch.from_pylist([dict(zip(schema.names, r, strict=True)) for r in batch], schema)
+                        )
+                        batch = []
+                if batch:
+                    writer.write_batch(
+                        pa.RecordBatch.from_pylist([dict(zip(schema.names, r, strict=True)) for r in batch], schema)
+                    )
+    return {"seconds": time.perf_counter() - started, "member_bytes": member_bytes}
+
+
+def child_iterate(data_dir: str, cache_dir: str, rows: int) -> dict:
+    """Decoded rows: datasets (Arrow, then streaming) against a bare PIL decode of the same bytes."""
+    import datasets
+    import PIL.Image
+
+    import ist_s
+
+    arrow = ist_s.load(data_dir, split="train", cache_dir=cache_dir, verification_mode="no_checks")
+    rows = min(rows, arrow.num_rows)
+    raw = arrow.cast_column("image", datasets.Image(decode=False)).cast_column("mask", datasets.Image(decode=False))
+    pairs = [(r["image"]["bytes"], r["mask"]["bytes"]) for r in raw.select(range(rows))]
+
+    started = time.perf_counter()
+    for image, mask in pairs:
+        PIL.Image.open(io.BytesIO(image)).load()
+        PIL.Image.open(io.BytesIO(mask)).load()
+    bare = time.perf_counter() - started
+
+    started = time.perf_counter()
+    for index in range(rows):
+        row = arrow[index]
+        row["image"].load()
+        row["mask"].load()
+    indexed = time.perf_counter() - started
+
+    started = time.perf_counter()
+    for row in arrow.select(range(rows)):
+        row["image"].load()
+        row["mask"].load()
+    iterated = time.perf_counter() - started
+
+    stream = ist_s.load(data_dir, split="train", streaming=True)
+    started = time.perf_counter()
+    for row in stream.take(rows):
+        row["image"].load()
+        row["mask"].load()
+    streamed = time.perf_counter() - started
+    return {"rows": rows, "bare": bare, "indexed": indexed, "iterated": iterated, "streamed": streamed}
+
+
+def child_loader(data_dir: str, cache_dir: str, rows: int) -> dict:
+    """torch DataLoader images/s over Arrow and streaming, 0 and 2 workers, with the training transform."""
+    import torch
+
+    import ist_s
+
+    def transform(batch):
+        return ist_s.training_transform(batch, size=(360, 640))
+
+    results = {}
+    for source in ("arrow", "streaming"):
+        for workers in (0, 2):
+            if source == "arrow":
+                dataset = ist_s.load(data_dir, split="train", cache_dir=cache_dir, verification_mode="no_checks")
+                dataset = dataset.select(range(min(rows, dataset.num_rows)))
+                dataset.set_transform(transform)
+            else:
+                dataset = ist_s.load(data_dir, split="train", streaming=True).take(rows)
+                dataset = dataset.map(transform, batched=True, batch_size=8, remove_columns=["image", "mask"])
+                dataset = dataset.select_columns(["pixel_values", "labels"]).with_format("torch")
+            loader = torch.utils.data.DataLoader(dataset, batch_size=8, num_workers=workers)
+            started = time.perf_counter()
+            seen = sum(len(batch["labels"]) for batch in loader)
+            results[f"{source}/{workers}"] = seen / (time.perf_counter() - started)
+    return results
+
+
+CHILDREN = {
+    "hash": child_hash,
+    "build": child_build,
+    "floor": child_floor,
+    "iterate": child_iterate,
+    "loader": child_loader,
+}
+
+
+def run_child(name: str, *args) -> dict:
+    """Run one measurement in a fresh process; adds its peak RSS in MB."""
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--child", name, json.dumps(args)], stdout=subprocess.PIPE, text=True
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise SystemExit(f"benchmark child {name} failed")
+    result = json.loads(process.stdout.read().strip().splitlines()[-1])
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # KiB on Linux
+    return result
+
+
+# ---- the table ----------------------------------------------------------------------------------
+
+
+def best_of(repeats: int, name: str, *args, fresh_dir: str | None = None) -> dict:
+    results = []
+    for _ in range(repeats):
+        if fresh_dir:
+            shutil.rmtree(fresh_dir, ignore_errors=True)
+            os.makedirs(fresh_dir)
+        results.append(run_child(name, *args))
+    return min(results, key=lambda r: r["seconds"])
+
+
+def warm(data_dir: str) -> None:
+    for name in os.listdir(data_dir):
+        with open(os.path.join(data_dir, name), "rb") as f:
+            while f.read(1 << 24):
+                pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "ist_s_bench"))
+    parser.add_argument("--scale10", action="store_true", help="also measure 10x the pairs (memory, time)")
+    parser.add_argument("--rows", type=int, default=300, help="rows for the iteration and DataLoader figures")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    from stand_ins import write_stand_ins
+
+    data = os.path.join(args.workdir, "x1")
+    if not os.path.exists(os.path.join(data, "IST_Segmentation_labels.zip")):
+        print(f"writing stand-ins to {data} ...", file=sys.stderr)
+        write_stand_ins(data)
+    warm(data)
+    scratch = os.path.join(args.workdir, "scratch")
+    table = []
+
+    floor = best_of(args.repeats, "floor", data, scratch, fresh_dir=scratch)
+    build1 = best_of(args.repeats, "build", data, scratch, 1, "no_checks", fresh_dir=scratch)
+    build2 = best_of(args.repeats, "build", data, scratch, 2, "no_checks", fresh_dir=scratch)
+    hashed = best_of(args.repeats, "hash", data)
+    table.append(
+        (
+            "1. build / unavoidable work (1 process)",
+            build1["seconds"] / floor["seconds"],
+            "<= 1.25",
+            f"{build1['seconds']:.2f} s / {floor['seconds']:.2f} s",
+        )
+    )
+    table.append(
+        (
+            "2. build speed-up, num_proc=2 vs 1",
+            build1["seconds"] / build2["seconds"],
+            ">= 1.6",
+            f"{build1['seconds']:.2f} s / {build2['seconds']:.2f} s",
+        )
+    )
+    table.append(
+        (
+            "   hashing the inputs / build (basic_checks)",
+            hashed["seconds"] / build1["seconds"],
+            "-",
+            f"{hashed['seconds']:.2f} s to hash, added before a build",
+        )
+    )
+    table.append(
+        (
+            "3. Arrow bytes / member bytes",
+            build1["arrow_bytes"] / floor["member_bytes"],
+            "<= 1.02",
+            f"{build1['arrow_bytes'] / 1e6:.1f} MB / {floor['member_bytes'] / 1e6:.1f} MB",
+        )
+    )
+    table.append(("4. peak RSS of a build (MB)", build1["peak_rss_mb"], "<= 500", f"{build1['rows']} rows"))
+
+    if args.scale10:
+        data10 = os.path.join(args.workdir, "x10")
+        if not os.path.exists(os.path.join(data10, "IST_Segmentation_labels.zip")):
+            print(f"writing 10x stand-ins to {data10} ...", file=sys.stderr)
+            write_stand_ins(data10, scale=10)
+        warm(data10)
+        build10 = best_of(1, "build", data10, scratch, 1, "no_checks", fresh_dir=scratch)
+        table.append(
+            (
+                "   peak RSS at 10x / at 1x",
+                build10["peak_rss_mb"] / build1["peak_rss_mb"],
+                "<= 1.10",
+                f"{build10['peak_rss_mb']:.0f} MB, {build10['rows']} rows in {build10['seconds']:.1f} s",
+            )
+        )
+        table.append(
+            ("   build time at 10x / 10 x at 1x", build10["seconds"] / (10 * build1["seconds"]), "~ 1", "linear growth")
+        )
+
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
+    run_child("build", data, scratch, 2, "no_checks")
+    it = run_child("iterate", data, scratch, args.rows)
+    table.append(
+        (
+            "5. decoded ds[i] / bare PIL decode (speed)",
+            it["bare"] / it["indexed"],
+            ">= 0.85",
+            f"{it['rows'] / it['indexed']:.0f} vs {it['rows'] / it['bare']:.0f} rows/s",
+        )
+    )
+    table.append(
+        (
+            "   decoded iteration / bare PIL decode",
+            it["bare"] / it["iterated"],
+            "-",
+            f"{it['rows'] / it['iterated']:.0f} rows/s",
+        )
+    )
+    table.append(
+        (
+            "6. streaming / Arrow iteration (speed)",
+            it["iterated"] / it["streamed"],
+            ">= 0.8",
+            f"{it['rows'] / it['streamed']:.0f} vs {it['rows'] / it['iterated']:.0f} rows/s",
+        )
+    )
+    try:
+        loader = run_child("loader", data, scratch, args.rows)
+        for key, rate in loader.items():
+            if key != "peak_rss_mb":
+                source, workers = key.split("/")
+                table.append((f"7. DataLoader {source}, num_workers={workers}", rate, "images/s", "640x360, batch 8"))
+    except SystemExit as e:
+        print(f"skipped the DataLoader figures ({e}; needs torch==2.13.0)", file=sys.stderr)
+
+    print(f"{'figure':46} {'value':>8}  {'goal':9} detail")
+    for figure, value, goal, detail in table:
+        print(f"{figure:46} {value:8.2f}  {goal:9} {detail}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        print(json.dumps(CHILDREN[sys.argv[2]](*json.loads(sys.argv[3]))))
+    else:
+        main()
