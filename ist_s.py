@@ -155,7 +155,7 @@ as `data_dir`:
 """
 
 PAIRS_PER_SHARD = 64  # ~10 MB of JPEGs: 16 train / 8 test shards on the full data
-EXAMPLE_THREADS = min(4, os.cpu_count() or 1)  # per build process or stream
+EXAMPLE_THREADS = min(4, os.cpu_count() or 1)  # shared by the build processes; one stream uses them all
 
 
 class IstSError(Exception):
@@ -687,13 +687,14 @@ class IstS(datasets.GeneratorBasedBuilder):
         ),
     ]
     DEFAULT_CONFIG_NAME = "default"
-    DEFAULT_WRITER_BATCH_SIZE = 100  # ~15 MB of images per Arrow record batch
+    DEFAULT_WRITER_BATCH_SIZE = 32  # ~5 MB of images per Arrow record batch: keeps peak memory flat
 
     def __init__(self, *args, data_dir: Optional[str] = None, **kwargs):
         if data_dir is not None:
             data_dir = os.path.abspath(os.path.expanduser(str(data_dir)))
             kwargs["inputs_fingerprint"] = inputs_fingerprint(data_dir)
         self._verify_inputs = False  # set by download_and_prepare; streaming reads without hashing
+        self._example_threads = EXAMPLE_THREADS
         super().__init__(*args, data_dir=data_dir, **kwargs)
 
     @property
@@ -718,6 +719,7 @@ class IstS(datasets.GeneratorBasedBuilder):
 
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
         self._verify_inputs = verification_mode != datasets.VerificationMode.NO_CHECKS
+        self._example_threads = max(1, EXAMPLE_THREADS // (prepare_split_kwargs.get("num_proc") or 1))
         super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
 
     def _split_generators(self, dl_manager) -> list[datasets.SplitGenerator]:
@@ -757,12 +759,12 @@ class IstS(datasets.GeneratorBasedBuilder):
         # Checking a mask means inflating it (zlib, which like PIL's decoders releases the GIL):
         # a few threads make the next examples while this one is written or consumed. The window
         # is bounded so memory stays flat, and rows keep their order.
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=EXAMPLE_THREADS)
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=self._example_threads)
         pending: collections.deque = collections.deque()
         try:
             for pair in (pair for pairs in shards for pair in pairs):
                 pending.append((pair.image_id, pool.submit(make_example, pair, images, labels)))
-                if len(pending) > 2 * EXAMPLE_THREADS:
+                if len(pending) > 2 * self._example_threads:
                     image_id, example = pending.popleft()
                     yield image_id, example.result()
             while pending:

@@ -21,8 +21,8 @@ import numpy as np
 import PIL.Image
 
 WIDTH, HEIGHT = 1280, 720
-SPLITS = {"train": (1000, "ch4_training_images"), "test": (500, "ch4_test_images")}
-UNLABELED = {"train": 21, "test": 4}
+ARCHIVES = {"train": "ch4_training_images", "test": "ch4_test_images"}
+REAL_COUNTS = {"train": (1000, 21), "test": (500, 4)}  # (images, of which unlabeled), as on the real data
 PALETTE = [0, 0, 0, 220, 20, 60] + [128, 128, 128] * 253 + [255, 255, 255]
 
 
@@ -50,19 +50,21 @@ def _pair(seed: int) -> tuple[bytes, bytes]:
     return jpeg.getvalue(), png.getvalue()
 
 
-def write_stand_ins(root: str, scale: int = 1, seed: int = 0, processes: int = 2) -> dict[str, int]:
+def write_stand_ins(
+    root: str, scale: int = 1, seed: int = 0, processes: int = 2, counts: dict = REAL_COUNTS
+) -> dict[str, int]:
     """Write the three zips into `root`; returns the number of labelled pairs per split."""
     os.makedirs(root, exist_ok=True)
-    total = sum(count for count, _ in SPLITS.values())
+    total = sum(images for images, _ in counts.values())
     with multiprocessing.Pool(processes) as pool:
         pairs = pool.map(_pair, range(seed * 100_000, seed * 100_000 + total), chunksize=16)
     labelled = {}
     stored = zipfile.ZIP_STORED  # as JPEG zips usually are: deflate gains nothing on JPEG bytes
     with zipfile.ZipFile(os.path.join(root, "IST_Segmentation_labels.zip"), "w", zipfile.ZIP_DEFLATED) as labels:
         offset = 0
-        for split, (count, archive) in SPLITS.items():
-            unlabeled = set(np.random.default_rng(seed).choice(count * scale, UNLABELED[split] * scale, replace=False))
-            with zipfile.ZipFile(os.path.join(root, archive + ".zip"), "w", stored) as images:
+        for split, (count, without_label) in counts.items():
+            unlabeled = set(np.random.default_rng(seed).choice(count * scale, without_label * scale, replace=False))
+            with zipfile.ZipFile(os.path.join(root, ARCHIVES[split] + ".zip"), "w", stored) as images:
                 for index in range(count * scale):
                     jpeg, png = pairs[offset + index % count]
                     images.writestr(f"img_{index + 1}.jpg", jpeg)

@@ -1,0 +1,34 @@
+"""The benchmark stand-ins mirror the real layout, and the byte-overhead figure holds on them.
+
+Timings and memory are measured by `python benchmarks/run.py`, not here.
+"""
+
+import pytest
+
+import ist_s
+from benchmarks import run, stand_ins
+
+
+@pytest.fixture(scope="module")
+def tiny_stand_ins(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp("stand_ins"))
+    labelled = stand_ins.write_stand_ins(root, processes=1, counts={"train": (6, 1), "test": (4, 1)})
+    return root, labelled
+
+
+def test_stand_ins_build_like_the_real_archives(tiny_stand_ins, cache_dir):
+    root, labelled = tiny_stand_ins
+    dataset = ist_s.load(root, cache_dir=cache_dir, verification_mode="no_checks")
+    assert {split: dataset[split].num_rows for split in dataset} == labelled == {"train": 5, "test": 3}
+    row = dataset["train"][0]
+    assert row["image"].size == row["mask"].size == (1280, 720)
+    assert row["mask_classes"] == [0, 1]
+
+
+def test_arrow_holds_the_member_bytes_and_little_more(tiny_stand_ins, tmp_path, monkeypatch):
+    root, _ = tiny_stand_ins
+    monkeypatch.setattr(ist_s, "EXAMPLE_THREADS", ist_s.EXAMPLE_THREADS)  # the child sets it
+    floor = run.child_floor(root, str(tmp_path))
+    built = run.child_build(root, str(tmp_path / "cache"), 1, 1)
+    assert built["rows"] == 8
+    assert built["arrow_bytes"] / floor["member_bytes"] <= 1.02
