@@ -13,6 +13,7 @@ is made, the builder, then the public helpers and the command line.
 
 from __future__ import annotations
 
+import argparse
 import collections
 import concurrent.futures
 import contextlib
@@ -28,8 +29,8 @@ import sys
 import warnings
 import zipfile
 import zlib
-from collections.abc import Iterator
-from typing import Optional
+from collections.abc import Callable, Iterator
+from typing import Optional, Union
 
 import datasets
 import numpy as np
@@ -402,7 +403,7 @@ def natural_key(name: str) -> tuple:
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name.lower()))
 
 
-def files_by_stem(members: list[str], extensions: tuple[str, ...], where) -> dict[str, str]:
+def files_by_stem(members: list[str], extensions: tuple[str, ...], where: Callable[[str], str]) -> dict[str, str]:
     """Lower-cased stem -> member, for the data files among `members`; duplicates are an error."""
     by_stem: dict[str, str] = {}
     for member in members:
@@ -433,7 +434,7 @@ def labels_by_split(labels: Source) -> dict[str, dict[str, str]]:
         shown = ", ".join(labels.where(m) for m in undetermined[:5]) + (" ..." if len(undetermined) > 5 else "")
         raise InvalidInputError(
             f"cannot tell the split of {len(undetermined)} label(s): {shown}. Expected each label under a folder "
-            f"naming its split (train/training or test/testing), e.g. IST_S/train/img_1.png"
+            f"naming its split (train/training, or test/testing/val/validation), e.g. IST_S/train/img_1.png"
         )
     for split, members in by_split.items():
         if not members:
@@ -817,7 +818,7 @@ def load(
     cache_dir: Optional[str] = None,
     num_proc: Optional[int] = None,
     verification_mode: Optional[str] = None,
-):
+) -> Union[datasets.DatasetDict, datasets.Dataset, datasets.IterableDatasetDict, datasets.IterableDataset]:
     """What `load_dataset("ist_s.py", config, data_dir=...)` returns, on any `datasets` version.
 
     A `DatasetDict` (a `Dataset` when `split` is given); an `IterableDataset(Dict)` when
@@ -1258,9 +1259,7 @@ EXAMPLES = {
 }
 
 
-def build_parser():
-    import argparse
-
+def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--data-dir",

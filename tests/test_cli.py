@@ -72,6 +72,17 @@ def test_verify_reports_each_input(zip_inputs, tmp_path, capsys):
     assert "not the published file" in err
 
 
+def test_verify_reports_a_digest_mismatch(zip_inputs, capsys, monkeypatch):
+    spec = ist_s.INPUTS_BY_ROLE["test_images"]
+    path = os.path.join(zip_inputs[0], spec.filename)
+    wrong = ist_s.InputFile(spec.name, spec.role, spec.source, os.path.getsize(path), "md5:" + "0" * 32)
+    monkeypatch.setattr(ist_s, "INPUTS", tuple(wrong if s.name == spec.name else s for s in ist_s.INPUTS))
+    code, out, _ = cli(capsys, "verify", "--data-dir", zip_inputs[0])
+    actual = ist_s.hash_file(path, ("md5",))["md5"]
+    assert code == 2
+    assert f"  expected md5:{'0' * 32}, got md5:{actual}" in out
+
+
 def test_verify_passes_when_every_input_matches(zip_inputs, capsys, monkeypatch):
     for role in ("train_images", "test_images"):
         spec = ist_s.INPUTS_BY_ROLE[role]
