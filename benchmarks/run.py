@@ -240,28 +240,13 @@ def main() -> None:
     default = best_of(args.repeats, "build", data, scratch, 1, min(4, cores), fresh_dir=scratch)
     hashed = best_of(args.repeats, "hash", data)
 
-    def secs(a: dict, b: dict) -> str:
-        return f"{a['seconds']:.2f} s / {b['seconds']:.2f} s"
+    def time_ratio(figure: str, slow: dict, fast: dict, goal: str) -> tuple:
+        return figure, slow["seconds"] / fast["seconds"], goal, f"{slow['seconds']:.2f} s / {fast['seconds']:.2f} s"
 
     table = [
-        (
-            "1. build / unavoidable work (1 process, 1 thread)",
-            single["seconds"] / floor["seconds"],
-            "<= 1.25",
-            secs(single, floor),
-        ),
-        (
-            "   build as shipped (1 process, threads) / same",
-            default["seconds"] / floor["seconds"],
-            "-",
-            secs(default, floor),
-        ),
-        (
-            "2. speed-up num_proc=2 vs 1 (1 thread each)",
-            single["seconds"] / two_procs["seconds"],
-            ">= 1.6",
-            secs(single, two_procs),
-        ),
+        time_ratio("1. build / unavoidable work (1 process, 1 thread)", single, floor, "<= 1.25"),
+        time_ratio("   build as shipped (1 process, threads) / same", default, floor, "-"),
+        time_ratio("2. speed-up num_proc=2 vs 1 (1 thread each)", single, two_procs, ">= 1.6"),
         (
             "   hashing the inputs / build as shipped",
             hashed["seconds"] / default["seconds"],
