@@ -378,6 +378,8 @@ class Source:
 # MLT_S calls its second split `validation_labels`, so those words are read as test.
 SPLIT_WORDS = {"train": "train", "training": "train", "test": "test", "testing": "test"}
 SPLIT_WORDS.update({"val": "test", "validation": "test"})
+# What may follow a split word inside one folder-name word: "trainset", "testlabels", "TrainingSet".
+SPLIT_WORD_SUFFIXES = ("", "set", "sets", "data", "label", "labels", "gt", "mask", "masks", "map", "maps", "images")
 
 
 def is_junk(member: str) -> bool:
@@ -385,12 +387,20 @@ def is_junk(member: str) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in member.split("/"))
 
 
+def _split_named_by(folder: str) -> set[str]:
+    # Words of a folder name: split at non-letters and at camelCase humps ("TrainingSet" -> training, set).
+    words = [w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+", folder)]
+    return {
+        split
+        for word in words
+        for name, split in SPLIT_WORDS.items()
+        if word.startswith(name) and word[len(name) :] in SPLIT_WORD_SUFFIXES
+    }
+
+
 def split_of(member: str) -> Optional[str]:
     """The split a label belongs to, from the folders in its path; None if none or both."""
-    folders = member.replace("\\", "/").split("/")[:-1]
-    named = {
-        SPLIT_WORDS[word] for folder in folders for word in re.split(r"[^a-z]+", folder.lower()) if word in SPLIT_WORDS
-    }
+    named = set().union(*(_split_named_by(folder) for folder in member.replace("\\", "/").split("/")[:-1]))
     return named.pop() if len(named) == 1 else None
 
 

@@ -18,6 +18,7 @@ LAYOUTS = {
     "MLT_S style": synthetic.Layout("IST_S_labels/", {"train": "training_labels", "test": "validation_labels"}),
     "no top folder, capitals": synthetic.Layout("", {"train": "Train", "test": "TEST"}),
     "deep": synthetic.Layout("a/b/", {"train": "ist_training/png", "test": "ist_testing/png"}),
+    "camel case sets": synthetic.Layout("IST_S/", {"train": "TrainingSet", "test": "TestSet"}),
 }
 
 
@@ -40,6 +41,9 @@ def test_label_layouts_are_detected(tmp_path, cache_dir, layout):
         ("train/test/img_1.png", None),
         ("trainee/img_1.png", None),
         ("IST_S/train_img_1.png", None),
+        ("TrainingSet/img_1.png", "train"),
+        ("ist_s/TestLabels/img_1.png", "test"),
+        ("testimonials/img_1.png", None),
     ],
 )
 def test_split_of(member, split):

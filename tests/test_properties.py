@@ -61,8 +61,8 @@ def test_neutralising_orientation_changes_only_the_tag(case):
 
 NEUTRAL_WORDS = st.sampled_from(["IST_S", "labels", "png", "Segmentation", "maps", "v2", "ist", "data"])
 SPLIT_FOLDER_WORDS = {
-    "train": ["train", "training", "Train", "TRAINING"],
-    "test": ["test", "testing", "Test", "TESTING", "validation"],
+    "train": ["train", "training", "Train", "Training", "TRAINING"],
+    "test": ["test", "testing", "Test", "TESTING", "validation", "Val"],
 }
 
 
@@ -70,7 +70,8 @@ SPLIT_FOLDER_WORDS = {
 def label_paths(draw):
     split = draw(st.sampled_from(["train", "test"]))
     word = draw(st.sampled_from(SPLIT_FOLDER_WORDS[split]))
-    folder = draw(st.sampled_from(["{w}", "{w}_labels", "ist_{w}", "{w}-set", "IST_S {w}"])).format(w=word)
+    templates = ["{w}", "{w}_labels", "ist_{w}", "{w}-set", "IST_S {w}", "{w}Set", "{w}labels", "{w}2015"]
+    folder = draw(st.sampled_from(templates)).format(w=word)
     above = draw(st.lists(NEUTRAL_WORDS, max_size=3))
     below = draw(st.lists(NEUTRAL_WORDS, max_size=2))
     number = draw(st.integers(1, 1000))
