@@ -389,7 +389,7 @@ def is_junk(member: str) -> bool:
 
 def _split_named_by(folder: str) -> set[str]:
     # Words of a folder name: split at non-letters and at camelCase humps ("TrainingSet" -> training, set).
-    words = [w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+", folder)]
+    words = re.split(r"[^a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", folder).lower())
     return {
         split
         for word in words
