@@ -496,12 +496,36 @@ EXIF_ORIENTATION = 0x0112
 SWAPS_AXES = {5, 6, 7, 8}  # orientations that turn the image by 90 degrees
 
 
+def _jpeg_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """(marker, body start, body length) of each header segment, up to and including the first
+    start-of-scan (whose body is where the compressed image begins)."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+        yield marker, pos + 4, length - 2
+        if marker == 0xDA:
+            return
+        pos += 2 + length
+
+
 def jpeg_header(data: bytes, where: str) -> tuple[tuple[int, int], int]:
     """(width, height) of the stored pixel grid and the EXIF orientation, from headers only."""
     if not data.startswith(b"\xff\xd8"):
         raise InvalidInputError(f"{where}: not a JPEG (starts with {data[:8]!r})")
-    if b"\xff\xd9" not in data[-1024:]:
-        raise InvalidInputError(f"{where}: truncated JPEG (no end-of-image marker)")
+    segments = list(_jpeg_segments(data))
+    scan = next((start for marker, start, _ in segments if marker == 0xDA), None)
+    if scan is None:
+        header_end = segments[-1][1] + segments[-1][2] if segments else 2
+        problem = "truncated JPEG (it ends inside its header)" if header_end + 4 > len(data) else "corrupt JPEG"
+        raise InvalidInputError(f"{where}: {problem}: its header segments do not lead to image data")
+    # Compressed data never holds FF D9 (an FF there is followed by 00 or a restart marker), so
+    # the end-of-image marker must follow the main scan; an EXIF thumbnail's comes before it.
+    if data.find(b"\xff\xd9", scan) < 0:
+        raise InvalidInputError(f"{where}: truncated JPEG (no end-of-image marker after the image data)")
     try:
         with PIL.Image.open(io.BytesIO(data)) as image:
             if image.format != "JPEG":
@@ -515,19 +539,9 @@ def jpeg_header(data: bytes, where: str) -> tuple[tuple[int, int], int]:
 
 def neutralise_orientation(data: bytes) -> bytes:
     """The same JPEG with its EXIF Orientation set to 1: two bytes change, nothing is re-encoded."""
-    pos = 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker == 0xDA:  # start of scan: no more metadata
-            break
-        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
-        body = pos + 4
+    for marker, body, _ in _jpeg_segments(data):
         if marker == 0xE1 and data[body : body + 6] == b"Exif\x00\x00":
             return _patch_exif_orientation(data, body + 6)
-        pos = body + length - 2
     raise ValueError("no EXIF segment")
 
 

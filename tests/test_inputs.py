@@ -3,6 +3,7 @@
 import io
 import os
 import re
+import struct
 import zipfile
 
 import numpy as np
@@ -192,3 +193,23 @@ def test_grayscale_masks_are_stored_byte_for_byte(zip_inputs, cache_dir):
         for row in rows:
             if expected["train"][row["image_id"]].mask_mode == "L":
                 assert row["mask"]["bytes"] == archive.read(f"IST_Segmentation_labels/train/{row['image_id']}.png")
+
+
+def _jpeg(size):
+    buffer = io.BytesIO()
+    noise = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    PIL.Image.fromarray(noise, "RGB").save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_jpeg_end_marker_is_looked_for_after_the_image_data():
+    """Trailing bytes after the end marker are fine; an EXIF thumbnail's end marker does not hide a truncation."""
+    plain, thumbnail = _jpeg((40, 24)), _jpeg((8, 8))
+    tiff = b"II*\x00" + struct.pack("<IHI", 8, 0, 0)
+    body = b"Exif\x00\x00" + tiff + thumbnail
+    tagged = plain[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + plain[2:]
+    assert ist_s.jpeg_header(tagged + b"\x00" * 5000, "x.jpg") == ((40, 24), 1)
+    with pytest.raises(ist_s.InvalidInputError, match=r"x\.jpg: truncated JPEG \(no end-of-image marker"):
+        ist_s.jpeg_header(tagged[:-200], "x.jpg")
+    with pytest.raises(ist_s.InvalidInputError, match=r"x\.jpg: truncated JPEG \(it ends inside its header\)"):
+        ist_s.jpeg_header(tagged[:40], "x.jpg")
