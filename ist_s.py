@@ -156,6 +156,7 @@ as `data_dir`:
 """
 
 PAIRS_PER_SHARD = 64  # ~10 MB of JPEGs: 16 train / 8 test shards on the full data
+MAX_MEMBER_BYTES = 64 << 20  # a zip bomb's member is refused before it is inflated
 EXAMPLE_THREADS = min(4, os.cpu_count() or 1)  # shared by the build processes; one stream uses them all
 
 
@@ -357,8 +358,18 @@ class Source:
     def read(self, member: str) -> bytes:
         try:
             if self._zip is not None:
+                size = self._zip.getinfo(member).file_size  # as declared; a longer stream fails its CRC
+            else:
+                path = os.path.join(self.path, *member.split("/"))
+                size = os.path.getsize(path)
+            if size > MAX_MEMBER_BYTES:
+                raise InvalidInputError(
+                    f"{self.where(member)}: {size:,} bytes, more than any IST_S image or mask "
+                    f"({MAX_MEMBER_BYTES:,}): refusing to read it"
+                )
+            if self._zip is not None:
                 return self._zip.read(member)
-            with open(os.path.join(self.path, *member.split("/")), "rb") as f:
+            with open(path, "rb") as f:
                 return f.read()
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as e:
             raise InvalidInputError(
@@ -531,10 +542,11 @@ def jpeg_header(data: bytes, where: str) -> tuple[tuple[int, int], int]:
             if image.format != "JPEG":
                 raise InvalidInputError(f"{where}: expected a JPEG, found {image.format}")
             return image.size, int(image.getexif().get(EXIF_ORIENTATION) or 1)
-    except (OSError, SyntaxError, ValueError, struct.error) as e:
+    except (OSError, SyntaxError, ValueError, struct.error, PIL.Image.DecompressionBombError) as e:
         if isinstance(e, InvalidInputError):
             raise
-        raise InvalidInputError(f"{where}: corrupt JPEG (its header cannot be parsed)") from None
+        detail = str(e) if isinstance(e, PIL.Image.DecompressionBombError) else "its header cannot be parsed"
+        raise InvalidInputError(f"{where}: corrupt JPEG ({detail})") from None
 
 
 def neutralise_orientation(data: bytes) -> bytes:

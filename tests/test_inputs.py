@@ -213,3 +213,17 @@ def test_jpeg_end_marker_is_looked_for_after_the_image_data():
         ist_s.jpeg_header(tagged[:-200], "x.jpg")
     with pytest.raises(ist_s.InvalidInputError, match=r"x\.jpg: truncated JPEG \(it ends inside its header\)"):
         ist_s.jpeg_header(tagged[:40], "x.jpg")
+
+
+def test_oversized_members_are_refused_unread(zip_inputs, tmp_path, cache_dir, monkeypatch):
+    monkeypatch.setattr(ist_s, "MAX_MEMBER_BYTES", 500)  # the synthetic JPEGs are ~1 KB
+    with pytest.raises(ist_s.InvalidInputError, match=r"ch4_training_images\.zip:img_1\.jpg: [\d,]+ bytes, more than"):
+        build(zip_inputs[0], cache_dir)
+
+
+def test_a_jpeg_declaring_a_huge_image_is_refused():
+    plain = _jpeg((40, 24))
+    frame = plain.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
+    huge = plain[: frame + 5] + struct.pack(">HH", 60000, 60000) + plain[frame + 9 :]
+    with pytest.raises(ist_s.InvalidInputError, match=r"big\.jpg: corrupt JPEG \(Image size \(3600000000 pixels\)"):
+        ist_s.jpeg_header(huge, "big.jpg")
