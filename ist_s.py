@@ -21,11 +21,16 @@ import dataclasses
 import hashlib
 import io
 import json
+import logging
 import math
 import os
 import re
+import shutil
 import struct
 import sys
+import tempfile
+import time
+import types
 import warnings
 import zipfile
 import zlib
@@ -35,6 +40,9 @@ from typing import Optional, Union
 import datasets
 import numpy as np
 import PIL.Image
+import PIL.ImageDraw
+from datasets.utils.py_utils import convert_file_size_to_int
+from datasets.utils.tqdm import tqdm
 
 logger = datasets.utils.logging.get_logger("ist_s")  # one name, however the file is imported
 
@@ -138,7 +146,12 @@ INPUTS = (
         required=False,
     ),
 )
-INPUTS_BY_ROLE = {spec.role: spec for spec in INPUTS if spec.required}
+
+
+def required_inputs() -> dict[str, InputFile]:
+    """The inputs a build reads, by role: read from INPUTS each time, so it has one source of truth."""
+    return {spec.role: spec for spec in INPUTS if spec.required}
+
 
 # Rows per split on the genuine archives; checked whenever every registered input matched.
 EXPECTED_SPLIT_SIZES = {
@@ -195,8 +208,9 @@ def locate_inputs(data_dir: Optional[str]) -> dict[str, str]:
         raise MissingInputError(
             f"IST_S needs `data_dir`: the folder holding its inputs.\n{MANUAL_DOWNLOAD_INSTRUCTIONS}"
         )
-    found = {spec.role: find_input(data_dir, spec) for spec in INPUTS_BY_ROLE.values()}
-    missing = [spec for spec in INPUTS_BY_ROLE.values() if found[spec.role] is None]
+    required = required_inputs().values()
+    found = {spec.role: find_input(data_dir, spec) for spec in required}
+    missing = [spec for spec in required if found[spec.role] is None]
     if missing:
         lines = [f"  - {spec.filename} (or the extracted folder {spec.name}/), from {spec.source}" for spec in missing]
         present = sorted(os.listdir(data_dir)) if os.path.isdir(data_dir) else None
@@ -212,8 +226,6 @@ def hash_file(
     path: str, algorithms: tuple[str, ...] = ("sha256",), chunk_size: int = 1 << 20, progress: bool = False
 ) -> dict[str, str]:
     """Hex digests of a file, read once in 1 MiB chunks: {"md5": ..., "sha256": ...}."""
-    from datasets.utils.tqdm import tqdm
-
     hashers = {name: hashlib.new(name) for name in algorithms}
     with (
         open(path, "rb") as f,
@@ -278,8 +290,9 @@ def verify_inputs(paths: dict[str, str]) -> bool:
     they are logged, unregistered ones with their sha256.
     """
     genuine = True
+    required = required_inputs()
     for role, path in paths.items():
-        check = check_input(INPUTS_BY_ROLE[role], path)
+        check = check_input(required[role], path)
         if check.status == "MISMATCH":
             raise ChecksumMismatchError(
                 f"{path}: {check.problem}: corrupt, truncated, or not the ICDAR 2015 release. "
@@ -300,7 +313,7 @@ def inputs_fingerprint(data_dir: str) -> str:
     would otherwise be served from the stale cache.
     """
     parts = []
-    for spec in INPUTS_BY_ROLE.values():
+    for spec in required_inputs().values():
         path = find_input(data_dir, spec)
         if path is None:
             parts.append(f"{spec.name}:missing")
@@ -492,6 +505,23 @@ def plan_split(split: str, images: Source, labels: dict[str, str], with_unlabele
     return sorted(pairs, key=lambda pair: natural_key(pair.image_id))
 
 
+def plan_pairs(paths: dict[str, str], with_unlabeled: bool) -> dict[str, list[Pair]]:
+    """The pairs of every split, from the archives' listings (nothing is decoded)."""
+    labels = Source(paths["labels"])
+    try:
+        labels_per_split = labels_by_split(labels)
+    finally:
+        labels.close()
+    planned = {}
+    for split, role in SPLIT_IMAGES.items():
+        images = Source(paths[role])
+        try:
+            planned[split] = plan_split(split, images, labels_per_split[split], with_unlabeled)
+        finally:
+            images.close()
+    return planned
+
+
 def shard(pairs: list[Pair]) -> list[tuple[Pair, ...]]:
     """Contiguous shards: at least 2 when possible, so num_proc and DataLoader workers have work."""
     count = min(len(pairs), max(2, math.ceil(len(pairs) / PAIRS_PER_SHARD)))
@@ -521,6 +551,11 @@ def _jpeg_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
         if marker == 0xDA:
             return
         pos += 2 + length
+
+
+def decoded_size(raw_size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """The size `datasets.Image` decodes to: EXIF orientations 5-8 swap the axes."""
+    return raw_size[::-1] if orientation in SWAPS_AXES else raw_size
 
 
 def jpeg_header(data: bytes, where: str) -> tuple[tuple[int, int], int]:
@@ -674,8 +709,8 @@ def make_example(pair: Pair, images: Source, labels: Optional[Source]) -> dict:
         "mask_classes": [],
     }
     if pair.label_member is not None:
-        oriented_size = raw_size[::-1] if orientation in SWAPS_AXES else raw_size
-        mask = read_mask(labels.read(pair.label_member), labels.where(pair.label_member), {raw_size, oriented_size})
+        allowed = {raw_size, decoded_size(raw_size, orientation)}
+        mask = read_mask(labels.read(pair.label_member), labels.where(pair.label_member), allowed)
         # The raw grid wins when both fit (orientations that do not swap the axes).
         if mask.size == raw_size and orientation != 1:
             try:
@@ -763,18 +798,9 @@ class IstS(datasets.GeneratorBasedBuilder):
         paths = locate_inputs(self.config.data_dir)
         # Genuine inputs (every registered one is the published file) must give the published split sizes.
         genuine = self._verify_inputs and verify_inputs(paths)
-        labels = Source(paths["labels"])
-        try:
-            labels_per_split = labels_by_split(labels)
-        finally:
-            labels.close()
         generators = []
-        for split, role in SPLIT_IMAGES.items():
-            images = Source(paths[role])
-            try:
-                pairs = plan_split(split, images, labels_per_split[split], self.config.with_unlabeled)
-            finally:
-                images.close()
+        for split, pairs in plan_pairs(paths, self.config.with_unlabeled).items():
+            role = SPLIT_IMAGES[split]
             expected = EXPECTED_SPLIT_SIZES[self.config.name][split]
             if genuine and len(pairs) != expected:
                 raise InvalidInputError(
@@ -867,19 +893,8 @@ def load(
 
 def inventory(data_dir: str) -> dict[str, dict[str, int]]:
     """Images and labels per split, from the archives' listings (nothing is decoded)."""
-    paths = locate_inputs(data_dir)
-    labels = Source(paths["labels"])
-    try:
-        labels_per_split = labels_by_split(labels)
-    finally:
-        labels.close()
     counts = {}
-    for split, role in SPLIT_IMAGES.items():
-        images = Source(paths[role])
-        try:
-            pairs = plan_split(split, images, labels_per_split[split], with_unlabeled=True)
-        finally:
-            images.close()
+    for split, pairs in plan_pairs(locate_inputs(data_dir), with_unlabeled=True).items():
         labelled = sum(pair.label_member is not None for pair in pairs)
         counts[split] = {"images": len(pairs), "labelled": labelled, "unlabeled": len(pairs) - labelled}
     return counts
@@ -893,11 +908,10 @@ def compute_stats(dataset: datasets.Dataset) -> dict:
     labelled = without_text = 0
     for row in rows:
         if row["mask"] is None:
-            raw_size, orientation = jpeg_header(row["image"]["bytes"], row["image_id"])
-            size = raw_size[::-1] if orientation in SWAPS_AXES else raw_size
+            size = decoded_size(*jpeg_header(row["image"]["bytes"], row["image_id"]))
         else:
-            with PIL.Image.open(io.BytesIO(row["mask"]["bytes"])) as mask:
-                size, histogram = mask.size, np.bincount(np.asarray(mask).ravel(), minlength=256)
+            with PIL.Image.open(io.BytesIO(row["mask"]["bytes"])) as mask:  # stored masks are 8-bit L
+                size, histogram = mask.size, np.asarray(mask.histogram(), np.int64)
             counts += histogram
             labelled += 1
             without_text += histogram[1] == 0
@@ -956,8 +970,6 @@ def overlay(image: PIL.Image.Image, mask: Optional[PIL.Image.Image], alpha: floa
 
 def render_preview(dataset: datasets.Dataset, n: int = 8, seed: int = 0, cell: int = 320) -> PIL.Image.Image:
     """A grid of `n` random rows (seeded), mask overlaid, each captioned with its image_id."""
-    import PIL.ImageDraw
-
     chosen = np.random.default_rng(seed).choice(dataset.num_rows, min(n, dataset.num_rows), replace=False)
     columns = min(4, len(chosen))
     box = (cell, cell * 3 // 4)  # each tile fits here, aspect kept; portrait photos stay small
@@ -1075,15 +1087,11 @@ def export(
     `load_dataset(out_dir)` then needs no script on any `datasets` version. Returns the splits'
     sizes as the card states them.
     """
-    from datasets.utils.py_utils import convert_file_size_to_int
-
     if os.path.isdir(out_dir) and os.listdir(out_dir) and not os.path.isfile(os.path.join(out_dir, "id2label.json")):
         raise PublishError(f"{out_dir} is not empty and is not an earlier export: choose an empty folder")
     shard_bytes = convert_file_size_to_int(max_shard_size)
     data_root = os.path.join(out_dir, "data")
     if os.path.isdir(data_root):
-        import shutil
-
         shutil.rmtree(data_root)  # an earlier export's shards; their count may differ
     splits = {}
     for config in configs:
@@ -1122,8 +1130,6 @@ def push(
     Re-pushing the same data uploads nothing new: the export is byte-for-byte reproducible and
     the Hub skips files it already holds.
     """
-    import tempfile
-
     import huggingface_hub
     from huggingface_hub.errors import HfHubHTTPError
 
@@ -1166,8 +1172,6 @@ def _print_summary(builder: IstS, counts: dict, seconds: float) -> None:
 
 
 def _cmd_build(args) -> int:
-    import time
-
     started = time.perf_counter()
     builder = prepare(args.data_dir, args.config, args.cache_dir, args.num_proc, args.verification_mode)
     _print_summary(builder, inventory(args.data_dir), time.perf_counter() - started)
@@ -1217,9 +1221,6 @@ def _cmd_preview(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    import tempfile
-    import types
-
     with tempfile.TemporaryDirectory(prefix="ist_s_demo_") as folder:
         data_dir, cache_dir = os.path.join(folder, "data"), args.cache_dir or os.path.join(folder, "cache")
         write_demo_inputs(data_dir)
@@ -1358,8 +1359,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[list[str]] = None) -> int:
     """Run one verb; exit 2 for bad input or usage, 1 for anything else, no traceback unless --debug."""
-    import logging
-
     args = build_parser().parse_args(argv)
     handler = logging.StreamHandler()  # our INFO lines (skipped images, sha256 of the labels) on stderr
     handler.setFormatter(logging.Formatter("%(message)s"))

@@ -53,7 +53,7 @@ def child_hash(data_dir: str) -> dict:
     import ist_s
 
     started = time.perf_counter()
-    for spec in ist_s.INPUTS_BY_ROLE.values():
+    for spec in ist_s.required_inputs().values():
         ist_s.hash_file(os.path.join(data_dir, spec.filename), (spec.digest or "sha256:").split(":")[:1])
     return {"seconds": time.perf_counter() - started}
 

@@ -1,5 +1,6 @@
 """Shared fixtures: synthetic inputs written once per session, a fresh cache per test."""
 
+import dataclasses
 import io
 import os
 import shutil
@@ -24,6 +25,10 @@ import ist_s  # noqa: E402
 from tests import synthetic  # noqa: E402
 
 DATASETS_MAJOR = int(datasets.__version__.split(".")[0])
+
+LABELS = "IST_Segmentation_labels.zip"
+MEMBER = "IST_Segmentation_labels/train/img_1.png"  # a mask the synthetic labels zip holds
+IMAGES = "ch4_training_images.zip"
 
 
 @pytest.fixture(scope="session")
@@ -78,3 +83,18 @@ def png(array: np.ndarray, mode: str) -> bytes:
     buffer = io.BytesIO()
     PIL.Image.fromarray(array, mode).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def replace_input(monkeypatch, role, **changes):
+    """Swap one row of ist_s.INPUTS (the table builds and `verify` read) for this test."""
+    table = tuple(dataclasses.replace(s, **changes) if s.role == role else s for s in ist_s.INPUTS)
+    monkeypatch.setattr(ist_s, "INPUTS", table)
+    return ist_s.required_inputs()[role]
+
+
+def register_synthetic_images(monkeypatch, data_dir):
+    """Make the synthetic image zips in `data_dir` the 'published' ones: their size and md5 in the table."""
+    for role in ("train_images", "test_images"):
+        path = os.path.join(data_dir, ist_s.required_inputs()[role].filename)
+        md5 = ist_s.hash_file(path, ("md5",))["md5"]
+        replace_input(monkeypatch, role, size=os.path.getsize(path), digest=f"md5:{md5}")

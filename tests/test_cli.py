@@ -16,12 +16,9 @@ import pytest
 
 import ist_s
 from tests import synthetic
-from tests.conftest import build, copy_with, png, raw
+from tests.conftest import IMAGES, LABELS, MEMBER, build, copy_with, png, raw, register_synthetic_images, replace_input
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LABELS = "IST_Segmentation_labels.zip"
-MEMBER = "IST_Segmentation_labels/train/img_1.png"
-IMAGES = "ch4_training_images.zip"
 
 
 def run(*argv, cwd=None, env=None):
@@ -73,10 +70,8 @@ def test_verify_reports_each_input(zip_inputs, tmp_path, capsys):
 
 
 def test_verify_reports_a_digest_mismatch(zip_inputs, capsys, monkeypatch):
-    spec = ist_s.INPUTS_BY_ROLE["test_images"]
-    path = os.path.join(zip_inputs[0], spec.filename)
-    wrong = ist_s.InputFile(spec.name, spec.role, spec.source, os.path.getsize(path), "md5:" + "0" * 32)
-    monkeypatch.setattr(ist_s, "INPUTS", tuple(wrong if s.name == spec.name else s for s in ist_s.INPUTS))
+    path = os.path.join(zip_inputs[0], "ch4_test_images.zip")
+    replace_input(monkeypatch, "test_images", size=os.path.getsize(path), digest="md5:" + "0" * 32)
     code, out, _ = cli(capsys, "verify", "--data-dir", zip_inputs[0])
     actual = ist_s.hash_file(path, ("md5",))["md5"]
     assert code == 2
@@ -84,13 +79,7 @@ def test_verify_reports_a_digest_mismatch(zip_inputs, capsys, monkeypatch):
 
 
 def test_verify_passes_when_every_input_matches(zip_inputs, capsys, monkeypatch):
-    for role in ("train_images", "test_images"):
-        spec = ist_s.INPUTS_BY_ROLE[role]
-        path = os.path.join(zip_inputs[0], spec.filename)
-        real = ist_s.InputFile(
-            spec.name, role, spec.source, os.path.getsize(path), "md5:" + ist_s.hash_file(path, ("md5",))["md5"]
-        )
-        monkeypatch.setattr(ist_s, "INPUTS", tuple(real if s.name == spec.name else s for s in ist_s.INPUTS))
+    register_synthetic_images(monkeypatch, zip_inputs[0])
     code, out, _ = cli(capsys, "verify", "--data-dir", zip_inputs[0])
     assert code == 0
     assert out.count(" ok\n") == 2

@@ -12,7 +12,7 @@ import pytest
 
 import ist_s
 from tests import synthetic
-from tests.conftest import build, copy_with, raw
+from tests.conftest import LABELS, MEMBER, build, copy_with, raw, register_synthetic_images, replace_input
 
 LAYOUTS = {
     "top/train,test": synthetic.Layout(),
@@ -71,10 +71,7 @@ def test_missing_data_dir_names_the_three_downloads():
 def test_checksum_mismatch_names_file_expected_and_actual(zip_inputs, cache_dir, monkeypatch):
     data_dir, _ = zip_inputs
     path = os.path.join(data_dir, "ch4_training_images.zip")
-    spec = ist_s.INPUTS_BY_ROLE["train_images"]
-    monkeypatch.setitem(
-        ist_s.INPUTS_BY_ROLE, "train_images", ist_s.InputFile(spec.name, spec.role, spec.source, None, spec.digest)
-    )
+    spec = replace_input(monkeypatch, "train_images", size=None)
     actual = ist_s.hash_file(path, ("md5",))["md5"]
     with pytest.raises(ist_s.ChecksumMismatchError) as error:
         ist_s.load(data_dir, cache_dir=cache_dir)
@@ -93,19 +90,8 @@ def test_no_checks_skips_hashing(zip_inputs, cache_dir, monkeypatch):
     assert build(zip_inputs[0], cache_dir)["train"].num_rows > 0
 
 
-def _register(monkeypatch, data_dir):
-    """Make the synthetic image zips the 'published' ones."""
-    for role in ("train_images", "test_images"):
-        spec = ist_s.INPUTS_BY_ROLE[role]
-        path = os.path.join(data_dir, spec.filename)
-        digest = "md5:" + ist_s.hash_file(path, ("md5",))["md5"]
-        monkeypatch.setitem(
-            ist_s.INPUTS_BY_ROLE, role, ist_s.InputFile(spec.name, role, spec.source, os.path.getsize(path), digest)
-        )
-
-
 def test_genuine_archives_must_give_the_published_split_sizes(zip_inputs, cache_dir, monkeypatch):
-    _register(monkeypatch, zip_inputs[0])
+    register_synthetic_images(monkeypatch, zip_inputs[0])
     with pytest.raises(ist_s.InvalidInputError, match=r"gives 10 train rows, expected 979"):
         ist_s.load(zip_inputs[0], cache_dir=cache_dir)
 
@@ -113,7 +99,7 @@ def test_genuine_archives_must_give_the_published_split_sizes(zip_inputs, cache_
 def test_genuine_archives_at_full_size_build(tmp_path, cache_dir, monkeypatch, caplog):
     unlabeled = {"train": set(range(1, 1001, 48)), "test": {7, 70, 170, 444}}  # 21 and 4 unlabeled
     synthetic.write_inputs(str(tmp_path), n_train=1000, n_test=500, size=(16, 12), unlabeled=unlabeled, junk=False)
-    _register(monkeypatch, str(tmp_path))
+    register_synthetic_images(monkeypatch, str(tmp_path))
     with caplog.at_level("INFO"):
         default = ist_s.load(str(tmp_path), cache_dir=cache_dir)
     assert {s: d.num_rows for s, d in default.items()} == {"train": 979, "test": 496}
@@ -129,10 +115,6 @@ def test_folder_inputs_are_logged_as_unverifiable(folder_inputs, cache_dir, capl
 
 
 # ---- layout errors: each names the members -------------------------------------------------
-
-
-LABELS = "IST_Segmentation_labels.zip"
-MEMBER = "IST_Segmentation_labels/train/img_1.png"
 
 
 def test_layout_errors_name_the_members(zip_inputs, tmp_path, cache_dir):
