@@ -23,38 +23,39 @@ from importlib.metadata import version
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, HERE)
 
 # ---- what each child process measures ---------------------------------------------------------
 
 
 def child_build(data_dir: str, cache_dir: str, num_proc: int, threads: int) -> dict:
     import ist_s
+    from scene_text_seg import builder
 
-    ist_s.EXAMPLE_THREADS = threads
+    builder.EXAMPLE_THREADS = threads
     started = time.perf_counter()
-    builder = ist_s.prepare(data_dir, cache_dir=cache_dir, num_proc=num_proc, verification_mode="no_checks")
+    built = ist_s.prepare(data_dir, cache_dir=cache_dir, num_proc=num_proc, verification_mode="no_checks")
     seconds = time.perf_counter() - started
     arrow_bytes = sum(
         os.path.getsize(os.path.join(root, name))
-        for root, _, names in os.walk(builder.cache_dir)
+        for root, _, names in os.walk(built.cache_dir)
         for name in names
         if name.endswith(".arrow")
     )
     return {
         "seconds": seconds,
         "arrow_bytes": arrow_bytes,
-        "rows": sum(s.num_examples for s in builder.info.splits.values()),
+        "rows": sum(s.num_examples for s in built.info.splits.values()),
     }
 
 
 def child_hash(data_dir: str) -> dict:
     """What verification adds to a build: md5 of the image zips, sha256 of the labels zip."""
     import ist_s
+    from scene_text_seg import inputs
 
     started = time.perf_counter()
-    for spec in ist_s.required_inputs().values():
-        ist_s.hash_file(os.path.join(data_dir, spec.filename), (spec.digest or "sha256:").split(":")[:1])
+    for spec in ist_s.IstS.SPEC.required_inputs().values():
+        inputs.hash_file(os.path.join(data_dir, spec.filename), (spec.digest or "sha256:").split(":")[:1])
     return {"seconds": time.perf_counter() - started}
 
 
@@ -224,7 +225,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    from stand_ins import write_stand_ins
+    from scene_text_seg.synthetic import write_stand_ins
 
     data = os.path.join(args.workdir, "x1")
     if not os.path.exists(os.path.join(data, "IST_Segmentation_labels.zip")):

@@ -22,7 +22,7 @@ import PIL.Image  # noqa: E402
 import pytest  # noqa: E402
 
 import ist_s  # noqa: E402
-from tests import synthetic  # noqa: E402
+from scene_text_seg import inputs, synthetic  # noqa: E402
 
 DATASETS_MAJOR = int(datasets.__version__.split(".")[0])
 
@@ -86,15 +86,26 @@ def png(array: np.ndarray, mode: str) -> bytes:
 
 
 def replace_input(monkeypatch, role, **changes):
-    """Swap one row of ist_s.INPUTS (the table builds and `verify` read) for this test."""
-    table = tuple(dataclasses.replace(s, **changes) if s.role == role else s for s in ist_s.INPUTS)
-    monkeypatch.setattr(ist_s, "INPUTS", table)
-    return ist_s.required_inputs()[role]
+    """Swap one row of IST_S's input table (what builds and `verify` read) for this test."""
+    spec = ist_s.IstS.SPEC
+    table = tuple(dataclasses.replace(s, **changes) if s.role == role else s for s in spec.inputs)
+    monkeypatch.setattr(ist_s.IstS, "SPEC", dataclasses.replace(spec, inputs=table))
+    return ist_s.IstS.SPEC.required_inputs()[role]
 
 
 def register_synthetic_images(monkeypatch, data_dir):
     """Make the synthetic image zips in `data_dir` the 'published' ones: their size and md5 in the table."""
     for role in ("train_images", "test_images"):
-        path = os.path.join(data_dir, ist_s.required_inputs()[role].filename)
-        md5 = ist_s.hash_file(path, ("md5",))["md5"]
+        path = os.path.join(data_dir, ist_s.IstS.SPEC.required_inputs()[role].filename)
+        md5 = inputs.hash_file(path, ("md5",))["md5"]
         replace_input(monkeypatch, role, size=os.path.getsize(path), digest=f"md5:{md5}")
+
+
+def cli(capsys, *argv):
+    """`python ist_s.py ARGV`, run in this process: (exit code, stdout, stderr)."""
+    try:
+        code = ist_s.main(list(argv))
+    except SystemExit as e:  # argparse: --help, usage errors
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err

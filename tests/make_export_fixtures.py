@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 import ist_s  # noqa: E402
-from tests import synthetic  # noqa: E402
+from scene_text_seg import synthetic  # noqa: E402
 
 FIXTURE_INPUTS = {"seed": 7, "n_train": 5, "n_test": 3}
 

@@ -6,13 +6,14 @@ Timings and memory are measured by `python benchmarks/run.py`, not here.
 import pytest
 
 import ist_s
-from benchmarks import run, stand_ins
+from benchmarks import run
+from scene_text_seg import builder, synthetic
 
 
 @pytest.fixture(scope="module")
 def tiny_stand_ins(tmp_path_factory):
     root = str(tmp_path_factory.mktemp("stand_ins"))
-    labelled = stand_ins.write_stand_ins(root, processes=1, counts={"train": (6, 1), "test": (4, 1)})
+    labelled = synthetic.write_stand_ins(root, processes=1, counts={"train": (6, 1), "test": (4, 1)})
     return root, labelled
 
 
@@ -27,7 +28,7 @@ def test_stand_ins_build_like_the_real_archives(tiny_stand_ins, cache_dir):
 
 def test_arrow_holds_the_member_bytes_and_little_more(tiny_stand_ins, tmp_path, monkeypatch):
     root, _ = tiny_stand_ins
-    monkeypatch.setattr(ist_s, "EXAMPLE_THREADS", ist_s.EXAMPLE_THREADS)  # the child sets it
+    monkeypatch.setattr(builder, "EXAMPLE_THREADS", builder.EXAMPLE_THREADS)  # the child sets it
     floor = run.child_floor(root, str(tmp_path))
     built = run.child_build(root, str(tmp_path / "cache"), 1, 1)
     assert built["rows"] == 8

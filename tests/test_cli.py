@@ -15,8 +15,20 @@ import PIL.Image
 import pytest
 
 import ist_s
-from tests import synthetic
-from tests.conftest import IMAGES, LABELS, MEMBER, build, copy_with, png, raw, register_synthetic_images, replace_input
+from scene_text_seg import cli as command_line
+from scene_text_seg import inputs, inspect, pixels, synthetic
+from tests.conftest import (
+    IMAGES,
+    LABELS,
+    MEMBER,
+    build,
+    cli,
+    copy_with,
+    png,
+    raw,
+    register_synthetic_images,
+    replace_input,
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,24 +45,18 @@ def run(*argv, cwd=None, env=None):
     )
 
 
-def cli(capsys, *argv):
-    """The same command line in this process (faster): (exit code, stdout, stderr)."""
-    code = ist_s.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_build_prints_a_summary(zip_inputs, cache_dir):
-    result = run("build", "--data-dir", zip_inputs[0], "--cache-dir", cache_dir, "--verification-mode", "no_checks")
-    assert result.returncode == 0, result.stderr
-    assert "train:    10 rows  (2 image(s) without a label skipped)" in result.stdout
-    assert " test:     6 rows  (1 image(s) without a label skipped)" in result.stdout
-    assert f"cache: {cache_dir}" in result.stdout and "took " in result.stdout
+def test_build_prints_a_summary(zip_inputs, cache_dir, capsys):
+    argv = ["build", "--data-dir", zip_inputs[0], "--cache-dir", cache_dir, "--verification-mode", "no_checks"]
+    code, out, err = cli(capsys, *argv)
+    assert code == 0, err
+    assert "train:    10 rows  (2 image(s) without a label skipped)" in out
+    assert " test:     6 rows  (1 image(s) without a label skipped)" in out
+    assert f"cache: {cache_dir}" in out and "took " in out
 
 
 def test_data_dir_defaults_to_env_then_dot_data(zip_inputs, cache_dir, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("IST_S_DATA_DIR", zip_inputs[0])
-    args = ist_s.build_parser().parse_args(["build"])
+    args = command_line.build_parser(ist_s.IstS, "ist-s").parse_args(["build"])
     assert args.data_dir == zip_inputs[0]
     monkeypatch.delenv("IST_S_DATA_DIR")
     monkeypatch.chdir(tmp_path)
@@ -62,7 +68,7 @@ def test_verify_reports_each_input(zip_inputs, tmp_path, capsys):
     code, out, err = cli(capsys, "verify", "--data-dir", zip_inputs[0])
     assert code == 2  # synthetic image zips are not the published ones
     lines = {line.split()[0]: line for line in out.splitlines()[1:] if line and not line.startswith(" ")}
-    sha256 = ist_s.hash_file(os.path.join(zip_inputs[0], LABELS))["sha256"]
+    sha256 = inputs.hash_file(os.path.join(zip_inputs[0], LABELS))["sha256"]
     assert sha256 in lines[LABELS] and lines[LABELS].endswith("unregistered")
     assert lines[IMAGES].endswith("MISMATCH") and "expected 90,667,586 bytes" in out
     assert lines["Challenge4_Test_Task4_GT.zip"].endswith("absent")
@@ -73,7 +79,7 @@ def test_verify_reports_a_digest_mismatch(zip_inputs, capsys, monkeypatch):
     path = os.path.join(zip_inputs[0], "ch4_test_images.zip")
     replace_input(monkeypatch, "test_images", size=os.path.getsize(path), digest="md5:" + "0" * 32)
     code, out, _ = cli(capsys, "verify", "--data-dir", zip_inputs[0])
-    actual = ist_s.hash_file(path, ("md5",))["md5"]
+    actual = inputs.hash_file(path, ("md5",))["md5"]
     assert code == 2
     assert f"  expected md5:{'0' * 32}, got md5:{actual}" in out
 
@@ -126,28 +132,31 @@ def test_preview_draws_text_and_uncertain_in_two_colours(zip_inputs, cache_dir, 
 def test_preview_overlay_marks_exactly_the_mask():
     image = PIL.Image.new("RGB", (4, 2), (10, 10, 10))
     mask = PIL.Image.fromarray(np.array([[0, 1, 255, 0], [0, 0, 1, 0]], np.uint8), "L")
-    out = np.asarray(ist_s.overlay(image, mask))
+    out = np.asarray(inspect.overlay(image, mask))
     assert (out[0, 0] == 10).all() and (out[1, 3] == 10).all()
     assert out[0, 1][1] > 100 and out[1, 2][1] > 100 and out[0, 2][0] > 100 and out[0, 2][2] > 100
 
 
-def test_demo_runs_the_whole_pipeline(tmp_path):
-    result = run("demo", "--out", str(tmp_path / "demo.png"), cwd=str(tmp_path))
-    assert result.returncode == 0, result.stderr
-    for step in ("$ python ist_s.py build", "$ python ist_s.py stats", "$ python ist_s.py preview"):
-        assert step in result.stdout
+def test_demo_runs_the_whole_pipeline(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(capsys, "demo", "--out", "demo.png")
+    assert code == 0, err
+    for step in ("build", "stats", "preview"):
+        assert f"$ python ist_s.py {step}" in out
     assert PIL.Image.open(tmp_path / "demo.png").size[0] > 600
 
 
-def test_help_has_an_example_for_each_verb():
-    for verb in ("build", "verify", "stats", "preview", "demo"):
-        result = run(verb, "--help")
-        assert result.returncode == 0 and "example: python ist_s.py " + verb in result.stdout
+def test_help_has_an_example_for_each_verb(capsys):
+    for verb in ("build", "verify", "stats", "preview", "demo", "export", "push", "card"):
+        code, out, _ = cli(capsys, verb, "--help")
+        assert code == 0 and "example: python ist_s.py " + verb in out
+    result = run("--help")  # once in a real process: the script runs as a program
+    assert result.returncode == 0 and "Start with `python ist_s.py demo`" in result.stdout
 
 
-def test_usage_error_exits_2():
-    result = run("frobnicate")
-    assert result.returncode == 2 and "invalid choice" in result.stderr
+def test_usage_error_exits_2(capsys):
+    code, _, err = cli(capsys, "frobnicate")
+    assert code == 2 and "invalid choice" in err
 
 
 # ---- bad input: non-zero exit, the culprit named, no traceback -----------------------------------------
@@ -161,7 +170,7 @@ def _bomb_png() -> bytes:
 
     header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
     return (
-        ist_s.PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+        pixels.PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
     )
 
 
@@ -282,11 +291,12 @@ SLOW_BUILD = """
 import sys, time
 sys.path.insert(0, {repo!r})
 import ist_s
-real = ist_s.make_example
+from scene_text_seg import builder
+real = builder.make_example
 def slow(*args):
     time.sleep(0.1)
     return real(*args)
-ist_s.make_example = slow
+builder.make_example = slow
 ist_s.prepare({data_dir!r}, cache_dir={cache_dir!r}, verification_mode="no_checks")
 """
 

@@ -11,7 +11,7 @@ import PIL.Image
 import pytest
 
 import ist_s
-from tests import synthetic
+from scene_text_seg import inputs, layout, pixels, synthetic
 from tests.conftest import LABELS, MEMBER, build, copy_with, raw, register_synthetic_images, replace_input
 
 LAYOUTS = {
@@ -48,7 +48,7 @@ def test_label_layouts_are_detected(tmp_path, cache_dir, layout):
     ],
 )
 def test_split_of(member, split):
-    assert ist_s.split_of(member) == split
+    assert layout.split_of(member, ist_s.SPLIT_WORDS) == split
 
 
 def test_missing_inputs_are_listed_together(tmp_path):
@@ -63,16 +63,11 @@ def test_missing_inputs_are_listed_together(tmp_path):
     assert "notes.txt" in message
 
 
-def test_missing_data_dir_names_the_three_downloads():
-    with pytest.raises(ist_s.MissingInputError, match=r"ch4_training_images\.zip"):
-        ist_s.IstS(config_name="default")._split_generators(None)
-
-
 def test_checksum_mismatch_names_file_expected_and_actual(zip_inputs, cache_dir, monkeypatch):
     data_dir, _ = zip_inputs
     path = os.path.join(data_dir, "ch4_training_images.zip")
     spec = replace_input(monkeypatch, "train_images", size=None)
-    actual = ist_s.hash_file(path, ("md5",))["md5"]
+    actual = inputs.hash_file(path, ("md5",))["md5"]
     with pytest.raises(ist_s.ChecksumMismatchError) as error:
         ist_s.load(data_dir, cache_dir=cache_dir)
     assert re.search(f"ch4_training_images.zip: expected md5:{spec.digest[4:]}, got md5:{actual}", str(error.value))
@@ -86,7 +81,7 @@ def test_size_mismatch_is_reported_before_hashing(zip_inputs, cache_dir):
 
 
 def test_no_checks_skips_hashing(zip_inputs, cache_dir, monkeypatch):
-    monkeypatch.setattr(ist_s, "hash_file", lambda *a, **k: pytest.fail("hashed under no_checks"))
+    monkeypatch.setattr(inputs, "hash_file", lambda *a, **k: pytest.fail("hashed under no_checks"))
     assert build(zip_inputs[0], cache_dir)["train"].num_rows > 0
 
 
@@ -100,7 +95,7 @@ def test_genuine_archives_at_full_size_build(tmp_path, cache_dir, monkeypatch, c
     unlabeled = {"train": set(range(1, 1001, 48)), "test": {7, 70, 170, 444}}  # 21 and 4 unlabeled
     synthetic.write_inputs(str(tmp_path), n_train=1000, n_test=500, size=(16, 12), unlabeled=unlabeled, junk=False)
     register_synthetic_images(monkeypatch, str(tmp_path))
-    with caplog.at_level("INFO"):
+    with caplog.at_level("INFO", logger="datasets.scene_text_seg"):
         default = ist_s.load(str(tmp_path), cache_dir=cache_dir)
     assert {s: d.num_rows for s, d in default.items()} == {"train": 979, "test": 496}
     assert re.search(r"IST_Segmentation_labels.zip has no published checksum; its sha256:[0-9a-f]{64}", caplog.text)
@@ -109,7 +104,7 @@ def test_genuine_archives_at_full_size_build(tmp_path, cache_dir, monkeypatch, c
 
 
 def test_folder_inputs_are_logged_as_unverifiable(folder_inputs, cache_dir, caplog):
-    with caplog.at_level("INFO"):
+    with caplog.at_level("INFO", logger="datasets.scene_text_seg"):
         ist_s.load(folder_inputs[0], cache_dir=cache_dir, verification_mode="basic_checks")
     assert "ch4_training_images/ is an extracted folder: there is no archive digest to check" in caplog.text
 
@@ -159,12 +154,12 @@ def test_palette_masks_are_stored_without_reencoding():
     image.putpalette([0, 0, 0, 200, 0, 0] + [9, 9, 9] * 253 + [255, 255, 255])
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
-    mask = ist_s.read_mask(buffer.getvalue(), "m.png", {(50, 30)})
+    mask = pixels.read_mask(buffer.getvalue(), "m.png", {(50, 30)})
     decoded = PIL.Image.open(io.BytesIO(mask.png))
     assert decoded.mode == "L"
     np.testing.assert_array_equal(np.asarray(decoded), values)
     assert mask.classes == [0, 1]
-    idat = [c for k, c in ist_s._png_chunks(buffer.getvalue()) if k == b"IDAT"]
+    idat = [c for k, c in pixels._png_chunks(buffer.getvalue()) if k == b"IDAT"]
     assert b"".join(idat) in mask.png  # the compressed pixels are reused as they are
 
 
@@ -190,15 +185,15 @@ def test_jpeg_end_marker_is_looked_for_after_the_image_data():
     tiff = b"II*\x00" + struct.pack("<IHI", 8, 0, 0)
     body = b"Exif\x00\x00" + tiff + thumbnail
     tagged = plain[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + plain[2:]
-    assert ist_s.jpeg_header(tagged + b"\x00" * 5000, "x.jpg") == ((40, 24), 1)
+    assert pixels.jpeg_header(tagged + b"\x00" * 5000, "x.jpg") == ((40, 24), 1)
     with pytest.raises(ist_s.InvalidInputError, match=r"x\.jpg: truncated JPEG \(no end-of-image marker"):
-        ist_s.jpeg_header(tagged[:-200], "x.jpg")
+        pixels.jpeg_header(tagged[:-200], "x.jpg")
     with pytest.raises(ist_s.InvalidInputError, match=r"x\.jpg: truncated JPEG \(it ends inside its header\)"):
-        ist_s.jpeg_header(tagged[:40], "x.jpg")
+        pixels.jpeg_header(tagged[:40], "x.jpg")
 
 
 def test_oversized_members_are_refused_unread(zip_inputs, tmp_path, cache_dir, monkeypatch):
-    monkeypatch.setattr(ist_s, "MAX_MEMBER_BYTES", 500)  # the synthetic JPEGs are ~1 KB
+    monkeypatch.setattr(inputs, "MAX_MEMBER_BYTES", 500)  # the synthetic JPEGs are ~1 KB
     with pytest.raises(ist_s.InvalidInputError, match=r"ch4_training_images\.zip:img_1\.jpg: [\d,]+ bytes, more than"):
         build(zip_inputs[0], cache_dir)
 
@@ -208,4 +203,4 @@ def test_a_jpeg_declaring_a_huge_image_is_refused():
     frame = plain.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
     huge = plain[: frame + 5] + struct.pack(">HH", 60000, 60000) + plain[frame + 9 :]
     with pytest.raises(ist_s.InvalidInputError, match=r"big\.jpg: corrupt JPEG \(Image size \(3600000000 pixels\)"):
-        ist_s.jpeg_header(huge, "big.jpg")
+        pixels.jpeg_header(huge, "big.jpg")

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ist_s
+from scene_text_seg import layout, pixels
 
 # Inline SHORT tags that may sit beside Orientation in IFD0 (value, not offset, in the entry).
 OTHER_SHORT_TAGS = [0x0100, 0x0101, 0x0128, 0x0213, 0xA001]
@@ -49,7 +50,7 @@ def tagged_jpegs(draw):
 @given(tagged_jpegs())
 def test_neutralising_orientation_changes_only_the_tag(case):
     jpeg, others = case
-    out = ist_s.neutralise_orientation(jpeg)
+    out = pixels.neutralise_orientation(jpeg)
     assert len(out) == len(jpeg)
     changed = [i for i, (a, b) in enumerate(zip(jpeg, out, strict=True)) if a != b]
     assert len(changed) <= 4 and changed and changed[-1] - changed[0] < 4  # inside one value field
@@ -82,13 +83,13 @@ def label_paths(draw):
 @given(label_paths())
 def test_layout_detection_finds_the_named_split(case):
     member, split = case
-    assert ist_s.split_of(member) == split
+    assert layout.split_of(member, ist_s.SPLIT_WORDS) == split
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(NEUTRAL_WORDS, max_size=4), st.integers(1, 1000))
 def test_layout_detection_never_guesses(folders, number):
     member = "/".join([*folders, f"img_{number}.png"])
-    assert ist_s.split_of(member) is None
+    assert layout.split_of(member, ist_s.SPLIT_WORDS) is None
     both = "/".join([*folders, "train", "test", f"img_{number}.png"])
-    assert ist_s.split_of(both) is None
+    assert layout.split_of(both, ist_s.SPLIT_WORDS) is None

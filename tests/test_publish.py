@@ -12,6 +12,7 @@ from huggingface_hub import DatasetCard
 from huggingface_hub.errors import HfHubHTTPError
 
 import ist_s
+from scene_text_seg import publish, synthetic
 from tests.conftest import build, raw
 
 PUBLISHED_SIZES = {"default": {"train": 979, "test": 496}, "with_unlabeled": {"train": 1000, "test": 500}}
@@ -19,7 +20,7 @@ PUBLISHED_SIZES = {"default": {"train": 979, "test": 496}, "with_unlabeled": {"t
 
 def test_checked_in_card_matches_the_builder(capsys):
     assert ist_s.main(["card", "--check"]) == 0
-    card = DatasetCard.load(ist_s.CARD_PATH)
+    card = DatasetCard.load(publish.card_path(ist_s.SPEC))
     features = ist_s.IstS(config_name="default").info.features
     for info in card.data.dataset_info:
         assert datasets.Features._from_yaml_list(info["features"]) == features
@@ -37,7 +38,7 @@ def test_card_check_fails_when_the_builder_disagrees(monkeypatch, capsys):
 
 
 def test_card_body_says_what_users_need():
-    text = DatasetCard.load(ist_s.CARD_PATH).text
+    text = DatasetCard.load(publish.card_path(ist_s.SPEC)).text
     assert "| 255 | uncertain |" in text and "ignore index" in text
     for key in ("@inproceedings{bonechi2019cocots", "@article{bonechi2020weak", "@inproceedings{karatzas2015icdar"):
         assert key in text
@@ -70,7 +71,7 @@ def test_export_layout(exported, zip_inputs):
     sizes = {i["config_name"]: {s["name"]: s["num_examples"] for s in i["splits"]} for i in card.data.dataset_info}
     assert sizes == {c: {s: v["num_examples"] for s, v in split.items()} for c, split in splits.items()}
     assert sizes["default"] == {"train": 10, "test": 6}
-    assert card.text == DatasetCard.load(ist_s.CARD_PATH).text
+    assert card.text == DatasetCard.load(publish.card_path(ist_s.SPEC)).text
 
 
 def test_export_embeds_the_bytes_in_image_sized_row_groups(exported, zip_inputs):
@@ -212,7 +213,7 @@ def test_push_refused_by_the_hub_is_a_one_line_error(fake_hub, zip_inputs, cache
 @pytest.mark.parametrize("made_by", ["datasets-3", "datasets-5"])
 def test_exports_made_by_either_era_load_in_this_one(made_by, tmp_path):
     """Colleagues load a pushed dataset with whatever `datasets` they have."""
-    from tests import make_export_fixtures, synthetic
+    from tests import make_export_fixtures
 
     inputs = str(tmp_path / "inputs")
     synthetic.write_inputs(inputs, **make_export_fixtures.FIXTURE_INPUTS)

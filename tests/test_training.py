@@ -3,12 +3,12 @@
 import os
 import re
 
-import datasets
 import numpy as np
 import pytest
 from datasets.distributed import split_dataset_by_node
 
 import ist_s
+from scene_text_seg import layout
 from tests.conftest import build
 
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
@@ -19,7 +19,7 @@ def test_split_by_node_gives_disjoint_halves_that_make_the_split(zip_inputs):
     everything = [row["image_id"] for row in streamed]
     halves = [[row["image_id"] for row in split_dataset_by_node(streamed, rank, 2)] for rank in (0, 1)]
     assert halves[0] and halves[1] and set(halves[0]).isdisjoint(halves[1])
-    assert sorted(halves[0] + halves[1], key=ist_s.natural_key) == everything
+    assert sorted(halves[0] + halves[1], key=layout.natural_key) == everything
 
 
 def test_training_transform_follows_the_segmentation_convention(zip_inputs, cache_dir):
@@ -63,7 +63,7 @@ def test_dataloader_workers_read_every_streamed_example_exactly_once(zip_inputs)
     ids = streamed.select_columns(["image_id"])
     loader = torch.utils.data.DataLoader(ids, batch_size=3, num_workers=2, collate_fn=lambda rows: rows)
     seen = [row["image_id"] for batch in loader for row in batch]
-    assert sorted(seen, key=ist_s.natural_key) == [row["image_id"] for row in ids]
+    assert sorted(seen, key=layout.natural_key) == [row["image_id"] for row in ids]
 
 
 def test_dataloader_over_arrow_gives_trainer_tensors(zip_inputs, cache_dir):
@@ -84,8 +84,3 @@ def test_the_readme_training_loop_runs_and_learns(tmp_path, monkeypatch):
     exec(compile(example, "README training example", "exec"), namespace)
     losses = namespace["losses"]
     assert len(losses) >= 10 and np.mean(losses[-3:]) < np.mean(losses[:3])
-
-
-def test_streamed_rows_are_datasets_features(zip_inputs):
-    streamed = ist_s.load(zip_inputs[0], split="test", streaming=True)
-    assert streamed.features["mask_classes"].feature == datasets.ClassLabel(names=ist_s.CLASS_NAMES)

@@ -1,4 +1,6 @@
-"""Seeded synthetic IST_S inputs that mirror the real layout, and what they should load to.
+"""Seeded synthetic stand-ins for the inputs, for the demo, the tests and the benchmarks; never real images.
+
+`write_inputs`: small IST_S inputs that mirror the real layout, and what they should load to.
 
 Images are small noisy JPEGs with a bright "word" rectangle; the mask marks the rectangle
 as text (1) with an uncertain (255) band around it. Every few images carry an EXIF
@@ -7,16 +9,21 @@ are saved as grayscale, 8-bit palette (index colours differ from the values), 1-
 small-palette PNGs. Some images have no mask. The labels zip has split folders and
 `__MACOSX` / dot-file junk.
 
-    python tests/synthetic.py OUT_DIR     # writes a set and prints the inputs' checksums
+`write_stand_ins`: realistic IST_S stand-ins for benchmarks (1280x720 photo-like JPEGs of
+100-200 KB with 8-bit palette masks, the real counts; `scale=10` writes 10x the pairs (names
+img_1 … img_10000), reusing the JPEG and PNG bytes cyclically: what is measured is volume, not content).
+
+    python -m scene_text_seg.synthetic OUT_DIR [--stand-ins [--scale 10]]
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import hashlib
 import io
+import multiprocessing
 import os
-import sys
 import zipfile
 from typing import Optional
 
@@ -190,12 +197,76 @@ def checksums(root: str) -> dict[str, str]:
     for name in sorted(os.listdir(root)):
         if name.endswith(".zip"):
             with open(os.path.join(root, name), "rb") as f:
-                out[name] = "md5:" + hashlib.md5(f.read()).hexdigest()
+                out[name] = "md5:" + hashlib.md5(f.read(), usedforsecurity=False).hexdigest()
     return out
 
 
+# ---- realistic stand-ins, for benchmarks ---------------------------------------------------------------
+
+WIDTH, HEIGHT = 1280, 720
+ARCHIVES = {"train": "ch4_training_images", "test": "ch4_test_images"}
+REAL_COUNTS = {"train": (1000, 21), "test": (500, 4)}  # (images, of which unlabeled), as on the real data
+PALETTE = [0, 0, 0, 220, 20, 60] + [128, 128, 128] * 253 + [255, 255, 255]
+
+
+def _pair(seed: int) -> tuple[bytes, bytes]:
+    """One photo-like JPEG and its palette mask."""
+    rng = np.random.default_rng(seed)
+    low = PIL.Image.fromarray(rng.integers(0, 256, (9, 16, 3), dtype=np.uint8))
+    texture = PIL.Image.fromarray(rng.integers(0, 256, (90, 160, 3), dtype=np.uint8))
+    pixels = 0.75 * np.asarray(low.resize((WIDTH, HEIGHT), PIL.Image.Resampling.BICUBIC), np.float32)
+    pixels += 0.25 * np.asarray(texture.resize((WIDTH, HEIGHT), PIL.Image.Resampling.BILINEAR), np.float32)
+    pixels += rng.normal(0, 3, pixels.shape)
+    mask = np.zeros((HEIGHT, WIDTH), np.uint8)
+    for _ in range(int(rng.integers(1, 8))):
+        w, h = int(rng.integers(40, 240)), int(rng.integers(16, 60))
+        x, y = int(rng.integers(4, WIDTH - w - 4)), int(rng.integers(4, HEIGHT - h - 4))
+        mask[y - 3 : y + h + 3, x - 3 : x + w + 3] = 255
+        strokes = (np.arange(w) // max(2, h // 5)) % 2 == 0  # letter-like vertical strokes
+        mask[y : y + h, x : x + w] = np.where(strokes, 1, 0)
+        pixels[y : y + h, x : x + w][:, strokes] = 235
+    jpeg, png = io.BytesIO(), io.BytesIO()
+    PIL.Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(jpeg, "JPEG", quality=85)
+    indexed = PIL.Image.fromarray(mask, "P")
+    indexed.putpalette(PALETTE)
+    indexed.save(png, "PNG")
+    return jpeg.getvalue(), png.getvalue()
+
+
+def write_stand_ins(
+    root: str, scale: int = 1, seed: int = 0, processes: int = 2, counts: dict = REAL_COUNTS
+) -> dict[str, int]:
+    """Write the three zips into `root`; returns the number of labelled pairs per split."""
+    os.makedirs(root, exist_ok=True)
+    total = sum(images for images, _ in counts.values())
+    with multiprocessing.Pool(processes) as pool:
+        pairs = pool.map(_pair, range(seed * 100_000, seed * 100_000 + total), chunksize=16)
+    labelled = {}
+    stored = zipfile.ZIP_STORED  # as JPEG zips usually are: deflate gains nothing on JPEG bytes
+    with zipfile.ZipFile(os.path.join(root, "IST_Segmentation_labels.zip"), "w", zipfile.ZIP_DEFLATED) as labels:
+        offset = 0
+        for split, (count, without_label) in counts.items():
+            unlabeled = set(np.random.default_rng(seed).choice(count * scale, without_label * scale, replace=False))
+            with zipfile.ZipFile(os.path.join(root, ARCHIVES[split] + ".zip"), "w", stored) as images:
+                for index in range(count * scale):
+                    jpeg, png = pairs[offset + index % count]
+                    images.writestr(f"img_{index + 1}.jpg", jpeg)
+                    if index not in unlabeled:
+                        labels.writestr(f"IST_Segmentation_labels/{split}/img_{index + 1}.png", png)
+            labelled[split] = count * scale - len(unlabeled)
+            offset += count
+    return labelled
+
+
 if __name__ == "__main__":
-    target = sys.argv[1] if len(sys.argv) > 1 else "synthetic_data"
-    write_inputs(target)
-    for name, digest in checksums(target).items():
-        print(f"{name}\t{os.path.getsize(os.path.join(target, name))}\t{digest}")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out_dir")
+    parser.add_argument("--stand-ins", action="store_true", help="realistic 1280x720 stand-ins at the real counts")
+    parser.add_argument("--scale", type=int, default=1, help="with --stand-ins: this many times the pairs")
+    args = parser.parse_args()
+    if args.stand_ins:
+        print(write_stand_ins(args.out_dir, args.scale))
+    else:
+        write_inputs(args.out_dir)
+        for name, digest in checksums(args.out_dir).items():
+            print(f"{name}\t{os.path.getsize(os.path.join(args.out_dir, name))}\t{digest}")

@@ -1,0 +1,35 @@
+"""scene_text_seg: the engine under ist_s, mlt_s and coco_ts (Hugging Face `datasets` builders).
+
+One module per concern, in the order data flows:
+
+    spec       what a dataset script declares (inputs, splits, counts, texts); the label format
+    errors     the errors, each naming the file or archive member
+    inputs     finding the manual downloads, verifying checksums, reading archive members
+    layout     the labels' layout detected from folder names; image + label pairs; shards
+    pixels     one example: JPEG headers and EXIF orientation, PNG masks checked and stored as L
+    builder    the `datasets` builder the dataset scripts subclass; prepare / load / inventory
+    training   rows into trainer inputs
+    inspect    stats and preview
+    publish    dataset card, Hub export, push
+    synthetic  seeded stand-ins for the demo, the tests and the benchmarks
+    cli        the command line
+"""
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "builder",
+    "cli",
+    "errors",
+    "inputs",
+    "inspect",
+    "layout",
+    "pixels",
+    "publish",
+    "spec",
+    "synthetic",
+    "training",
+]
+
+# Every module, so that `import scene_text_seg` is the one import a dataset script needs.
+from . import builder, cli, errors, inputs, inspect, layout, pixels, publish, spec, synthetic, training

@@ -1,0 +1,217 @@
+"""The `datasets` builder every dataset of the family subclasses, and the helpers that drive it."""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import contextlib
+import dataclasses
+import glob
+import hashlib
+import inspect
+import os
+from collections.abc import Iterator
+from typing import Optional, Union
+
+import datasets
+
+from .errors import InvalidInputError, SceneTextSegError
+from .inputs import Source, inputs_fingerprint, locate_inputs, verify_inputs
+from .layout import Pair, plan_pairs, shard
+from .pixels import make_example
+from .spec import CLASS_NAMES, DatasetSpec
+
+logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
+
+EXAMPLE_THREADS = min(4, os.cpu_count() or 1)  # shared by the build processes; one stream uses them all
+ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def features() -> datasets.Features:
+    """The schema shared by the family (DESIGN §2)."""
+    return datasets.Features(
+        {
+            "image_id": datasets.Value("string"),
+            "image": datasets.Image(),
+            "mask": datasets.Image(),
+            "mask_classes": datasets.Sequence(datasets.ClassLabel(names=CLASS_NAMES)),
+        }
+    )
+
+
+def code_fingerprint(builder_cls: type) -> str:
+    """A digest of the code that shapes the rows: every engine module and the dataset's script.
+
+    `datasets` hashes only the script (3.x through `load_dataset`) or nothing (direct builder
+    use), so a changed engine would otherwise be served Arrow files made by the old code.
+    """
+    digest = hashlib.sha256()
+    for path in [*sorted(glob.glob(os.path.join(ENGINE_DIR, "*.py"))), inspect.getfile(builder_cls)]:
+        with open(path, "rb") as f:
+            digest.update(os.path.basename(path).encode() + b"\0" + f.read() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+@dataclasses.dataclass
+class SceneTextSegConfig(datasets.BuilderConfig):
+    """A config of a scene-text segmentation dataset.
+
+    Args:
+        with_unlabeled: keep the images that have no mask (mask None).
+        inputs_fingerprint: names, sizes and mtimes of the inputs; set by the builder so that a
+            changed input gets a new cache instead of the stale one.
+        code_fingerprint: digest of the engine and the script; set by the builder so that changed
+            code gets a new cache.
+    """
+
+    with_unlabeled: bool = False
+    inputs_fingerprint: Optional[str] = None
+    code_fingerprint: Optional[str] = None
+
+
+class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
+    """Image + text-mask pairs from manually downloaded archives; a subclass sets SPEC and its configs."""
+
+    SPEC: DatasetSpec
+    BUILDER_CONFIG_CLASS = SceneTextSegConfig
+    DEFAULT_CONFIG_NAME = "default"
+    DEFAULT_WRITER_BATCH_SIZE = 32  # ~5 MB of images per Arrow record batch: keeps peak memory flat
+
+    def __init__(self, *args, data_dir: Optional[str] = None, **kwargs):
+        if data_dir is not None:
+            data_dir = os.path.abspath(os.path.expanduser(str(data_dir)))
+            kwargs["inputs_fingerprint"] = inputs_fingerprint(self.SPEC, data_dir)
+        kwargs["code_fingerprint"] = code_fingerprint(type(self))
+        self._verify_inputs = False  # set by download_and_prepare; streaming reads without hashing
+        self._example_threads = EXAMPLE_THREADS
+        super().__init__(*args, data_dir=data_dir, **kwargs)
+
+    @property
+    def manual_download_instructions(self) -> str:
+        return self.SPEC.manual_download_instructions
+
+    def _info(self) -> datasets.DatasetInfo:
+        return datasets.DatasetInfo(
+            description=self.SPEC.description,
+            features=features(),
+            homepage=self.SPEC.homepage,
+            license=self.SPEC.license,
+            citation=self.SPEC.citation,
+        )
+
+    def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
+        self._verify_inputs = verification_mode != datasets.VerificationMode.NO_CHECKS
+        self._example_threads = max(1, EXAMPLE_THREADS // (prepare_split_kwargs.get("num_proc") or 1))
+        super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
+
+    def _split_generators(self, dl_manager) -> list[datasets.SplitGenerator]:
+        spec = self.SPEC
+        paths = locate_inputs(spec, self.config.data_dir)
+        # Genuine inputs (every registered one is the published file) must give the published split sizes.
+        genuine = self._verify_inputs and verify_inputs(spec, paths)
+        generators = []
+        for split, pairs in plan_pairs(spec, paths, self.config.with_unlabeled).items():
+            expected = spec.expected_split_sizes[self.config.name][split]
+            if genuine and len(pairs) != expected:
+                raise InvalidInputError(
+                    f"{paths[spec.labels_role]}: gives {len(pairs)} {split} rows, expected {expected} on the "
+                    f"published archives: is it the {spec.title} labels zip from {spec.labels_download}?"
+                )
+            generator = datasets.SplitGenerator(
+                name=datasets.Split(split),
+                # `shards` is the only list: datasets splits it between processes and streaming workers.
+                gen_kwargs={
+                    "shards": shard(pairs),
+                    "images_path": paths[spec.split_images[split]],
+                    "labels_path": paths[spec.labels_role],
+                },
+            )
+            generator.split_info.num_examples = len(pairs)  # progress bar total
+            generators.append(generator)
+        return generators
+
+    def _generate_examples(self, shards: list[tuple[Pair, ...]], images_path: str, labels_path: str):
+        # Archives are opened here, per job: an open ZipFile cannot be sent to another process.
+        images, labels = Source(images_path), Source(labels_path)
+        # Checking a mask means inflating it (zlib, which like PIL's decoders releases the GIL):
+        # a few threads make the next examples while this one is written or consumed. The window
+        # is bounded so memory stays flat, and rows keep their order.
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=self._example_threads)
+        pending: collections.deque = collections.deque()
+        try:
+            for pair in (pair for pairs in shards for pair in pairs):
+                pending.append((pair.image_id, pool.submit(make_example, pair, images, labels)))
+                if len(pending) > 2 * self._example_threads:
+                    image_id, example = pending.popleft()
+                    yield image_id, example.result()
+            while pending:
+                image_id, example = pending.popleft()
+                yield image_id, example.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            images.close()
+            labels.close()
+
+
+@contextlib.contextmanager
+def plain_input_errors() -> Iterator[None]:
+    """`datasets` wraps errors raised while generating; surface ours as they were raised."""
+    try:
+        yield
+    except datasets.exceptions.DatasetGenerationError as e:
+        cause = e.__cause__
+        while cause is not None and not isinstance(cause, SceneTextSegError):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            raise
+        raise cause from None
+
+
+def prepare(
+    builder_cls: type[SceneTextSegBuilder],
+    data_dir: str,
+    config: str = "default",
+    cache_dir: Optional[str] = None,
+    num_proc: Optional[int] = None,
+    verification_mode: Optional[str] = None,
+) -> SceneTextSegBuilder:
+    """Build (or find in the cache) the Arrow files of one config; returns the ready builder."""
+    builder = builder_cls(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir)
+    with plain_input_errors():
+        builder.download_and_prepare(num_proc=num_proc, verification_mode=verification_mode)
+    return builder
+
+
+def load(
+    builder_cls: type[SceneTextSegBuilder],
+    data_dir: str,
+    split: Optional[str] = None,
+    streaming: bool = False,
+    config: str = "default",
+    cache_dir: Optional[str] = None,
+    num_proc: Optional[int] = None,
+    verification_mode: Optional[str] = None,
+) -> Union[datasets.DatasetDict, datasets.Dataset, datasets.IterableDatasetDict, datasets.IterableDataset]:
+    """What `load_dataset(script, config, data_dir=...)` returns, on any `datasets` version.
+
+    A `DatasetDict` (a `Dataset` when `split` is given); an `IterableDataset(Dict)` when
+    streaming, which reads the archives in place and skips checksum verification.
+    """
+    if streaming:
+        builder = builder_cls(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir)
+        return builder.as_streaming_dataset(split=split)
+    return prepare(builder_cls, data_dir, config, cache_dir, num_proc, verification_mode).as_dataset(split=split)
+
+
+def inventory(builder_cls: type[SceneTextSegBuilder], data_dir: str) -> dict[str, dict[str, int]]:
+    """Images and labels per split, from the archives' listings (nothing is decoded)."""
+    spec = builder_cls.SPEC
+    counts = {}
+    for split, pairs in plan_pairs(spec, locate_inputs(spec, data_dir), with_unlabeled=True).items():
+        labelled = sum(pair.label_member is not None for pair in pairs)
+        counts[split] = {"images": len(pairs), "labelled": labelled, "unlabeled": len(pairs) - labelled}
+    return counts
+
+
+def config_names(builder_cls: type[SceneTextSegBuilder]) -> tuple[str, ...]:
+    return tuple(config.name for config in builder_cls.BUILDER_CONFIGS)

@@ -1,0 +1,271 @@
+"""The command line: thin handlers over the engine's functions, for any dataset of the family.
+
+python ist_s.py VERB ...      (or the console command `ist-s VERB ...`)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+import types
+from typing import Optional
+
+import datasets
+
+from . import builder as engine
+from .errors import SceneTextSegError
+from .inputs import check_inputs
+from .inspect import compute_stats, render_preview
+from .publish import card_path, export, push, render_card
+
+
+def _print_summary(builder: engine.SceneTextSegBuilder, counts: dict, seconds: float) -> None:
+    for split, info in builder.info.splits.items():
+        unlabeled = counts[split]["unlabeled"]
+        note = "kept, mask None" if builder.config.with_unlabeled else "skipped"
+        print(f"{split:>5}: {info.num_examples:5d} rows  ({unlabeled} image(s) without a label {note})")
+    print(f"cache: {builder.cache_dir}")
+    print(f"took {seconds:.1f} s")
+
+
+def _cmd_build(args) -> int:
+    started = time.perf_counter()
+    builder = engine.prepare(
+        args.builder_cls, args.data_dir, args.config, args.cache_dir, args.num_proc, args.verification_mode
+    )
+    _print_summary(builder, engine.inventory(args.builder_cls, args.data_dir), time.perf_counter() - started)
+    return 0
+
+
+def _cmd_verify(args) -> int:
+    checks = check_inputs(args.builder_cls.SPEC, args.data_dir, progress=True)
+    print(f"{'file':46} {'size':>12}  {'sha256':64}  {'md5':32}  status")
+    for check in checks:
+        name = check.spec.filename if check.path is None or os.path.isfile(check.path) else check.spec.name + "/"
+        size = f"{check.size:,}" if check.size is not None else "-"
+        sha256, md5 = check.digests.get("sha256", "-"), check.digests.get("md5", "-")
+        print(f"{name:46} {size:>12}  {sha256:64}  {md5:32}  {check.status}")
+        if check.problem:
+            print(f"  {check.problem}")
+    bad = [c for c in checks if c.status in ("MISMATCH", "missing")]
+    if bad:
+        print(f"error: {len(bad)} input(s) missing or not the published file", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _load(args, config: str, split: Optional[str] = None):
+    return engine.load(
+        args.builder_cls, args.data_dir, split, False, config, args.cache_dir, args.num_proc, args.verification_mode
+    )
+
+
+def _cmd_stats(args) -> int:
+    dataset = _load(args, "with_unlabeled")
+    stats = {split: compute_stats(dataset[split]) for split in dataset}
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    for split, numbers in stats.items():
+        sizes = ", ".join(f"{size} ({count})" for size, count in numbers["image_sizes"].items())
+        print(f"{split}:")
+        print(f"  rows (labelled pairs)   {numbers['rows']}")
+        print(f"  unlabeled images        {numbers['unlabeled_images']}")
+        print(f"  image sizes             {sizes}")
+        print(f"  text pixels             {numbers['text_pixel_fraction']:.2%}")
+        print(f"  uncertain pixels        {numbers['uncertain_pixel_fraction']:.2%}")
+        print(f"  images without text     {numbers['images_without_text']}")
+    return 0
+
+
+def _cmd_preview(args) -> int:
+    dataset = _load(args, args.config, args.split)
+    render_preview(dataset, args.n, args.seed).save(args.out)
+    print(f"wrote {args.out} ({min(args.n, dataset.num_rows)} {args.split} images; text green, uncertain magenta)")
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    spec = args.builder_cls.SPEC
+    with tempfile.TemporaryDirectory(prefix=f"{spec.name}_demo_") as folder:
+        data_dir, cache_dir = os.path.join(folder, "data"), args.cache_dir or os.path.join(folder, "cache")
+        spec.write_demo_inputs(data_dir)
+        print(f"demo inputs (synthetic stand-ins for the downloads) in {data_dir}: {sorted(os.listdir(data_dir))}")
+        # The stand-in archives are not the published ones: their checksums cannot match.
+        common = {
+            "builder_cls": args.builder_cls,
+            "data_dir": data_dir,
+            "cache_dir": cache_dir,
+            "num_proc": None,
+            "verification_mode": "no_checks",
+        }
+        first_split = next(iter(spec.split_images))
+        steps = [
+            ("build", _cmd_build, {"config": "default"}),
+            ("stats", _cmd_stats, {"json": False}),
+            ("preview", _cmd_preview, {"config": "default", "split": first_split, "n": 8, "seed": 0, "out": args.out}),
+        ]
+        for name, handler, options in steps:
+            print(f"\n$ {args.prog} {name}")
+            handler(types.SimpleNamespace(**common, **options))
+    return 0
+
+
+def _export_options(args) -> dict:
+    return {
+        "configs": (args.config,) if args.config else None,
+        "cache_dir": args.cache_dir,
+        "num_proc": args.num_proc,
+        "verification_mode": args.verification_mode,
+        "max_shard_size": args.max_shard_size,
+    }
+
+
+def _cmd_export(args) -> int:
+    sizes = export(args.builder_cls, args.data_dir, args.out, **_export_options(args))
+    for config, splits in sizes.items():
+        print(f"{config}: " + ", ".join(f"{split} {info['num_examples']} rows" for split, info in splits.items()))
+    print(f"wrote {args.out}: load it with datasets.load_dataset({args.out!r})")
+    return 0
+
+
+def _cmd_push(args) -> int:
+    url = push(
+        args.builder_cls, args.data_dir, args.repo_id, args.private, args.token, args.revision, **_export_options(args)
+    )
+    print(f"pushed {args.repo_id}: {url}")
+    return 0
+
+
+def _cmd_card(args) -> int:
+    spec = args.builder_cls.SPEC
+    published = {
+        config: {split: {"num_examples": rows} for split, rows in sizes.items()}
+        for config, sizes in spec.expected_split_sizes.items()
+    }
+    expected = render_card(spec, published)
+    path = card_path(spec)
+    with open(path, encoding="utf-8") as f:
+        current = f.read()
+    if args.check:
+        if current != expected:
+            print(f"{path} is out of date: run `{args.prog} card`", file=sys.stderr)
+            return 1
+        print(f"{path} is up to date")
+        return 0
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(expected)
+    print(f"wrote {path}")
+    return 0
+
+
+EXAMPLES = {
+    "build": "build --data-dir ~/{name}_downloads --num-proc 2",
+    "verify": "verify --data-dir ~/{name}_downloads",
+    "stats": "stats --data-dir ~/{name}_downloads --json",
+    "preview": "preview --data-dir ~/{name}_downloads --out grid.png --split {split} --n 8 --seed 1",
+    "demo": "demo --out demo_preview.png",
+    "export": "export --data-dir ~/{name}_downloads --out {name}_hub",
+    "push": "push --data-dir ~/{name}_downloads --repo-id my-org/{name} --private",
+    "card": "card --check",
+}
+
+
+def build_parser(builder_cls: type[engine.SceneTextSegBuilder], prog: str) -> argparse.ArgumentParser:
+    spec = builder_cls.SPEC
+    configs, splits = engine.config_names(builder_cls), list(spec.split_images)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        default=os.environ.get(spec.env_var, "data"),
+        help=f"folder holding the downloads (default: ${spec.env_var}, then ./data)",
+    )
+    common.add_argument("--cache-dir", help="datasets cache folder (default: datasets' own)")
+    common.add_argument("--num-proc", type=int, help="processes for the build (shards are split between them)")
+    common.add_argument(
+        "--verification-mode",
+        choices=[mode.value for mode in datasets.VerificationMode],
+        help="no_checks skips hashing the inputs (default: basic_checks, which hashes them)",
+    )
+    common.add_argument("--debug", action="store_true", help="show the traceback on errors")
+
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=f"{spec.pretty_name}, as a Hugging Face dataset.",
+        epilog=f"Start with `{prog} demo`: it needs no download.",
+    )
+    parser.set_defaults(builder_cls=builder_cls, prog=prog)
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def verb(name: str, handler, help: str, config: Optional[str] = "default"):
+        example = f"{prog} " + EXAMPLES[name].format(name=spec.name, split=splits[-1])
+        sub = verbs.add_parser(name, parents=[common], help=help, description=help, epilog=f"example: {example}")
+        sub.set_defaults(handler=handler)
+        if config is not None:
+            sub.add_argument("--config", default=config, choices=configs, help=f"default: {config}")
+        return sub
+
+    def publishing(sub):
+        sub.add_argument("--config", choices=configs, help="one config only (default: all)")
+        sub.add_argument("--max-shard-size", default="500MB", help="largest Parquet file (default: 500MB)")
+
+    verb("build", _cmd_build, "Prepare every split in the datasets cache and summarise them.")
+    verb("verify", _cmd_verify, "Hash every input and compare it with the published checksums.", config=None)
+    stats = verb("stats", _cmd_stats, "Per split, over every image: rows, unlabeled, sizes, pixel fractions.", None)
+    stats.add_argument("--json", action="store_true", help="print JSON for machines")
+    preview = verb("preview", _cmd_preview, "Save a grid of images with their masks overlaid.")
+    preview.add_argument("--out", default=f"{spec.name}_preview.png", help="PNG to write")
+    preview.add_argument("--split", default=splits[0], choices=splits)
+    preview.add_argument("--n", type=int, default=8, help="how many images")
+    preview.add_argument("--seed", type=int, default=0, help="which images (seeded choice)")
+    demo = verb("demo", _cmd_demo, "Run build, stats and preview on a small synthetic input set.", config=None)
+    demo.add_argument("--out", default=f"{spec.name}_demo_preview.png", help="PNG the preview is written to")
+    export_verb = verb(
+        "export", _cmd_export, "Write a Hub dataset repo folder (Parquet + card) that needs no script.", None
+    )
+    export_verb.add_argument("--out", required=True, help="folder to write (empty, or an earlier export)")
+    publishing(export_verb)
+    push_verb = verb("push", _cmd_push, "Export, then upload to a Hub dataset repo (created if needed).", None)
+    push_verb.add_argument("--repo-id", required=True, help="ORG/NAME on the Hub")
+    push_verb.add_argument("--private", action="store_true", help="create the repo private")
+    push_verb.add_argument("--token", help="Hub token (default: the logged-in one)")
+    push_verb.add_argument("--revision", help="branch to push to (created if needed)")
+    publishing(push_verb)
+    card = verb("card", _cmd_card, "Regenerate the dataset card's YAML from the builder.", config=None)
+    card.add_argument("--check", action="store_true", help="exit 1 if the checked-in card is out of date")
+    return parser
+
+
+def _prog(name: str) -> str:
+    """How the user called us: the console command (`ist-s`) or the script (`python ist_s.py`)."""
+    command = name.replace("_", "-")
+    return command if os.path.basename(sys.argv[0]) == command else f"python {name}.py"
+
+
+def main(builder_cls: type[engine.SceneTextSegBuilder], argv: Optional[list[str]] = None, prog: str = "") -> int:
+    """Run one verb; exit 2 for bad input or usage, 1 for anything else, no traceback unless --debug."""
+    args = build_parser(builder_cls, prog or _prog(builder_cls.SPEC.name)).parse_args(argv)
+    # Our INFO lines (skipped images, sha256 of the labels) reach stderr through the `datasets`
+    # logger tree's own handler; the level is ours alone, so datasets itself stays as quiet as set.
+    engine_logger = logging.getLogger("datasets.scene_text_seg")
+    level = engine_logger.level
+    engine_logger.setLevel(logging.INFO)
+    try:
+        return args.handler(args)
+    except (SceneTextSegError, datasets.exceptions.ManualDownloadError) as e:
+        if args.debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        if args.debug:
+            raise
+        print(f"error: {type(e).__name__}: {e} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+    finally:
+        engine_logger.setLevel(level)

@@ -1,0 +1,224 @@
+"""Finding the manual downloads, verifying them against the published checksums, reading their members."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import re
+import zipfile
+import zlib
+from typing import Optional
+
+import datasets
+from datasets.utils.tqdm import tqdm
+
+from .errors import ChecksumMismatchError, InvalidInputError, MissingInputError
+from .spec import DatasetSpec, InputFile
+
+logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
+
+MAX_MEMBER_BYTES = 64 << 20  # a zip bomb's member is refused before it is inflated
+
+
+def find_input(data_dir: str, spec: InputFile) -> Optional[str]:
+    """The zip for `spec` in `data_dir`, else its extracted folder, else None."""
+    archive, folder = os.path.join(data_dir, spec.filename), os.path.join(data_dir, spec.name)
+    if os.path.isfile(archive):
+        return archive
+    return folder if os.path.isdir(folder) else None
+
+
+def locate_inputs(dataset: DatasetSpec, data_dir: Optional[str]) -> dict[str, str]:
+    """Path of every required input by role; one error lists all that are missing."""
+    if data_dir is None:
+        raise MissingInputError(
+            f"{dataset.title} needs `data_dir`: the folder holding its inputs.\n{dataset.manual_download_instructions}"
+        )
+    required = dataset.required_inputs().values()
+    found = {spec.role: find_input(data_dir, spec) for spec in required}
+    missing = [spec for spec in required if found[spec.role] is None]
+    if missing:
+        lines = [f"  - {spec.filename} (or the extracted folder {spec.name}/), from {spec.source}" for spec in missing]
+        present = sorted(os.listdir(data_dir)) if os.path.isdir(data_dir) else None
+        if present is None:
+            holds = "it does not exist"
+        else:
+            holds = "it holds: " + (", ".join(present[:20]) + (" ..." if len(present) > 20 else "") or "nothing")
+        raise MissingInputError(
+            f"{dataset.title} inputs missing from {data_dir} ({holds}). Expected:\n" + "\n".join(lines)
+        )
+    return found
+
+
+def hash_file(
+    path: str, algorithms: tuple[str, ...] = ("sha256",), chunk_size: int = 1 << 20, progress: bool = False
+) -> dict[str, str]:
+    """Hex digests of a file, read once in 1 MiB chunks: {"md5": ..., "sha256": ...}."""
+    # A checksum, not security: FIPS-mode machines refuse md5 unless told so.
+    hashers = {name: hashlib.new(name, usedforsecurity=False) for name in algorithms}
+    with (
+        open(path, "rb") as f,
+        tqdm(
+            total=os.path.getsize(path), unit="B", unit_scale=True, desc=os.path.basename(path), disable=not progress
+        ) as bar,
+    ):
+        while block := f.read(chunk_size):
+            for hasher in hashers.values():
+                hasher.update(block)
+            bar.update(len(block))
+    return {name: hasher.hexdigest() for name, hasher in hashers.items()}
+
+
+@dataclasses.dataclass
+class InputCheck:
+    """What one input is: status "ok", "MISMATCH", "unregistered", "folder", "missing" or "absent" (optional)."""
+
+    spec: InputFile
+    path: Optional[str]
+    status: str
+    size: Optional[int] = None
+    digests: dict = dataclasses.field(default_factory=dict)
+    problem: str = ""  # for a MISMATCH: expected and found
+
+
+def check_input(
+    spec: InputFile, path: Optional[str], algorithms: tuple[str, ...] = (), progress: bool = False
+) -> InputCheck:
+    """Compare one located input with the table. Hashes what the table needs, plus `algorithms`.
+
+    A size that differs is a MISMATCH without reading the file, unless `algorithms` asks for digests.
+    """
+    if path is None:
+        return InputCheck(spec, None, "missing" if spec.required else "absent")
+    if os.path.isdir(path):
+        return InputCheck(spec, path, "folder")
+    size = os.path.getsize(path)
+    if spec.size is not None and size != spec.size and not algorithms:
+        return InputCheck(spec, path, "MISMATCH", size, problem=f"expected {spec.size:,} bytes, found {size:,}")
+    algorithm, expected = spec.digest.split(":") if spec.digest else ("sha256", None)
+    digests = hash_file(path, tuple(dict.fromkeys((algorithm, *algorithms))), progress=progress)
+    if expected is None:
+        return InputCheck(spec, path, "unregistered", size, digests)
+    if spec.size is not None and size != spec.size:
+        return InputCheck(spec, path, "MISMATCH", size, digests, f"expected {spec.size:,} bytes, found {size:,}")
+    if digests[algorithm] != expected:
+        problem = f"expected {algorithm}:{expected}, got {algorithm}:{digests[algorithm]}"
+        return InputCheck(spec, path, "MISMATCH", size, digests, problem)
+    return InputCheck(spec, path, "ok", size, digests)
+
+
+def check_inputs(dataset: DatasetSpec, data_dir: str, progress: bool = False) -> list[InputCheck]:
+    """Every known input (the optional ones too), with md5 and sha256 of each file."""
+    return [check_input(spec, find_input(data_dir, spec), ("md5", "sha256"), progress) for spec in dataset.inputs]
+
+
+def verify_inputs(dataset: DatasetSpec, paths: dict[str, str]) -> bool:
+    """Check the located inputs before a build; True when every registered one is the published file.
+
+    A mismatch raises ChecksumMismatchError. Folders and unregistered inputs cannot be checked:
+    they are logged, unregistered ones with their sha256.
+    """
+    genuine = True
+    required = dataset.required_inputs()
+    for role, path in paths.items():
+        check = check_input(required[role], path)
+        if check.status == "MISMATCH":
+            raise ChecksumMismatchError(
+                f"{path}: {check.problem}: corrupt, truncated, or not the published release. "
+                f"Download it again from {check.spec.source}."
+            )
+        if check.status == "folder":
+            logger.info(f"{check.spec.name}/ is an extracted folder: there is no archive digest to check.")
+        if check.status == "unregistered":
+            logger.info(f"{check.spec.filename} has no published checksum; its sha256:{check.digests['sha256']}")
+        genuine = genuine and (check.status == "ok" or check.spec.digest is None)
+    return genuine
+
+
+def inputs_fingerprint(dataset: DatasetSpec, data_dir: str) -> str:
+    """A cheap identity of the inputs (names, sizes, mtimes) that keys the Arrow cache.
+
+    `datasets` keys its cache by config and `data_dir` only, so an archive replaced in place
+    would otherwise be served from the stale cache.
+    """
+    parts = []
+    for spec in dataset.required_inputs().values():
+        path = find_input(data_dir, spec)
+        if path is None:
+            parts.append(f"{spec.name}:missing")
+        elif os.path.isfile(path):
+            stat = os.stat(path)
+            parts.append(f"{spec.filename}:{stat.st_size}:{stat.st_mtime_ns}")
+        else:
+            entries = []
+            for root, _, files in os.walk(path):
+                for name in files:
+                    stat = os.stat(os.path.join(root, name))
+                    entries.append(
+                        f"{os.path.relpath(os.path.join(root, name), path)}:{stat.st_size}:{stat.st_mtime_ns}"
+                    )
+            parts.append(f"{spec.name}/:" + hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest())
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+class Source:
+    """A zip archive or its extracted folder, read member by member, never extracted."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.label = os.path.basename(path.rstrip("/\\")) + ("" if os.path.isfile(path) else "/")
+        self._zip: Optional[zipfile.ZipFile] = None
+        if os.path.isfile(path):
+            try:
+                self._zip = zipfile.ZipFile(path)
+            except (zipfile.BadZipFile, OSError) as e:
+                with open(path, "rb") as f:
+                    head = f.read(64)
+                looks_like = " (it looks like an HTML page: a login or error page saved under the zip's name?)"
+                raise InvalidInputError(
+                    f"{path} is not a readable zip archive ({e}); it starts with {head[:32]!r}"
+                    + (looks_like if head.lstrip().lower().startswith((b"<!doctype", b"<html")) else "")
+                ) from None
+
+    def members(self) -> list[str]:
+        """Every file inside, as a relative '/'-separated name."""
+        if self._zip is not None:
+            names = [info.filename for info in self._zip.infolist() if not info.is_dir()]
+            climbing = [n for n in names if n.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", n)]
+            if climbing:
+                # Nothing is ever extracted, but such an archive is not a release: refuse it.
+                raise InvalidInputError(f"{self.path}: member names climb out of the archive: {climbing[:3]}")
+            return names
+        names = []
+        for root, _, files in os.walk(self.path):
+            names.extend(os.path.relpath(os.path.join(root, f), self.path).replace(os.sep, "/") for f in files)
+        return sorted(names)
+
+    def where(self, member: str) -> str:
+        return f"{self.label}:{member}" if self._zip is not None else f"{self.label}{member}"
+
+    def read(self, member: str) -> bytes:
+        try:
+            if self._zip is not None:
+                size = self._zip.getinfo(member).file_size  # as declared; a longer stream fails its CRC
+            else:
+                path = os.path.join(self.path, *member.split("/"))
+                size = os.path.getsize(path)
+            if size > MAX_MEMBER_BYTES:
+                raise InvalidInputError(
+                    f"{self.where(member)}: {size:,} bytes, more than any image or mask of the dataset "
+                    f"({MAX_MEMBER_BYTES:,}): refusing to read it"
+                )
+            if self._zip is not None:
+                return self._zip.read(member)
+            with open(path, "rb") as f:
+                return f.read()
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as e:
+            raise InvalidInputError(
+                f"{self.where(member)}: cannot be read ({e}); the archive is corrupt or truncated"
+            ) from None
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()

@@ -1,0 +1,76 @@
+"""Looking at a built dataset: per-split statistics and a preview grid with the masks overlaid."""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Optional
+
+import datasets
+import numpy as np
+import PIL.Image
+import PIL.ImageDraw
+
+from .pixels import decoded_size, jpeg_header
+from .spec import IGNORE_INDEX
+
+
+def compute_stats(dataset: datasets.Dataset) -> dict:
+    """Rows, unlabeled images, image sizes, text and uncertain pixel fractions, images without text."""
+    rows = dataset.cast_column("image", datasets.Image(decode=False)).cast_column("mask", datasets.Image(decode=False))
+    sizes: dict[str, int] = {}
+    counts = np.zeros(256, np.int64)
+    labelled = without_text = 0
+    for row in rows:
+        if row["mask"] is None:
+            size = decoded_size(*jpeg_header(row["image"]["bytes"], row["image_id"]))
+        else:
+            with PIL.Image.open(io.BytesIO(row["mask"]["bytes"])) as mask:  # stored masks are 8-bit L
+                size, histogram = mask.size, np.asarray(mask.histogram(), np.int64)
+            counts += histogram
+            labelled += 1
+            without_text += histogram[1] == 0
+        key = f"{size[0]}x{size[1]}"
+        sizes[key] = sizes.get(key, 0) + 1
+    pixels = max(int(counts.sum()), 1)
+    return {
+        "rows": labelled,
+        "unlabeled_images": dataset.num_rows - labelled,
+        "image_sizes": dict(sorted(sizes.items(), key=lambda item: -item[1])),
+        "text_pixel_fraction": round(int(counts[1]) / pixels, 6),
+        "uncertain_pixel_fraction": round(int(counts[IGNORE_INDEX]) / pixels, 6),
+        "images_without_text": int(without_text),
+    }
+
+
+TEXT_COLOUR = (0, 230, 64)
+UNCERTAIN_COLOUR = (255, 0, 200)
+
+
+def overlay(image: PIL.Image.Image, mask: Optional[PIL.Image.Image], alpha: float = 0.55) -> PIL.Image.Image:
+    """The image with text pixels tinted green and uncertain pixels magenta."""
+    out = np.asarray(image.convert("RGB"), dtype=np.float32)
+    if mask is not None:
+        labels = np.asarray(mask)
+        for value, colour in ((1, TEXT_COLOUR), (IGNORE_INDEX, UNCERTAIN_COLOUR)):
+            where = labels == value
+            out[where] = (1 - alpha) * out[where] + alpha * np.asarray(colour, np.float32)
+    return PIL.Image.fromarray(out.round().astype(np.uint8), "RGB")
+
+
+def render_preview(dataset: datasets.Dataset, n: int = 8, seed: int = 0, cell: int = 320) -> PIL.Image.Image:
+    """A grid of `n` random rows (seeded), mask overlaid, each captioned with its image_id."""
+    chosen = np.random.default_rng(seed).choice(dataset.num_rows, min(n, dataset.num_rows), replace=False)
+    columns = min(4, len(chosen))
+    box = (cell, cell * 3 // 4)  # each tile fits here, aspect kept; portrait photos stay small
+    step_x, step_y = box[0] + 4, box[1] + 22
+    grid = PIL.Image.new("RGB", (4 + columns * step_x, 4 + math.ceil(len(chosen) / columns) * step_y), (40, 40, 40))
+    draw = PIL.ImageDraw.Draw(grid)
+    for number, index in enumerate(sorted(int(i) for i in chosen)):
+        row = dataset[index]
+        tile = overlay(row["image"], row["mask"])
+        tile.thumbnail(box, PIL.Image.Resampling.NEAREST)  # nearest: mask edges stay crisp
+        x, y = 4 + (number % columns) * step_x, 4 + (number // columns) * step_y
+        grid.paste(tile, (x + (box[0] - tile.width) // 2, y + (box[1] - tile.height) // 2))
+        draw.text((x + 2, y + box[1] + 4), row["image_id"], fill="white")
+    return grid

@@ -1,0 +1,150 @@
+"""The labels' layout, detected from folder names, and the image + label pairs of each split."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+from typing import Optional
+
+import datasets
+
+from .errors import InvalidInputError
+from .inputs import Source
+from .spec import DatasetSpec
+
+logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
+
+PAIRS_PER_SHARD = 64  # ~10 MB of JPEGs: 16 train / 8 test shards on the full IST_S
+# What may follow a split word inside one folder-name word: "trainset", "testlabels", "TrainingSet".
+SPLIT_WORD_SUFFIXES = ("", "set", "sets", "data", "label", "labels", "gt", "mask", "masks", "map", "maps", "images")
+
+
+def is_junk(member: str) -> bool:
+    """macOS resource forks, dot-files and the like: never data."""
+    return any(part.startswith(".") or part == "__MACOSX" for part in member.split("/"))
+
+
+def _splits_named_by(folder: str, split_words: Mapping[str, str]) -> set[str]:
+    # Words of a folder name: split at non-letters and at camelCase humps ("TrainingSet" -> training, set).
+    words = re.split(r"[^a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", folder).lower())
+    return {
+        split
+        for word in words
+        for name, split in split_words.items()
+        if word.startswith(name) and word[len(name) :] in SPLIT_WORD_SUFFIXES
+    }
+
+
+def split_of(member: str, split_words: Mapping[str, str]) -> Optional[str]:
+    """The split a label belongs to, from the folders in its path; None if none or several."""
+    folders = member.replace("\\", "/").split("/")[:-1]
+    named = set().union(*(_splits_named_by(folder, split_words) for folder in folders))
+    return named.pop() if len(named) == 1 else None
+
+
+def stem(member: str) -> str:
+    return os.path.splitext(member.replace("\\", "/").rsplit("/", 1)[-1])[0]
+
+
+def natural_key(name: str) -> tuple:
+    """img_2 before img_10: numeric order, never the archive's listing order."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name.lower()))
+
+
+def files_by_stem(members: list[str], extensions: tuple[str, ...], where: Callable[[str], str]) -> dict[str, str]:
+    """Lower-cased stem -> member, for the data files among `members`; duplicates are an error."""
+    by_stem: dict[str, str] = {}
+    for member in members:
+        if is_junk(member) or not member.lower().endswith(extensions):
+            continue
+        key = stem(member).lower()
+        if key in by_stem:
+            raise InvalidInputError(
+                f"two files share the name {stem(member)!r} (ignoring case): {where(by_stem[key])} and {where(member)}"
+            )
+        by_stem[key] = member
+    return by_stem
+
+
+def labels_by_split(labels: Source, splits: tuple[str, ...], split_words: Mapping[str, str]) -> dict[str, dict]:
+    """Detect the labels' layout: PNGs at any depth, the split named by a folder on the path."""
+    by_split: dict[str, list[str]] = {split: [] for split in splits}
+    undetermined = []
+    for member in labels.members():
+        if is_junk(member) or not member.lower().endswith(".png"):
+            continue
+        split = split_of(member, split_words)
+        if split is None:
+            undetermined.append(member)
+        else:
+            by_split[split].append(member)
+    if undetermined:
+        shown = ", ".join(labels.where(m) for m in undetermined[:5]) + (" ..." if len(undetermined) > 5 else "")
+        words = "/".join(split_words)
+        raise InvalidInputError(
+            f"cannot tell the split of {len(undetermined)} label(s): {shown}. Expected each label under a folder "
+            f"naming its split ({words}), e.g. labels/{splits[0]}/img_1.png"
+        )
+    for split, members in by_split.items():
+        if not members:
+            raise InvalidInputError(
+                f"{labels.path} holds no {split} labels: expected PNGs under a folder naming the {split} split"
+            )
+    return {split: files_by_stem(members, (".png",), labels.where) for split, members in by_split.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Pair:
+    image_id: str
+    image_member: str
+    label_member: Optional[str]
+
+
+def plan_split(
+    split: str, images: Source, labels: dict[str, str], with_unlabeled: bool, extensions: tuple[str, ...]
+) -> list[Pair]:
+    """Pair images and labels by stem within one split, in numeric order."""
+    image_by_stem = files_by_stem(images.members(), extensions, images.where)
+    orphans = sorted(set(labels) - set(image_by_stem), key=natural_key)
+    if orphans:
+        shown = ", ".join(labels[s] for s in orphans[:5]) + (" ..." if len(orphans) > 5 else "")
+        raise InvalidInputError(
+            f"{len(orphans)} {split} label(s) have no image of the same name in {images.label}: {shown}"
+        )
+    pairs = [
+        Pair(stem(member), member, labels.get(key))
+        for key, member in image_by_stem.items()
+        if with_unlabeled or key in labels
+    ]
+    unlabeled = len(image_by_stem) - len(labels)
+    if unlabeled and not with_unlabeled:
+        logger.info(f"{split}: skipped {unlabeled} image(s) without a label (config 'with_unlabeled' keeps them)")
+    return sorted(pairs, key=lambda pair: natural_key(pair.image_id))
+
+
+def plan_pairs(dataset: DatasetSpec, paths: dict[str, str], with_unlabeled: bool) -> dict[str, list[Pair]]:
+    """The pairs of every split, from the archives' listings (nothing is decoded)."""
+    labels = Source(paths[dataset.labels_role])
+    try:
+        labels_per_split = labels_by_split(labels, tuple(dataset.split_images), dataset.split_words)
+    finally:
+        labels.close()
+    planned = {}
+    for split, role in dataset.split_images.items():
+        images = Source(paths[role])
+        try:
+            planned[split] = plan_split(
+                split, images, labels_per_split[split], with_unlabeled, dataset.image_extensions
+            )
+        finally:
+            images.close()
+    return planned
+
+
+def shard(pairs: list[Pair]) -> list[tuple[Pair, ...]]:
+    """Contiguous shards: at least 2 when possible, so num_proc and DataLoader workers have work."""
+    count = min(len(pairs), max(2, math.ceil(len(pairs) / PAIRS_PER_SHARD)))
+    return [tuple(pairs[i * len(pairs) // count : (i + 1) * len(pairs) // count]) for i in range(count)]

@@ -1,0 +1,182 @@
+"""Publishing: the dataset card generated from the builder, a Hub repo folder that loads with no
+script on any `datasets` version, and push."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from typing import Optional
+
+import datasets
+from datasets.utils.py_utils import convert_file_size_to_int
+
+from .builder import ENGINE_DIR, SceneTextSegBuilder, config_names, features, prepare
+from .errors import PublishError
+from .spec import ID2LABEL, DatasetSpec
+
+# The cards' prose lives in dataset_card/ of a checkout; an installed copy ships it as scene_text_seg/cards/.
+CARD_FOLDERS = (os.path.join(ENGINE_DIR, "cards"), os.path.join(os.path.dirname(ENGINE_DIR), "dataset_card"))
+
+
+def card_path(dataset: DatasetSpec) -> str:
+    """The checked-in card of `dataset` (its YAML generated, its prose written by hand)."""
+    for folder in CARD_FOLDERS:
+        path = os.path.join(folder, dataset.card_file)
+        if os.path.isfile(path):
+            return path
+    raise PublishError(f"no dataset card {dataset.card_file!r} in {' or '.join(CARD_FOLDERS)}: is the install whole?")
+
+
+def _portable_yaml_features(features: datasets.Features) -> list:
+    """The features as card YAML that datasets 3.x and 5.x read back alike.
+
+    5.x writes `list:` for what 3.x calls a Sequence, and 3.x reads `list:` as a plain
+    Python list; both read `sequence:` as their own list-of-ClassLabel type.
+    """
+
+    def rename(node):
+        if isinstance(node, dict):
+            return {("sequence" if key == "list" else key): rename(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [rename(item) for item in node]
+        return node
+
+    return rename(features._to_yaml_list())
+
+
+def _size_category(rows: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K")):
+        if rows < limit:
+            return name
+    return "100K<n<1M"
+
+
+def card_metadata(dataset: DatasetSpec, splits: dict[str, dict[str, dict]]) -> dict:
+    """The card's YAML: Hub fields, `configs` (split -> Parquet files) and `dataset_info`, per config.
+
+    `splits` maps config -> split -> {"num_examples": n[, "num_bytes": b]}; datasets 5.x only
+    trusts (and verifies) split sizes that come with num_bytes, known after a build.
+    """
+    yaml_features = _portable_yaml_features(features())
+    configs, infos = [], []
+    for config, sizes in splits.items():
+        files = [{"split": split, "path": f"data/{config}/{split}-*"} for split in sizes]
+        configs.append(
+            {"config_name": config, **({"default": True} if config == "default" else {}), "data_files": files}
+        )
+        split_list = [{"name": split, **info} for split, info in sizes.items()]
+        # A fresh list per config: a shared one would be written as a YAML anchor and alias.
+        infos.append({"config_name": config, "features": json.loads(json.dumps(yaml_features)), "splits": split_list})
+    return {
+        "license": "cc-by-4.0",  # the labels' licence, the same for the whole family
+        "pretty_name": dataset.pretty_name,
+        "language": ["en"],
+        "task_categories": ["image-segmentation"],
+        "task_ids": ["semantic-segmentation"],
+        "size_categories": [
+            _size_category(max(sum(info["num_examples"] for info in sizes.values()) for sizes in splits.values()))
+        ],
+        "tags": list(dataset.tags),
+        "configs": configs,
+        "dataset_info": infos,
+    }
+
+
+def render_card(dataset: DatasetSpec, splits: dict[str, dict[str, dict]], body: Optional[str] = None) -> str:
+    """The dataset card: YAML generated from the builder, the prose of the checked-in card."""
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    if body is None:
+        body = DatasetCard.load(card_path(dataset)).text
+    data = DatasetCardData(**card_metadata(dataset, splits))
+    return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n{body}"))
+
+
+def export(
+    builder_cls: type[SceneTextSegBuilder],
+    data_dir: str,
+    out_dir: str,
+    configs: Optional[tuple[str, ...]] = None,
+    cache_dir: Optional[str] = None,
+    num_proc: Optional[int] = None,
+    verification_mode: Optional[str] = None,
+    max_shard_size: str = "500MB",
+) -> dict[str, dict[str, dict]]:
+    """Write a Hub dataset repo folder: Parquet shards with the bytes embedded, the card, id2label.json.
+
+    `load_dataset(out_dir)` then needs no script on any `datasets` version. Returns the splits'
+    sizes as the card states them. `configs` defaults to every config of the builder.
+    """
+    configs = configs or config_names(builder_cls)
+    if os.path.isdir(out_dir) and os.listdir(out_dir) and not os.path.isfile(os.path.join(out_dir, "id2label.json")):
+        raise PublishError(f"{out_dir} is not empty and is not an earlier export: choose an empty folder")
+    shard_bytes = convert_file_size_to_int(max_shard_size)
+    data_root = os.path.join(out_dir, "data")
+    if os.path.isdir(data_root):
+        shutil.rmtree(data_root)  # an earlier export's shards; their count may differ
+    splits = {}
+    for config in configs:
+        builder = prepare(builder_cls, data_dir, config, cache_dir, num_proc, verification_mode)
+        splits[config] = {}
+        for split in builder_cls.SPEC.split_images:
+            dataset = builder.as_dataset(split=split)
+            count = max(1, math.ceil(dataset.data.nbytes / shard_bytes))
+            os.makedirs(os.path.join(data_root, config), exist_ok=True)
+            for index in range(count):
+                path = os.path.join(data_root, config, f"{split}-{index:05d}-of-{count:05d}.parquet")
+                # Row groups of 100 rows (datasets' size for image data); bytes are copied as stored.
+                dataset.shard(count, index, contiguous=True).to_parquet(path)
+            splits[config][split] = {
+                "num_examples": dataset.num_rows,
+                "num_bytes": builder.info.splits[split].num_bytes,
+            }
+    with open(os.path.join(out_dir, "id2label.json"), "w", encoding="utf-8") as f:
+        json.dump({str(k): v for k, v in ID2LABEL.items()}, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(out_dir, "README.md"), "w", encoding="utf-8") as f:
+        f.write(render_card(builder_cls.SPEC, splits))
+    return splits
+
+
+def push(
+    builder_cls: type[SceneTextSegBuilder],
+    data_dir: str,
+    repo_id: str,
+    private: bool = False,
+    token: Optional[str] = None,
+    revision: Optional[str] = None,
+    **export_options,
+) -> str:
+    """Export to a temporary folder and upload it as the dataset repo `repo_id`; returns the commit URL.
+
+    Re-pushing the same data uploads nothing new: the export is byte-for-byte reproducible and
+    the Hub skips files it already holds.
+    """
+    import huggingface_hub
+    from huggingface_hub.errors import HfHubHTTPError
+
+    token = token or huggingface_hub.get_token()
+    if not token:
+        raise PublishError("no Hugging Face token: log in with `hf auth login`, or pass --token")
+    with tempfile.TemporaryDirectory(prefix=f"{builder_cls.SPEC.name}_push_") as folder:
+        export(builder_cls, data_dir, folder, **export_options)
+        api = huggingface_hub.HfApi(token=token)
+        try:
+            api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+            if revision is not None:
+                api.create_branch(repo_id, repo_type="dataset", branch=revision, exist_ok=True)
+            commit = api.upload_folder(
+                repo_id=repo_id,
+                repo_type="dataset",
+                folder_path=folder,
+                revision=revision,
+                commit_message=f"Upload {builder_cls.SPEC.title} (python {builder_cls.SPEC.name}.py push)",
+                delete_patterns=["data/**"],  # shards of an earlier push that this one does not have
+            )
+        except HfHubHTTPError as e:
+            reason = str(e).splitlines()[0]
+            raise PublishError(f"the Hub refused {repo_id}: {reason}") from None
+    return str(getattr(commit, "commit_url", commit))

@@ -1,0 +1,69 @@
+"""What a dataset script declares: its inputs, splits, counts and texts. The engine reads only this.
+
+The label-map format is shared by the whole family (IST_S, MLT_S, COCO_TS): 0 background,
+1 text, 255 uncertain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Optional
+
+CLASS_NAMES = ["background", "text"]
+IGNORE_INDEX = 255  # "uncertain": ignored in the loss and the metrics
+ID2LABEL = dict(enumerate(CLASS_NAMES))
+MASK_VALUES = frozenset({*ID2LABEL, IGNORE_INDEX})
+
+
+@dataclasses.dataclass(frozen=True)
+class InputFile:
+    """One manual download: `{name}.zip`, or the folder `{name}/` it extracts to."""
+
+    name: str
+    role: str  # which part of the dataset it holds: a key of DatasetSpec.split_images, "labels", ...
+    source: str  # where to get it
+    size: Optional[int] = None
+    digest: Optional[str] = None  # "md5:<hex>" or "sha256:<hex>", when published
+    required: bool = True
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.zip"
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """The facts of one dataset, as its script states them."""
+
+    name: str  # module and cache folder name, e.g. "ist_s"
+    pretty_name: str
+    description: str
+    citation: str
+    homepage: str
+    license: str
+    inputs: tuple[InputFile, ...]
+    split_images: dict[str, str]  # split -> role of the input holding its images
+    split_words: dict[str, str]  # folder word -> split, for detecting the labels' layout
+    expected_split_sizes: dict[str, dict[str, int]]  # config -> split -> rows on the published inputs
+    manual_download_instructions: str
+    labels_download: str  # where the labels come from, named when the counts disagree
+    card_file: str  # the card's file name under dataset_card/
+    tags: tuple[str, ...]
+    write_demo_inputs: Callable[[str], object]  # writes synthetic stand-ins of every input into a folder
+    image_extensions: tuple[str, ...] = (".jpg", ".jpeg")
+    labels_role: str = "labels"
+
+    @property
+    def title(self) -> str:
+        """The dataset's name as people write it, e.g. IST_S."""
+        return self.name.upper()
+
+    @property
+    def env_var(self) -> str:
+        """The environment variable the command line reads `--data-dir` from, e.g. IST_S_DATA_DIR."""
+        return f"{self.name.upper()}_DATA_DIR"
+
+    def required_inputs(self) -> dict[str, InputFile]:
+        """The inputs a build reads, by role."""
+        return {spec.role: spec for spec in self.inputs if spec.required}
