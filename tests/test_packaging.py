@@ -1,0 +1,202 @@
+"""The project as users get it: installed with pip and imported from anywhere, a plain checkout run by
+datasets 3.x, a cache keyed by the code, logging in the `datasets` tree, md5 on FIPS machines."""
+
+import ast
+import glob
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+
+import datasets
+import pytest
+from packaging.requirements import Requirement
+
+import ist_s
+from scene_text_seg import builder as engine
+from scene_text_seg import inputs
+from tests.conftest import DATASETS_MAJOR, build
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHIPPED = ["ist_s.py", "scene_text_seg", "dataset_card", "pyproject.toml", "requirements.txt", "README.md"]
+
+
+def copy_checkout(target: str) -> str:
+    """The files a clone holds that make the product (no tests), copied to `target`."""
+    os.makedirs(target)
+    for name in SHIPPED:
+        source = os.path.join(REPO, name)
+        if os.path.isdir(source):
+            shutil.copytree(source, os.path.join(target, name), ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, target)
+    return target
+
+
+def clean_env(**extra) -> dict:
+    """This environment without anything that would put the checkout on sys.path."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    return {**env, **extra}
+
+
+def run(argv: list[str], cwd: str, **env) -> subprocess.CompletedProcess:
+    result = subprocess.run(argv, cwd=cwd, env=clean_env(**env), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_pip_install_gives_import_and_console_command_anywhere(tmp_path):
+    """`pip install .` (not editable) into a fresh virtual environment, then used from an empty folder."""
+    checkout = copy_checkout(str(tmp_path / "clone"))
+    venv = str(tmp_path / "venv")
+    run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=str(tmp_path))
+    python = os.path.join(venv, "bin", "python")
+    site = run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], str(tmp_path)).stdout
+    # The dependencies (and pip, setuptools) come from this test environment, so nothing is downloaded.
+    with open(os.path.join(site.strip(), "test_environment.pth"), "w") as f:
+        f.write(sysconfig.get_paths()["purelib"] + "\n")
+    run([python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "."], cwd=checkout)
+    shutil.rmtree(checkout)  # nothing may still come from the clone
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    where = run(
+        [python, "-c", "import ist_s, scene_text_seg; print(ist_s.__file__, scene_text_seg.__file__)"], str(empty)
+    )
+    assert all(path.startswith(site.strip()) for path in where.stdout.split())
+    metadata = "import importlib.metadata as m, json; print(json.dumps(m.requires('ist_s')))"
+    requires = {Requirement(r) for r in json.loads(run([python, "-c", metadata], str(empty)).stdout)}
+    with open(os.path.join(REPO, "requirements.txt")) as f:
+        runtime = {Requirement(line.strip()) for line in f if line.strip() and not line.startswith("#")}
+    assert requires == runtime and "torch" not in {r.name for r in requires}
+
+    command = os.path.join(venv, "bin", "ist-s")
+    demo = run([command, "demo", "--out", "demo.png"], str(empty), HF_HOME=str(tmp_path / "hf"))
+    assert "$ ist-s build" in demo.stdout and (empty / "demo.png").stat().st_size > 0
+    assert "is up to date" in run([command, "card", "--check"], str(empty)).stdout
+    built = run(
+        [
+            python,
+            "-c",
+            "import ist_s; ist_s.write_demo_inputs('in'); "
+            "ds = ist_s.load('in', cache_dir='cache', verification_mode='no_checks'); "
+            "print({s: d.num_rows for s, d in ds.items()})",
+        ],
+        str(empty),
+    )
+    assert built.stdout.strip() == "{'train': 22, 'test': 11}"
+    export = [command, "export", "--data-dir", "in", "--out", "hub", "--cache-dir", "cache", "--verification-mode"]
+    exported = run([*export, "no_checks"], str(empty))
+    assert "wrote hub" in exported.stdout and (empty / "hub" / "README.md").is_file()
+    preview = [command, "preview", "--data-dir", "in", "--cache-dir", "cache", "--verification-mode", "no_checks"]
+    assert "wrote ist_s_preview.png" in run(preview, str(empty)).stdout
+
+
+@pytest.mark.skipif(DATASETS_MAJOR >= 4, reason="datasets >= 4 refuses loading scripts")
+def test_a_plain_checkout_runs_through_load_dataset_and_its_cache_follows_the_engine(tmp_path, zip_inputs):
+    """datasets 3.x copies the script alone into its module cache; the engine is found beside the original."""
+    checkout = copy_checkout(str(tmp_path / "clone"))
+    code = (
+        "import sys, datasets; "
+        f"ds = datasets.load_dataset({os.path.join(checkout, 'ist_s.py')!r}, data_dir={zip_inputs[0]!r}, "
+        f"trust_remote_code=True, cache_dir={str(tmp_path / 'cache')!r}, verification_mode='no_checks'); "
+        "print(ds['train'].num_rows, sys.modules['scene_text_seg'].__file__); "
+        "print(ds['train'].cache_files[0]['filename'])"
+    )
+    env = {"HF_MODULES_CACHE": str(tmp_path / "modules")}
+    first = run([sys.executable, "-c", code], str(tmp_path), **env).stdout.splitlines()
+    assert first[0] == f"10 {os.path.join(checkout, 'scene_text_seg', '__init__.py')}"
+    with open(os.path.join(checkout, "scene_text_seg", "pixels.py"), "a") as f:
+        f.write("\n# a change to the engine\n")
+    second = run([sys.executable, "-c", code], str(tmp_path), **env).stdout.splitlines()
+    assert os.path.dirname(second[1]) != os.path.dirname(first[1])  # new code, new cache folder
+
+
+def _edited_engine(tmp_path) -> str:
+    copy = str(tmp_path / "engine")
+    shutil.copytree(engine.ENGINE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(os.path.join(copy, "pixels.py"), "a") as f:
+        f.write("\n# a change that could shape the rows\n")
+    return copy
+
+
+def test_changed_engine_code_gets_a_new_cache_folder(zip_inputs, cache_dir, tmp_path, monkeypatch):
+    before = ist_s.prepare(zip_inputs[0], cache_dir=cache_dir, verification_mode="no_checks").cache_dir
+    assert ist_s.prepare(zip_inputs[0], cache_dir=cache_dir, verification_mode="no_checks").cache_dir == before
+    monkeypatch.setattr(engine, "ENGINE_DIR", _edited_engine(tmp_path))
+    after = ist_s.prepare(zip_inputs[0], cache_dir=cache_dir, verification_mode="no_checks").cache_dir
+    assert after != before
+    assert os.path.basename(os.path.dirname(os.path.dirname(after))) == "ist_s"  # the folder keeps its name
+
+
+def test_changed_script_gets_a_new_code_fingerprint(tmp_path, monkeypatch):
+    import importlib.util
+
+    def load_copy(folder: str, extra: str):
+        os.makedirs(folder)
+        path = os.path.join(folder, "ist_s.py")
+        with open(os.path.join(REPO, "ist_s.py")) as f:
+            source = f.read()
+        with open(path, "w") as f:
+            f.write(source + extra)
+        spec = importlib.util.spec_from_file_location(f"ist_s_{os.path.basename(folder)}", path)
+        module = importlib.util.module_from_spec(spec)
+        monkeypatch.setitem(sys.modules, spec.name, module)
+        spec.loader.exec_module(module)
+        return engine.code_fingerprint(module.IstS)
+
+    assert load_copy(str(tmp_path / "same"), "") == engine.code_fingerprint(ist_s.IstS)
+    assert load_copy(str(tmp_path / "edited"), "\n# edited\n") != engine.code_fingerprint(ist_s.IstS)
+
+
+@pytest.mark.skipif(DATASETS_MAJOR >= 4, reason="datasets >= 4 refuses loading scripts")
+def test_load_dataset_cache_follows_the_engine(zip_inputs, cache_dir, tmp_path, monkeypatch):
+    script = os.path.join(REPO, "ist_s.py")
+    options = {"data_dir": zip_inputs[0], "trust_remote_code": True, "cache_dir": cache_dir}
+    before = datasets.load_dataset(script, verification_mode="no_checks", **options)["test"].cache_files
+    monkeypatch.setattr(engine, "ENGINE_DIR", _edited_engine(tmp_path))
+    after = datasets.load_dataset(script, verification_mode="no_checks", **options)["test"].cache_files
+    assert os.path.dirname(after[0]["filename"]) != os.path.dirname(before[0]["filename"])
+
+
+def test_logging_joins_the_datasets_logger_tree(zip_inputs, cache_dir, caplog):
+    caplog.set_level(logging.NOTSET)
+    previous = datasets.logging.get_verbosity()
+    try:
+        datasets.logging.set_verbosity_warning()
+        build(zip_inputs[0], cache_dir)
+        assert "skipped 2 image(s) without a label" not in caplog.text
+        datasets.logging.set_verbosity_info()
+        build(zip_inputs[0], cache_dir + "_again")
+        assert "train: skipped 2 image(s) without a label" in caplog.text
+    finally:
+        datasets.logging.set_verbosity(previous)
+    assert engine.logger.name.startswith("datasets.")
+
+
+def test_md5_works_where_fips_forbids_md5_for_security(tmp_path, monkeypatch):
+    real_new = hashlib.new
+
+    def fips_new(name, data=b"", **kwargs):
+        if name == "md5" and kwargs.get("usedforsecurity", True):
+            raise ValueError("[digital envelope routines] unsupported")  # what a FIPS OpenSSL says
+        return real_new(name, data, **kwargs)
+
+    monkeypatch.setattr(hashlib, "new", fips_new)
+    path = tmp_path / "f"
+    path.write_bytes(b"abc")
+    assert inputs.hash_file(str(path), ("md5",))["md5"] == "900150983cd24fb0d6963f7d28e17f72"
+
+
+def test_product_code_never_imports_the_tests():
+    for path in [os.path.join(REPO, "ist_s.py"), *glob.glob(os.path.join(REPO, "scene_text_seg", "*.py"))]:
+        with open(path) as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not any(name.split(".")[0] in ("tests", "benchmarks") for name in names), path
