@@ -97,7 +97,7 @@ _LICENSE = (
 
 
 ICDAR_DOWNLOADS = "https://rrc.cvc.uab.es/?ch=4&com=downloads (free registration)"
-IST_S_DOWNLOAD = "http://clem.diism.unisi.it/~coco_ts/download_ist_s.php"
+IST_S_DOWNLOAD = "http://clem.diism.unisi.it/~coco_ts/download_ist_s.html"
 InputFile = scene_text_seg.spec.InputFile
 
 # Sizes and md5s of the ICDAR 2015 archives as published (MMOCR's dataset zoo, public listings).
@@ -204,6 +204,7 @@ MissingInputError = scene_text_seg.errors.MissingInputError
 InvalidInputError = scene_text_seg.errors.InvalidInputError
 ChecksumMismatchError = scene_text_seg.errors.ChecksumMismatchError
 PublishError = scene_text_seg.errors.PublishError
+CacheFolderError = scene_text_seg.errors.CacheFolderError
 
 training_transform = scene_text_seg.training.training_transform
 

@@ -10,12 +10,13 @@ import glob
 import hashlib
 import inspect
 import os
+import tempfile
 from collections.abc import Iterator
 from typing import Optional, Union
 
 import datasets
 
-from .errors import InvalidInputError, SceneTextSegError
+from .errors import CacheFolderError, InvalidInputError, SceneTextSegError
 from .inputs import Source, inputs_fingerprint, locate_inputs, verify_inputs
 from .layout import Pair, plan_pairs, shard
 from .pixels import make_example
@@ -67,6 +68,35 @@ class SceneTextSegConfig(datasets.BuilderConfig):
     with_unlabeled: bool = False
     inputs_fingerprint: Optional[str] = None
     code_fingerprint: Optional[str] = None
+
+
+class InputErrorFromBuild(datasets.exceptions.DatasetGenerationError):
+    """One of our input errors, carried out of the build as a DatasetGenerationError.
+
+    `datasets` wraps whatever a generator raises in a DatasetGenerationError whose `__cause__`
+    holds the real error, and with `num_proc` >= 2 that cause does not survive the trip back from
+    the worker process (exceptions are pickled without it). This one holds the error in its args,
+    which do survive, and prints as it: the same message whatever `num_proc` is.
+    """
+
+    def __init__(self, error: SceneTextSegError):
+        super().__init__(error)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def input_error_in(error: BaseException) -> Optional[SceneTextSegError]:
+    """Our input error behind `error` (itself, its causes and contexts, or a carried one), if any."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, InputErrorFromBuild):
+            return error.args[0]
+        if isinstance(error, SceneTextSegError):
+            return error
+        error = error.__cause__ or error.__context__
+    return None
 
 
 class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
@@ -130,6 +160,16 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
             generators.append(generator)
         return generators
 
+    def _prepare_split_single(self, *args, **kwargs):
+        # Runs in each build process (or in this one when num_proc is 1): see InputErrorFromBuild.
+        try:
+            yield from super()._prepare_split_single(*args, **kwargs)
+        except datasets.exceptions.DatasetGenerationError as e:
+            error = input_error_in(e)
+            if error is None:
+                raise
+            raise InputErrorFromBuild(error) from None
+
     def _generate_examples(self, shards: list[tuple[Pair, ...]], images_path: str, labels_path: str):
         # Archives are opened here, per job: an open ZipFile cannot be sent to another process.
         images, labels = Source(images_path), Source(labels_path)
@@ -159,12 +199,23 @@ def plain_input_errors() -> Iterator[None]:
     try:
         yield
     except datasets.exceptions.DatasetGenerationError as e:
-        cause = e.__cause__
-        while cause is not None and not isinstance(cause, SceneTextSegError):
-            cause = cause.__cause__ or cause.__context__
-        if cause is None:
+        error = input_error_in(e)
+        if error is None:
             raise
-        raise cause from None
+        raise error from None
+
+
+def check_cache_folder(cache_dir: Optional[str]) -> None:
+    """Fail early, naming the folder, when the cache cannot be written (datasets would name a lock file)."""
+    folder = os.path.expanduser(cache_dir or datasets.config.HF_DATASETS_CACHE)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise CacheFolderError(
+            f"cannot write to the cache folder {folder} ({e.strerror or e}): pass a writable cache_dir (--cache-dir)"
+        ) from None
 
 
 def prepare(
@@ -176,6 +227,7 @@ def prepare(
     verification_mode: Optional[str] = None,
 ) -> SceneTextSegBuilder:
     """Build (or find in the cache) the Arrow files of one config; returns the ready builder."""
+    check_cache_folder(cache_dir)
     builder = builder_cls(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir)
     with plain_input_errors():
         builder.download_and_prepare(num_proc=num_proc, verification_mode=verification_mode)

@@ -21,7 +21,7 @@ from . import builder as engine
 from .errors import SceneTextSegError
 from .inputs import check_inputs
 from .inspect import compute_stats, render_preview
-from .publish import card_path, export, push, render_card
+from .publish import card_path, export, push, render_card, write_atomically
 
 
 def _print_summary(builder: engine.SceneTextSegBuilder, counts: dict, seconds: float) -> None:
@@ -158,8 +158,7 @@ def _cmd_card(args) -> int:
             return 1
         print(f"{path} is up to date")
         return 0
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(expected)
+    write_atomically(path, expected)
     print(f"wrote {path}")
     return 0
 
@@ -176,24 +175,44 @@ EXAMPLES = {
 }
 
 
-def build_parser(builder_cls: type[engine.SceneTextSegBuilder], prog: str) -> argparse.ArgumentParser:
-    spec = builder_cls.SPEC
-    configs, splits = engine.config_names(builder_cls), list(spec.split_images)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (argparse names the option in its error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, found {value}")
+    return value
+
+
+def _options(spec) -> dict[str, argparse.ArgumentParser]:
+    """Groups of options, each given only to the verbs that honour it."""
+
+    def group() -> argparse.ArgumentParser:
+        return argparse.ArgumentParser(add_help=False)
+
+    data, cache, build, debug = group(), group(), group(), group()
+    data.add_argument(
         "--data-dir",
         default=os.environ.get(spec.env_var, "data"),
         help=f"folder holding the downloads (default: ${spec.env_var}, then ./data)",
     )
-    common.add_argument("--cache-dir", help="datasets cache folder (default: datasets' own)")
-    common.add_argument("--num-proc", type=int, help="processes for the build (shards are split between them)")
-    common.add_argument(
+    cache.add_argument("--cache-dir", help="datasets cache folder (default: datasets' own)")
+    build.add_argument("--num-proc", type=positive_int, help="processes for the build (shards are split between them)")
+    build.add_argument(
         "--verification-mode",
         choices=[mode.value for mode in datasets.VerificationMode],
         help="no_checks skips hashing the inputs (default: basic_checks, which hashes them)",
     )
-    common.add_argument("--debug", action="store_true", help="show the traceback on errors")
+    debug.add_argument("--debug", action="store_true", help="show the traceback on errors")
+    return {"data": data, "cache": cache, "build": build, "debug": debug}
 
+
+def build_parser(builder_cls: type[engine.SceneTextSegBuilder], prog: str) -> argparse.ArgumentParser:
+    spec = builder_cls.SPEC
+    configs, splits = engine.config_names(builder_cls), list(spec.split_images)
+    groups = _options(spec)
     parser = argparse.ArgumentParser(
         prog=prog,
         description=f"{spec.pretty_name}, as a Hugging Face dataset.",
@@ -202,9 +221,10 @@ def build_parser(builder_cls: type[engine.SceneTextSegBuilder], prog: str) -> ar
     parser.set_defaults(builder_cls=builder_cls, prog=prog)
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    def verb(name: str, handler, help: str, config: Optional[str] = "default"):
+    def verb(name: str, handler, help: str, options: tuple[str, ...], config: Optional[str] = None):
         example = f"{prog} " + EXAMPLES[name].format(name=spec.name, split=splits[-1])
-        sub = verbs.add_parser(name, parents=[common], help=help, description=help, epilog=f"example: {example}")
+        parents = [groups[option] for option in (*options, "debug")]
+        sub = verbs.add_parser(name, parents=parents, help=help, description=help, epilog=f"example: {example}")
         sub.set_defaults(handler=handler)
         if config is not None:
             sub.add_argument("--config", default=config, choices=configs, help=f"default: {config}")
@@ -214,29 +234,29 @@ def build_parser(builder_cls: type[engine.SceneTextSegBuilder], prog: str) -> ar
         sub.add_argument("--config", choices=configs, help="one config only (default: all)")
         sub.add_argument("--max-shard-size", default="500MB", help="largest Parquet file (default: 500MB)")
 
-    verb("build", _cmd_build, "Prepare every split in the datasets cache and summarise them.")
-    verb("verify", _cmd_verify, "Hash every input and compare it with the published checksums.", config=None)
-    stats = verb("stats", _cmd_stats, "Per split, over every image: rows, unlabeled, sizes, pixel fractions.", None)
+    building = ("data", "cache", "build")
+    verb("build", _cmd_build, "Prepare every split in the datasets cache and summarise them.", building, "default")
+    verb("verify", _cmd_verify, "Hash every input and compare it with the published checksums.", ("data",))
+    stats = verb("stats", _cmd_stats, "Per split, over every image: rows, unlabeled, sizes, pixel fractions.", building)
     stats.add_argument("--json", action="store_true", help="print JSON for machines")
-    preview = verb("preview", _cmd_preview, "Save a grid of images with their masks overlaid.")
+    preview = verb("preview", _cmd_preview, "Save a grid of images with their masks overlaid.", building, "default")
     preview.add_argument("--out", default=f"{spec.name}_preview.png", help="PNG to write")
     preview.add_argument("--split", default=splits[0], choices=splits)
-    preview.add_argument("--n", type=int, default=8, help="how many images")
+    preview.add_argument("--n", type=positive_int, default=8, help="how many images")
     preview.add_argument("--seed", type=int, default=0, help="which images (seeded choice)")
-    demo = verb("demo", _cmd_demo, "Run build, stats and preview on a small synthetic input set.", config=None)
+    demo = verb("demo", _cmd_demo, "Run build, stats and preview on a small synthetic input set.", ("cache",))
     demo.add_argument("--out", default=f"{spec.name}_demo_preview.png", help="PNG the preview is written to")
-    export_verb = verb(
-        "export", _cmd_export, "Write a Hub dataset repo folder (Parquet + card) that needs no script.", None
-    )
-    export_verb.add_argument("--out", required=True, help="folder to write (empty, or an earlier export)")
+    export_help = "Write a Hub dataset repo folder (Parquet + card) that needs no script."
+    export_verb = verb("export", _cmd_export, export_help, building)
+    export_verb.add_argument("--out", required=True, help="folder to write (new, or an earlier export)")
     publishing(export_verb)
-    push_verb = verb("push", _cmd_push, "Export, then upload to a Hub dataset repo (created if needed).", None)
+    push_verb = verb("push", _cmd_push, "Export, then upload to a Hub dataset repo (created if needed).", building)
     push_verb.add_argument("--repo-id", required=True, help="ORG/NAME on the Hub")
     push_verb.add_argument("--private", action="store_true", help="create the repo private")
     push_verb.add_argument("--token", help="Hub token (default: the logged-in one)")
     push_verb.add_argument("--revision", help="branch to push to (created if needed)")
     publishing(push_verb)
-    card = verb("card", _cmd_card, "Regenerate the dataset card's YAML from the builder.", config=None)
+    card = verb("card", _cmd_card, "Regenerate the dataset card's YAML from the builder.", ())
     card.add_argument("--check", action="store_true", help="exit 1 if the checked-in card is out of date")
     return parser
 

@@ -17,5 +17,9 @@ class ChecksumMismatchError(InvalidInputError):
     """An input's size or digest differs from the published one."""
 
 
+class CacheFolderError(SceneTextSegError, PermissionError):
+    """The datasets cache folder cannot be written."""
+
+
 class PublishError(SceneTextSegError):
     """The export folder or the Hub refused the operation."""

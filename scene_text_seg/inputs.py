@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import lzma
 import os
 import re
+import stat
 import zipfile
 import zlib
 from typing import Optional
@@ -19,6 +21,44 @@ from .spec import DatasetSpec, InputFile
 logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
 
 MAX_MEMBER_BYTES = 64 << 20  # a zip bomb's member is refused before it is inflated
+READABLE_COMPRESSION = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+COMPRESSION_NAMES = {9: "deflate64", 6: "implode", 93: "zstandard", 95: "xz", 98: "ppmd", 99: "AES encryption"}
+
+
+def printable(name: str) -> str:
+    """A file or member name fit for a one-line message: control characters escaped, repr-style."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in name)
+
+
+def folder_files(root: str) -> list[str]:
+    """The regular files under an extracted input folder, as sorted '/'-separated relative names.
+
+    Never blocks and never leaves the folder: a link pointing outside it, a dangling link and a
+    special file (named pipe, socket, device) are errors naming them; nothing of theirs is read.
+    """
+    top = os.path.realpath(root)
+    files, seen, pending = [], {top}, [top]
+    while pending:
+        folder = pending.pop()
+        for entry in os.scandir(folder):
+            relative = os.path.relpath(entry.path, top).replace(os.sep, "/")
+            shown = f"{os.path.basename(root.rstrip(os.sep))}/{printable(relative)}"
+            target = os.path.realpath(entry.path) if entry.is_symlink() else entry.path
+            if target != entry.path:
+                if not os.path.exists(target):
+                    raise InvalidInputError(f"{shown}: a link to nothing ({printable(os.readlink(entry.path))})")
+                if os.path.commonpath([top, target]) != top:
+                    raise InvalidInputError(f"{shown}: a link that leaves the input folder; refusing to follow it")
+            mode = os.stat(target).st_mode
+            if stat.S_ISDIR(mode):
+                if target not in seen:  # a link back up the tree is read once
+                    seen.add(target)
+                    pending.append(entry.path)
+            elif stat.S_ISREG(mode):
+                files.append(relative)
+            else:
+                raise InvalidInputError(f"{shown}: not a regular file (a named pipe, socket or device); refusing it")
+    return sorted(files)
 
 
 def find_input(data_dir: str, spec: InputFile) -> Optional[str]:
@@ -34,6 +74,10 @@ def locate_inputs(dataset: DatasetSpec, data_dir: Optional[str]) -> dict[str, st
     if data_dir is None:
         raise MissingInputError(
             f"{dataset.title} needs `data_dir`: the folder holding its inputs.\n{dataset.manual_download_instructions}"
+        )
+    if os.path.isfile(data_dir):
+        raise MissingInputError(
+            f"{data_dir} is a file: expected the folder holding the downloads (e.g. {os.path.dirname(data_dir) or '.'})"
         )
     required = dataset.required_inputs().values()
     found = {spec.role: find_input(data_dir, spec) for spec in required}
@@ -126,7 +170,8 @@ def verify_inputs(dataset: DatasetSpec, paths: dict[str, str]) -> bool:
         if check.status == "MISMATCH":
             raise ChecksumMismatchError(
                 f"{path}: {check.problem}: corrupt, truncated, or not the published release. "
-                f"Download it again from {check.spec.source}."
+                f"Download it again from {check.spec.source}; synthetic or modified inputs build with "
+                f"verification_mode='no_checks' (--verification-mode no_checks)."
             )
         if check.status == "folder":
             logger.info(f"{check.spec.name}/ is an extracted folder: there is no archive digest to check.")
@@ -152,12 +197,9 @@ def inputs_fingerprint(dataset: DatasetSpec, data_dir: str) -> str:
             parts.append(f"{spec.filename}:{stat.st_size}:{stat.st_mtime_ns}")
         else:
             entries = []
-            for root, _, files in os.walk(path):
-                for name in files:
-                    stat = os.stat(os.path.join(root, name))
-                    entries.append(
-                        f"{os.path.relpath(os.path.join(root, name), path)}:{stat.st_size}:{stat.st_mtime_ns}"
-                    )
+            for name in folder_files(path):
+                info = os.stat(os.path.join(path, *name.split("/")))
+                entries.append(f"{name}:{info.st_size}:{info.st_mtime_ns}")
             parts.append(f"{spec.name}/:" + hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest())
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
@@ -172,6 +214,11 @@ class Source:
         if os.path.isfile(path):
             try:
                 self._zip = zipfile.ZipFile(path)
+            except UnicodeDecodeError as e:
+                raise InvalidInputError(
+                    f"{path}: the member name {e.object!r} is not valid {e.encoding}, the encoding its flags "
+                    f"declare; the archive is damaged or was written by a faulty tool"
+                ) from None
             except (zipfile.BadZipFile, OSError) as e:
                 with open(path, "rb") as f:
                     head = f.read(64)
@@ -190,34 +237,53 @@ class Source:
                 # Nothing is ever extracted, but such an archive is not a release: refuse it.
                 raise InvalidInputError(f"{self.path}: member names climb out of the archive: {climbing[:3]}")
             return names
-        names = []
-        for root, _, files in os.walk(self.path):
-            names.extend(os.path.relpath(os.path.join(root, f), self.path).replace(os.sep, "/") for f in files)
-        return sorted(names)
+        return folder_files(self.path)
 
     def where(self, member: str) -> str:
-        return f"{self.label}:{member}" if self._zip is not None else f"{self.label}{member}"
+        """How messages name a member: `archive.zip:inner/name` or `folder/inner/name`, on one line."""
+        return f"{self.label}:{printable(member)}" if self._zip is not None else f"{self.label}{printable(member)}"
 
     def read(self, member: str) -> bytes:
         try:
-            if self._zip is not None:
-                size = self._zip.getinfo(member).file_size  # as declared; a longer stream fails its CRC
-            else:
-                path = os.path.join(self.path, *member.split("/"))
-                size = os.path.getsize(path)
-            if size > MAX_MEMBER_BYTES:
-                raise InvalidInputError(
-                    f"{self.where(member)}: {size:,} bytes, more than any image or mask of the dataset "
-                    f"({MAX_MEMBER_BYTES:,}): refusing to read it"
-                )
-            if self._zip is not None:
-                return self._zip.read(member)
-            with open(path, "rb") as f:
-                return f.read()
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as e:
+            return self._read_zip(member) if self._zip is not None else self._read_file(member)
+        except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, KeyError) as e:
+            # bz2 reports a corrupt stream as OSError, lzma as LZMAError, deflate as zlib.error.
             raise InvalidInputError(
-                f"{self.where(member)}: cannot be read ({e}); the archive is corrupt or truncated"
+                f"{self.where(member)}: cannot be read ({printable(str(e))}); the archive is corrupt or truncated"
             ) from None
+
+    def _refuse_oversized(self, member: str, size: int) -> None:
+        if size > MAX_MEMBER_BYTES:
+            raise InvalidInputError(
+                f"{self.where(member)}: {size:,} bytes, more than any image or mask of the dataset "
+                f"({MAX_MEMBER_BYTES:,}): refusing to read it"
+            )
+
+    def _read_zip(self, member: str) -> bytes:
+        info = self._zip.getinfo(member)
+        if info.flag_bits & 0x1:
+            raise InvalidInputError(
+                f"{self.where(member)}: encrypted (password-protected), which the published archives are not; "
+                f"extract it with its password and pass the folder instead"
+            )
+        if info.compress_type not in READABLE_COMPRESSION:
+            method = COMPRESSION_NAMES.get(info.compress_type, "unknown")
+            raise InvalidInputError(
+                f"{self.where(member)}: compressed with method {info.compress_type} ({method}), which Python's "
+                f"zipfile cannot read; extract it with another tool and pass the folder instead"
+            )
+        self._refuse_oversized(member, info.file_size)  # as declared; a longer stream fails its CRC
+        return self._zip.read(info)
+
+    def _read_file(self, member: str) -> bytes:
+        # Non-blocking, and only a regular file: a named pipe swapped in since listing cannot hang us.
+        descriptor = os.open(os.path.join(self.path, *member.split("/")), os.O_RDONLY | os.O_NONBLOCK)
+        with open(descriptor, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise InvalidInputError(f"{self.where(member)}: not a regular file; refusing it")
+            self._refuse_oversized(member, info.st_size)
+            return f.read()
 
     def close(self) -> None:
         if self._zip is not None:

@@ -12,7 +12,7 @@ from typing import Optional
 import datasets
 
 from .errors import InvalidInputError
-from .inputs import Source
+from .inputs import Source, printable
 from .spec import DatasetSpec
 
 logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
@@ -24,7 +24,7 @@ SPLIT_WORD_SUFFIXES = ("", "set", "sets", "data", "label", "labels", "gt", "mask
 
 def is_junk(member: str) -> bool:
     """macOS resource forks, dot-files and the like: never data."""
-    return any(part.startswith(".") or part == "__MACOSX" for part in member.split("/"))
+    return any(part.startswith(".") or part == "__MACOSX" for part in member.replace("\\", "/").split("/"))
 
 
 def _splits_named_by(folder: str, split_words: Mapping[str, str]) -> set[str]:
@@ -110,7 +110,7 @@ def plan_split(
     image_by_stem = files_by_stem(images.members(), extensions, images.where)
     orphans = sorted(set(labels) - set(image_by_stem), key=natural_key)
     if orphans:
-        shown = ", ".join(labels[s] for s in orphans[:5]) + (" ..." if len(orphans) > 5 else "")
+        shown = ", ".join(printable(labels[s]) for s in orphans[:5]) + (" ..." if len(orphans) > 5 else "")
         raise InvalidInputError(
             f"{len(orphans)} {split} label(s) have no image of the same name in {images.label}: {shown}"
         )

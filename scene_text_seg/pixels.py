@@ -94,33 +94,91 @@ def _patch_exif_orientation(data: bytes, tiff: int) -> bytes:
     raise ValueError("no Orientation tag in IFD0")
 
 
-def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
-    pos = len(PNG_SIGNATURE)
+# Adam7 interlacing: (first column, first row, column step, row step) of each of the seven passes.
+ADAM7_PASSES = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+
+
+@dataclasses.dataclass(frozen=True)
+class PngParts:
+    """The chunks of a PNG that carry pixels: everything else (text, EXIF, XMP, gamma, palette) is metadata."""
+
+    header: bytes  # IHDR body: width, height, depth, colour type, compression, filter, interlace
+    pixel_data: bytes  # the IDAT bodies joined: one zlib stream
+
+
+def png_parts(data: bytes, where: str) -> PngParts:
+    """The IHDR body and the joined IDAT data, from the chunk structure alone (CRCs are not trusted)."""
+    header, idat, pos = b"", [], len(PNG_SIGNATURE)
     while pos + 8 <= len(data):
         length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        yield kind, data[pos : pos + 12 + length]
+        if pos + 12 + length > len(data) and kind != b"IEND":
+            raise InvalidInputError(f"{where}: truncated PNG (its {kind.decode('latin-1')!r} chunk is cut short)")
+        body = data[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND":
+            break
         pos += 12 + length
+    if len(header) != 13 or not idat:
+        raise InvalidInputError(f"{where}: corrupt PNG (no {'IDAT' if header else 'IHDR'} chunk)")
+    return PngParts(header, b"".join(idat))
+
+
+def inflated_size(width: int, height: int, bits_per_pixel: int, interlaced: bool) -> int:
+    """Bytes the PNG's pixel data must inflate to: one filter byte, then the packed samples, per row."""
+    passes = ADAM7_PASSES if interlaced else ((0, 0, 1, 1),)
+    total = 0
+    for x0, y0, dx, dy in passes:
+        columns, rows = -(-(width - x0) // dx), -(-(height - y0) // dy)
+        if columns > 0 and rows > 0:
+            total += rows * (1 + -(-columns * bits_per_pixel // 8))
+    return total
+
+
+def check_pixel_data(parts: PngParts, where: str) -> None:
+    """The zlib stream must be whole and inflate to exactly what the header declares.
+
+    PIL fills the rows of a stream that ends early with 0 (background) without a word; a mask
+    missing rows would be silently wrong. The extra inflate is bounded by the declared size.
+    """
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", parts.header)
+    expected = inflated_size(width, height, depth * {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colour], interlace == 1)
+    inflater = zlib.decompressobj()
+    try:
+        found = len(inflater.decompress(parts.pixel_data, expected + 1))
+    except zlib.error as e:
+        raise InvalidInputError(f"{where}: corrupt PNG (its pixel data does not inflate: {e})") from None
+    if found < expected:
+        missing = "the compressed stream is cut short" if not inflater.eof else "the stream ends early"
+        raise InvalidInputError(
+            f"{where}: incomplete PNG: its pixel data inflates to {found:,} bytes, the header declares "
+            f"{expected:,} ({missing}; rows are missing)"
+        )
+    if found > expected or not inflater.eof:
+        raise InvalidInputError(f"{where}: corrupt PNG (its pixel data is longer than its header declares)")
 
 
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def palette_png_as_grayscale(data: bytes) -> bytes:
-    """An 8-bit palette PNG as an 8-bit grayscale PNG whose values are the palette indices.
+def minimal_grayscale_png(parts: PngParts) -> bytes:
+    """An 8-bit one-channel PNG (grey, or palette whose indices are the values) as a minimal grey PNG.
 
-    Both store one byte per pixel, so the compressed pixel data is reused as it is: only the
-    header's colour type changes and the palette chunks go. No decode, no re-encode.
+    Only IHDR (colour type set to grey), one IDAT and IEND, with fresh CRCs: no metadata chunk can
+    turn or recolour it on decode (`datasets.Image` applies an eXIf or XMP Orientation), and the
+    compressed pixels are reused as they are, never re-encoded.
     """
-    out = [PNG_SIGNATURE]
-    for kind, chunk in _png_chunks(data):
-        if kind == b"IHDR":
-            header = bytearray(chunk[8:-4])
-            header[9] = 0  # colour type: grayscale
-            out.append(_png_chunk(b"IHDR", bytes(header)))
-        elif kind in (b"IDAT", b"IEND"):
-            out.append(chunk)
-    return b"".join(out)
+    header = bytearray(parts.header)
+    header[9] = 0  # colour type: grey; palette indices and grey values are both one byte a pixel
+    return (
+        PNG_SIGNATURE
+        + _png_chunk(b"IHDR", bytes(header))
+        + _png_chunk(b"IDAT", parts.pixel_data)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,10 +189,11 @@ class Mask:
 
 
 def read_mask(data: bytes, where: str, allowed_sizes: set[tuple[int, int]]) -> Mask:
-    """Check a label map and return it as an 8-bit grayscale PNG, converting by value.
+    """Check a label map and return it as a minimal 8-bit grayscale PNG, converting by value.
 
     The size is checked from the header before any pixel is decoded, so a tiny PNG that
-    declares a huge image is refused without being inflated.
+    declares a huge image is refused without being inflated. What is returned decodes, through
+    `datasets.Image`, to exactly the pixels that were checked.
     """
     if not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
         raise InvalidInputError(f"{where}: not a PNG (starts with {data[:8]!r})")
@@ -147,6 +206,8 @@ def read_mask(data: bytes, where: str, allowed_sizes: set[tuple[int, int]]) -> M
     if (width, height) not in allowed_sizes:
         expected = " or ".join(f"{w}x{h}" for w, h in sorted(allowed_sizes))
         raise InvalidInputError(f"{where}: mask is {width}x{height}, expected the image's size {expected}")
+    parts = png_parts(data, where)
+    check_pixel_data(parts, where)
     values = None  # the pixels as numbers, needed only when the PNG must be re-encoded
     try:
         with warnings.catch_warnings():
@@ -175,10 +236,8 @@ def read_mask(data: bytes, where: str, allowed_sizes: set[tuple[int, int]]) -> M
             f"{where}: pixel values {bad[:8]} outside {{0 background, 1 text, 255 uncertain}} "
             f"({int(counts[bad].sum())} pixels)"
         )
-    if colour == 0 and depth == 8:
-        png = data  # already what we store: byte for byte
-    elif colour == 3 and depth == 8:
-        png = palette_png_as_grayscale(data)
+    if depth == 8:
+        png = minimal_grayscale_png(parts)
     else:
         buffer = io.BytesIO()
         PIL.Image.fromarray(values.astype(np.uint8), mode="L").save(buffer, format="PNG")

@@ -3,11 +3,13 @@ script on any `datasets` version, and push."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from typing import Optional
 
 import datasets
@@ -112,11 +114,62 @@ def export(
     """
     configs = configs or config_names(builder_cls)
     if os.path.isdir(out_dir) and os.listdir(out_dir) and not os.path.isfile(os.path.join(out_dir, "id2label.json")):
-        raise PublishError(f"{out_dir} is not empty and is not an earlier export: choose an empty folder")
+        raise PublishError(f"{out_dir} is not empty and is not an earlier export: choose a new or empty folder")
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise PublishError(f"{out_dir} is a file: expected a folder to write the export to")
+    # Written beside its place and renamed into it at the end: a failed export leaves nothing
+    # that `load_dataset` would read (a folder of shards with no card merges every config).
+    with staging_folder(out_dir) as staging:
+        splits = _write_export(
+            builder_cls, data_dir, staging, configs, max_shard_size, cache_dir, num_proc, verification_mode
+        )
+    return splits
+
+
+@contextlib.contextmanager
+def staging_folder(target: str) -> Iterator[str]:
+    """A new folder beside `target`, renamed to `target` (replacing what was there) if the block succeeds."""
+    parent, name = os.path.split(os.path.abspath(target))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{name}.partial-", dir=parent)
+    try:
+        yield staging
+        if os.path.exists(target):
+            retired = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
+            os.rename(target, os.path.join(retired, name))
+            os.rename(staging, target)
+            shutil.rmtree(retired)
+        else:
+            os.rename(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write a text file through a temporary file beside it: readers see the old file or the new, whole."""
+    folder, name = os.path.split(os.path.abspath(path))
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
+    try:
+        with open(descriptor, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _write_export(
+    builder_cls: type[SceneTextSegBuilder],
+    data_dir: str,
+    out_dir: str,
+    configs: tuple[str, ...],
+    max_shard_size: str,
+    cache_dir: Optional[str],
+    num_proc: Optional[int],
+    verification_mode: Optional[str],
+) -> dict[str, dict[str, dict]]:
     shard_bytes = convert_file_size_to_int(max_shard_size)
     data_root = os.path.join(out_dir, "data")
-    if os.path.isdir(data_root):
-        shutil.rmtree(data_root)  # an earlier export's shards; their count may differ
     splits = {}
     for config in configs:
         builder = prepare(builder_cls, data_dir, config, cache_dir, num_proc, verification_mode)
@@ -141,6 +194,17 @@ def export(
     return splits
 
 
+def unreachable(error: BaseException) -> bool:
+    """Whether `error` says the Hub could not be reached (no network, refused, timed out, offline mode).
+
+    huggingface_hub raises its HTTP client's transport errors as they are (httpx's `TransportError`
+    family in 1.x and later, `requests`' `RequestException`, an OSError, before); the classes are
+    matched by name so that neither client needs to be imported here.
+    """
+    names = {cls.__name__ for cls in type(error).__mro__}
+    return isinstance(error, (OSError, TimeoutError)) or bool(names & {"TransportError", "RequestException"})
+
+
 def push(
     builder_cls: type[SceneTextSegBuilder],
     data_dir: str,
@@ -161,7 +225,8 @@ def push(
     token = token or huggingface_hub.get_token()
     if not token:
         raise PublishError("no Hugging Face token: log in with `hf auth login`, or pass --token")
-    with tempfile.TemporaryDirectory(prefix=f"{builder_cls.SPEC.name}_push_") as folder:
+    with tempfile.TemporaryDirectory(prefix=f"{builder_cls.SPEC.name}_push_") as scratch:
+        folder = os.path.join(scratch, "repo")
         export(builder_cls, data_dir, folder, **export_options)
         api = huggingface_hub.HfApi(token=token)
         try:
@@ -179,4 +244,12 @@ def push(
         except HfHubHTTPError as e:
             reason = str(e).splitlines()[0]
             raise PublishError(f"the Hub refused {repo_id}: {reason}") from None
+        except Exception as e:
+            if not unreachable(e):
+                raise
+            reason = (str(e).splitlines() or [type(e).__name__])[0]
+            raise PublishError(
+                f"the Hub could not be reached ({reason}): check the network connection (and HF_ENDPOINT, "
+                f"HF_HUB_OFFLINE), then push again; the export itself can be written with `export`"
+            ) from None
     return str(getattr(commit, "commit_url", commit))
