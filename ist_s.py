@@ -145,8 +145,11 @@ as `data_dir`:
 
 
 def write_demo_inputs(folder: str) -> None:
-    """Write small synthetic stand-ins of the three downloads into `folder` (never real images)."""
-    scene_text_seg.synthetic.write_inputs(folder, seed=2015, n_train=24, n_test=12, size=(320, 180))
+    """Write small synthetic stand-ins of the three downloads into `folder` (never real images): 24 train
+    and 12 test photos, some without a mask and some whose mask holds no text, as in IST_S."""
+    scene_text_seg.synthetic.write_inputs(
+        folder, seed=2015, n_train=24, n_test=12, size=(320, 180), text_free={"train": {5, 11}, "test": {4}}
+    )
 
 
 SPEC = scene_text_seg.spec.DatasetSpec(
@@ -198,6 +201,7 @@ class IstS(scene_text_seg.builder.SceneTextSegBuilder):
 CLASS_NAMES = scene_text_seg.spec.CLASS_NAMES
 IGNORE_INDEX = scene_text_seg.spec.IGNORE_INDEX
 ID2LABEL = scene_text_seg.spec.ID2LABEL
+LABEL2ID = scene_text_seg.spec.LABEL2ID
 
 IstSError = scene_text_seg.errors.SceneTextSegError
 MissingInputError = scene_text_seg.errors.MissingInputError
@@ -207,6 +211,12 @@ PublishError = scene_text_seg.errors.PublishError
 CacheFolderError = scene_text_seg.errors.CacheFolderError
 
 training_transform = scene_text_seg.training.training_transform
+TrainingTransform = scene_text_seg.training.TrainingTransform
+for_training = scene_text_seg.training.for_training
+segmentation_metrics = scene_text_seg.training.segmentation_metrics
+compute_metrics = scene_text_seg.training.compute_metrics
+IMAGENET_MEAN = scene_text_seg.training.IMAGENET_MEAN
+IMAGENET_STD = scene_text_seg.training.IMAGENET_STD
 
 load = functools.partial(scene_text_seg.builder.load, IstS)
 prepare = functools.partial(scene_text_seg.builder.prepare, IstS)

@@ -10,8 +10,17 @@ ERAS = {
     "5": "datasets>=5,<6",  # the newest: scripts refused, the builder is used directly
 }
 # torch is a test/benchmark dependency only; 2.13.0 is the CPU build (another pin pulls a CUDA build).
+# transformers, accelerate and albumentations run the README's training recipes; never runtime dependencies.
 # setuptools builds the project offline in the test that installs it into a fresh virtual environment.
-TEST_TOOLS = ["pytest==9.0.3", "hypothesis==6.155.2", "torch==2.13.0", "setuptools==84.2.1"]
+TEST_TOOLS = [
+    "pytest==9.0.3",
+    "hypothesis==6.155.2",
+    "torch==2.13.0",
+    "transformers==5.23.0",
+    "accelerate==1.15.0",
+    "albumentations==2.0.8",
+    "setuptools==84.2.1",
+]
 
 
 @nox.session

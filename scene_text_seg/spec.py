@@ -13,6 +13,7 @@ from typing import Optional
 CLASS_NAMES = ["background", "text"]
 IGNORE_INDEX = 255  # "uncertain": ignored in the loss and the metrics
 ID2LABEL = dict(enumerate(CLASS_NAMES))
+LABEL2ID = {name: index for index, name in ID2LABEL.items()}
 MASK_VALUES = frozenset({*ID2LABEL, IGNORE_INDEX})
 
 

@@ -120,9 +120,15 @@ def _jpeg(image: PIL.Image.Image, orientation: Optional[int]) -> bytes:
 
 
 def make_split(
-    rng: np.random.Generator, count: int, unlabeled: set[int], size: tuple[int, int], index_offset: int = 0
+    rng: np.random.Generator,
+    count: int,
+    unlabeled: set[int],
+    size: tuple[int, int],
+    index_offset: int = 0,
+    text_free: frozenset[int] = frozenset(),
 ) -> dict[str, Expected]:
-    """`count` images img_1 … img_N; indices in `unlabeled` get no mask."""
+    """`count` images img_1 … img_N; indices in `unlabeled` get no mask, those in `text_free` a mask
+    without text (all background, as IST_S has for some photos)."""
     width, height = size
     out = {}
     for number in range(1, count + 1):
@@ -136,6 +142,8 @@ def make_split(
             continue
         mode = MASK_MODES[case % len(MASK_MODES)]
         mask = _label_map(size, box, uncertain=mode not in ("1", "P2"))
+        if number in text_free:
+            mask = np.zeros_like(mask)
         if grid == "oriented":
             mask = np.asarray(PIL.Image.fromarray(mask, "L").transpose(ORIENTATION_TRANSPOSE[orientation]))
         out[f"img_{number}"] = Expected(jpeg, orientation, grid, mask, mode)
@@ -167,14 +175,16 @@ def write_inputs(
     layout: Optional[Layout] = None,
     form: str = "zip",
     junk: bool = True,
+    text_free: Optional[dict[str, set[int]]] = None,
 ) -> dict[str, dict[str, Expected]]:
     """Write the three inputs into `root` (as zips or extracted folders); return split -> image_id -> Expected."""
     rng = np.random.default_rng(seed)
     layout = layout or Layout()
     unlabeled = unlabeled if unlabeled is not None else {"train": {4, 9}, "test": {3}}
+    text_free = text_free or {}
     expected = {
-        "train": make_split(rng, n_train, unlabeled["train"], size),
-        "test": make_split(rng, n_test, unlabeled["test"], size, index_offset=3),
+        "train": make_split(rng, n_train, unlabeled["train"], size, 0, frozenset(text_free.get("train", ()))),
+        "test": make_split(rng, n_test, unlabeled["test"], size, 3, frozenset(text_free.get("test", ()))),
     }
     os.makedirs(root, exist_ok=True)
     labels = {}

@@ -1,35 +1,231 @@
-"""Rows into trainer inputs, in transformers' semantic-segmentation convention."""
+"""Rows into trainer inputs, and text-segmentation metrics, in transformers' conventions.
+
+Trainer-ready rows hold only `pixel_values` (float32 CHW) and `labels` (int64 HW, 255 = ignore), so
+any mix of rows collates: masks with and without text, rows without a mask, images of different
+sizes once a `size` is given. Neither torch nor transformers is imported here at module level.
+"""
 
 from __future__ import annotations
 
-from typing import Optional
+import io
+from collections.abc import Callable, Sequence
+from typing import Any, Optional, Union
 
+import datasets
 import numpy as np
 import PIL.Image
+import PIL.ImageOps
 
-from .spec import IGNORE_INDEX
+from .spec import CLASS_NAMES, IGNORE_INDEX
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# An augmentation in albumentations' calling convention: augment(image=HWC uint8, mask=HW uint8)
+# returns a dict with the transformed "image" and "mask".
+Augment = Callable[..., dict]
 
 
-def training_transform(batch: dict, size: Optional[tuple[int, int]] = None) -> dict:
-    """Rows -> trainer inputs, in transformers' semantic-segmentation convention.
+def decode_image(value: Union[PIL.Image.Image, dict]) -> PIL.Image.Image:
+    """An image as `datasets.Image` decodes it: a PIL image as it is; stored bytes opened and turned
+    by their EXIF orientation (rows cast to `Image(decode=False)` carry `{"bytes", "path"}`)."""
+    if isinstance(value, PIL.Image.Image):
+        return value
+    image = PIL.Image.open(io.BytesIO(value["bytes"]))
+    return PIL.ImageOps.exif_transpose(image)
 
-    `pixel_values`: float32 CHW in [0, 1]; `labels`: int64 HW holding 0 background, 1 text and
-    255 uncertain, kept as the ignore index (`do_reduce_labels=False`, `ignore_index=255`).
-    A row without a mask (config `with_unlabeled`) gets labels of 255 only. Batched, so it
-    serves `Dataset.set_transform` and `IterableDataset.map(..., batched=True)`; `size` =
-    (height, width) resizes, bilinear for the image, nearest for the labels.
+
+def label_array(mask: Union[PIL.Image.Image, dict, None], shape: tuple[int, int]) -> np.ndarray:
+    """The label map as uint8 HW; a row without a mask gets 255 (ignore) everywhere."""
+    if mask is None:
+        return np.full(shape, IGNORE_INDEX, np.uint8)
+    return np.asarray(decode_image(mask), dtype=np.uint8)
+
+
+class TrainingTransform:
+    """Rows -> {"pixel_values", "labels"}, batched, for `Dataset.set_transform` / `with_transform` and
+    `IterableDataset.map(..., batched=True)`; an instance pickles, so DataLoader workers can run it.
+
+    Args:
+        size: (height, width) every example is resized to (bilinear image, nearest labels), so that
+            images of different sizes collate. None keeps each image's size.
+        mean, std: per-channel normalisation of the [0, 1] pixels, e.g. IMAGENET_MEAN / IMAGENET_STD
+            for pretrained backbones. None leaves the pixels in [0, 1].
+        augment: applied to the image and label arrays together before anything else, in
+            albumentations' convention (`augment(image=..., mask=...)` -> dict): resize masks with
+            nearest and pad them with 255 there.
+        image_processor: a transformers image processor (e.g. `SegformerImageProcessor(
+            do_reduce_labels=False)`) used instead of the built-in resize and normalisation; it is
+            called with `images=` and `segmentation_maps=`.
     """
-    pixel_values, labels = [], []
-    for image, mask in zip(batch["image"], batch["mask"], strict=True):
-        image = image.convert("RGB")
-        if size is not None:
-            image = image.resize(size[::-1], PIL.Image.Resampling.BILINEAR)
-        if mask is None:
-            target = np.full((image.height, image.width), IGNORE_INDEX, np.int64)
-        else:
-            if size is not None:
-                mask = mask.resize(size[::-1], PIL.Image.Resampling.NEAREST)
-            target = np.asarray(mask, dtype=np.int64)
-        pixel_values.append(np.asarray(image, dtype=np.float32).transpose(2, 0, 1) / 255.0)
-        labels.append(target)
-    return {"pixel_values": pixel_values, "labels": labels}
+
+    def __init__(
+        self,
+        size: Optional[tuple[int, int]] = None,
+        mean: Optional[Sequence[float]] = None,
+        std: Optional[Sequence[float]] = None,
+        augment: Optional[Augment] = None,
+        image_processor: Any = None,
+    ):
+        if (mean is None) != (std is None):
+            raise ValueError("give both mean and std, or neither")
+        if image_processor is not None and (size is not None or mean is not None):
+            raise ValueError("an image_processor resizes and normalises itself: give it, or size/mean/std")
+        if image_processor is not None and getattr(image_processor, "do_reduce_labels", False):
+            raise ValueError(
+                "the image processor reduces labels (text would become background): set do_reduce_labels=False"
+            )
+        self.size, self.augment, self.image_processor = size, augment, image_processor
+        self.mean = None if mean is None else np.asarray(mean, np.float32).reshape(3, 1, 1)
+        self.std = None if std is None else np.asarray(std, np.float32).reshape(3, 1, 1)
+
+    def __call__(self, batch: dict) -> dict:
+        pairs = [self._arrays(image, mask) for image, mask in zip(batch["image"], batch["mask"], strict=True)]
+        if self.image_processor is not None:
+            images, labels = [image for image, _ in pairs], [label for _, label in pairs]
+            encoded = self.image_processor(images=images, segmentation_maps=labels, return_tensors="np")
+            return {
+                "pixel_values": list(encoded["pixel_values"].astype(np.float32)),
+                "labels": list(encoded["labels"].astype(np.int64)),
+            }
+        pixel_values, labels = [], []
+        for image, label in pairs:
+            pixels = image.astype(np.float32).transpose(2, 0, 1) / 255.0
+            if self.mean is not None:
+                pixels = (pixels - self.mean) / self.std
+            pixel_values.append(pixels)
+            labels.append(label.astype(np.int64))
+        return {"pixel_values": pixel_values, "labels": labels}
+
+    def _arrays(self, image_value, mask_value) -> tuple[np.ndarray, np.ndarray]:
+        """(HWC uint8 RGB, HW uint8 labels), augmented, then resized to `size`."""
+        image = decode_image(image_value).convert("RGB")
+        mask = None if mask_value is None else decode_image(mask_value)
+        if self.augment is None and self.size is not None:  # resize as PIL images: no round trip
+            image = image.resize(self.size[::-1], PIL.Image.Resampling.BILINEAR)
+            if mask is not None:
+                mask = mask.resize(self.size[::-1], PIL.Image.Resampling.NEAREST)
+        pixels = np.asarray(image)
+        label = label_array(mask, pixels.shape[:2])
+        if self.augment is not None:
+            out = self.augment(image=pixels, mask=label)
+            pixels, label = np.asarray(out["image"]), np.asarray(out["mask"])
+            if self.size is not None:
+                height, width = self.size
+                pixels = np.asarray(PIL.Image.fromarray(pixels).resize((width, height), PIL.Image.Resampling.BILINEAR))
+                label = np.asarray(PIL.Image.fromarray(label).resize((width, height), PIL.Image.Resampling.NEAREST))
+        return pixels, label
+
+
+def training_transform(batch: dict, size: Optional[tuple[int, int]] = None, **options) -> dict:
+    """Rows -> trainer inputs: `TrainingTransform(size, **options)(batch)`.
+
+    `pixel_values`: float32 CHW in [0, 1] (normalised when `mean`/`std` are given); `labels`:
+    int64 HW holding 0 background, 1 text and 255 uncertain, kept as the ignore index
+    (`do_reduce_labels=False`, `ignore_index=255`). A row without a mask gets labels of 255 only.
+    """
+    return TrainingTransform(size, **options)(batch)
+
+
+TrainableDataset = Union[datasets.Dataset, datasets.IterableDataset, datasets.DatasetDict, datasets.IterableDatasetDict]
+
+
+def for_training(dataset: TrainableDataset, batch_size: int = 16, **options) -> TrainableDataset:
+    """The one way to make rows trainer-ready: only `pixel_values` and `labels`, any mix of rows collates.
+
+    A `Dataset` gets `with_transform` (rows are transformed when read, in DataLoader workers); an
+    `IterableDataset` gets `map(..., batched=True)` with every original column removed, formatted as
+    numpy. `options` are `TrainingTransform`'s. With transformers' `Trainer`, set
+    `remove_unused_columns=False` for a `Dataset`: the Trainer drops the columns the model does not
+    name (`image`, `mask`) before the transform would read them.
+    """
+    if isinstance(dataset, (datasets.DatasetDict, datasets.IterableDatasetDict)):
+        return type(dataset)({split: for_training(part, batch_size, **options) for split, part in dataset.items()})
+    transform = TrainingTransform(**options)
+    if isinstance(dataset, datasets.IterableDataset):
+        columns = list(dataset.column_names or ["image_id", "image", "mask", "mask_classes"])
+        return dataset.map(transform, batched=True, batch_size=batch_size, remove_columns=columns).with_format("numpy")
+    return dataset.with_transform(transform)
+
+
+# ---- metrics ---------------------------------------------------------------------------------------------
+
+
+def confusion_matrix(predictions: np.ndarray, labels: np.ndarray, num_classes: int = len(CLASS_NAMES)) -> np.ndarray:
+    """Counts [label, prediction] over the pixels whose label is a class (255 and Trainer's -100 padding skipped)."""
+    predictions, labels = np.asarray(predictions), np.asarray(labels)
+    if predictions.shape != labels.shape:
+        raise ValueError(f"predictions {predictions.shape} and labels {labels.shape} differ in shape")
+    valid = (labels >= 0) & (labels < num_classes)
+    pairs = labels[valid].astype(np.int64) * num_classes + predictions[valid].astype(np.int64)
+    return np.bincount(pairs, minlength=num_classes * num_classes)[: num_classes * num_classes].reshape(
+        num_classes, num_classes
+    )
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return float(numerator / denominator) if denominator else float("nan")
+
+
+def metrics_from_confusion(confusion: np.ndarray) -> dict[str, float]:
+    """Per-class IoU, mean IoU, text precision / recall / F-score, pixel accuracy.
+
+    A value is NaN only where it is undefined (0/0): the IoU of a class absent from both labels and
+    predictions, every value when all labels are 255. Mean IoU averages the defined IoUs. The text
+    F-score is 2·tp / (2·tp + fp + fn): 0 when text was missed entirely or only predicted.
+    """
+    true_positives = np.diag(confusion).astype(np.float64)
+    predicted, actual = confusion.sum(axis=0), confusion.sum(axis=1)
+    ious = [_ratio(true_positives[c], actual[c] + predicted[c] - true_positives[c]) for c in range(len(confusion))]
+    defined = [iou for iou in ious if not np.isnan(iou)]
+    text = 1
+    tp, fp, fn = true_positives[text], predicted[text] - true_positives[text], actual[text] - true_positives[text]
+    return {
+        "pixel_accuracy": _ratio(true_positives.sum(), confusion.sum()),
+        "mean_iou": float(np.mean(defined)) if defined else float("nan"),
+        **{f"iou_{name}": iou for name, iou in zip(CLASS_NAMES, ious, strict=True)},
+        "text_precision": _ratio(tp, tp + fp),
+        "text_recall": _ratio(tp, tp + fn),
+        "text_fscore": _ratio(2 * tp, 2 * tp + fp + fn),
+    }
+
+
+def segmentation_metrics(
+    predictions: Union[np.ndarray, Sequence[np.ndarray]], labels: Union[np.ndarray, Sequence[np.ndarray]]
+) -> dict[str, float]:
+    """Text-segmentation metrics over one label map, a batch (N, H, W), or lists of maps of any sizes.
+
+    `predictions` hold class ids (0 background, 1 text); pixels labelled 255 (uncertain) are ignored,
+    as is Trainer's -100 padding. Keys: pixel_accuracy, mean_iou, iou_background, iou_text (the text
+    IoU), text_precision, text_recall, text_fscore.
+    """
+    if isinstance(predictions, np.ndarray) and isinstance(labels, np.ndarray):
+        return metrics_from_confusion(confusion_matrix(predictions, labels))
+    confusion = sum(
+        (confusion_matrix(p, t) for p, t in zip(predictions, labels, strict=True)),
+        np.zeros((len(CLASS_NAMES), len(CLASS_NAMES)), np.int64),
+    )
+    return metrics_from_confusion(confusion)
+
+
+def compute_metrics(eval_prediction: Any, chunk: int = 8) -> dict[str, float]:
+    """`Trainer(compute_metrics=...)`: logits (N, C, h, w) at any resolution, labels (N, H, W).
+
+    The logits are upsampled bilinearly to the labels' size before the argmax (SegFormer's are 1/4
+    scale), a few images at a time so memory stays small; then `segmentation_metrics`.
+    """
+    import torch  # the Trainer's own dependency; never imported by the package at module level
+
+    logits, labels = eval_prediction[0], eval_prediction[1]
+    if isinstance(logits, (tuple, list)):  # models that return more than logits
+        logits = logits[0]
+    labels = np.asarray(labels)
+    confusion = np.zeros((len(CLASS_NAMES), len(CLASS_NAMES)), np.int64)
+    with torch.no_grad():
+        for start in range(0, len(labels), chunk):
+            scores = torch.from_numpy(np.asarray(logits[start : start + chunk], np.float32))
+            scores = torch.nn.functional.interpolate(
+                scores, size=labels.shape[-2:], mode="bilinear", align_corners=False
+            )
+            confusion += confusion_matrix(scores.argmax(dim=1).numpy(), labels[start : start + chunk])
+    return metrics_from_confusion(confusion)

@@ -1,4 +1,5 @@
-"""Streaming into trainers: worker and node sharding, trainer tensors, and the README's training loop."""
+"""Into trainers: worker and node sharding, the training transform and its options, any mix of rows
+collating, the metrics against hand-computed cases, and the README's recipes as written."""
 
 import os
 import re
@@ -10,8 +11,6 @@ from datasets.distributed import split_dataset_by_node
 import ist_s
 from scene_text_seg import layout
 from tests.conftest import build
-
-README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
 
 
 def test_split_by_node_gives_disjoint_halves_that_make_the_split(zip_inputs):
@@ -75,12 +74,216 @@ def test_dataloader_over_arrow_gives_trainer_tensors(zip_inputs, cache_dir):
     assert batch["labels"].dtype == torch.int64 and tuple(batch["labels"].shape) == (4, 24, 40)
 
 
-def test_the_readme_training_loop_runs_and_learns(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def demo_inputs(tmp_path_factory):
+    """The demo's synthetic inputs: unlabeled photos (img_4, img_9) and text-free masks (img_5, img_11)."""
+    folder = str(tmp_path_factory.mktemp("demo_inputs"))
+    ist_s.write_demo_inputs(folder)
+    return folder
+
+
+def mixed_rows(demo_inputs, cache_dir, streaming):
+    """with_unlabeled train rows 3-6 (labelled, unlabeled, text-free, labelled), Arrow or streamed."""
+    dataset = ist_s.load(demo_inputs, "train", streaming, "with_unlabeled", cache_dir, verification_mode="no_checks")
+    return dataset.skip(2).take(4) if streaming else dataset.select(range(2, 6))
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["arrow", "streaming"])
+def test_any_mix_of_rows_collates_with_torch_and_transformers(demo_inputs, cache_dir, streaming):
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    rows = ist_s.for_training(mixed_rows(demo_inputs, cache_dir, streaming), size=(90, 160))
+    examples = list(rows)
+    assert all(set(example) == {"pixel_values", "labels"} for example in examples)
+    for collate in (torch.utils.data.default_collate, transformers.default_data_collator):
+        batch = collate(examples)
+        assert batch["pixel_values"].dtype == torch.float32 and tuple(batch["pixel_values"].shape) == (4, 3, 90, 160)
+        assert batch["labels"].dtype == torch.int64 and tuple(batch["labels"].shape) == (4, 90, 160)
+        labels = batch["labels"]
+        assert (labels[1] == 255).all()  # img_4: no mask
+        assert (labels[2] == 0).all()  # img_5: a mask without text
+        assert (labels[0] == 1).any() and (labels[3] == 1).any()
+    loader = torch.utils.data.DataLoader(rows, batch_size=4, num_workers=2)  # streamed: the workers share 4 rows
+    assert sum(len(batch["labels"]) for batch in loader) == 4
+
+
+def test_normalisation_is_per_channel_mean_and_std(zip_inputs, cache_dir):
+    train = build(zip_inputs[0], cache_dir)["train"]
+    plain = ist_s.for_training(train)[0]["pixel_values"]
+    normalised = ist_s.for_training(train, mean=ist_s.IMAGENET_MEAN, std=ist_s.IMAGENET_STD)[0]["pixel_values"]
+    mean, std = np.array(ist_s.IMAGENET_MEAN)[:, None, None], np.array(ist_s.IMAGENET_STD)[:, None, None]
+    np.testing.assert_allclose(normalised, (plain - mean) / std, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="both mean and std"):
+        ist_s.TrainingTransform(mean=ist_s.IMAGENET_MEAN)
+
+
+def test_augment_sees_image_and_labels_together(zip_inputs, cache_dir):
+    _, expected = zip_inputs
+    seen = []
+
+    def flip(image, mask):
+        seen.append((image.dtype, image.shape, mask.dtype, mask.shape))
+        return {"image": image[:, ::-1], "mask": mask[:, ::-1]}
+
+    train = build(zip_inputs[0], cache_dir, config="with_unlabeled")["train"]
+    rows = list(ist_s.for_training(train, augment=flip))
+    for row, item in zip(rows, expected["train"].values(), strict=True):
+        if item.mask is None:
+            assert (row["labels"] == 255).all()
+        else:
+            np.testing.assert_array_equal(row["labels"], item.mask[:, ::-1])
+    assert all(
+        image == np.uint8 and mask == np.uint8 and shape[:2] == mask_shape for image, shape, mask, mask_shape in seen
+    )
+
+
+def test_image_processor_keeps_the_ignore_index(zip_inputs, cache_dir):
+    transformers = pytest.importorskip("transformers")
+    processor = transformers.SegformerImageProcessor(do_reduce_labels=False, size={"height": 32, "width": 32})
+    train = build(zip_inputs[0], cache_dir, config="with_unlabeled")["train"]
+    rows = list(ist_s.for_training(train, image_processor=processor))
+    assert all(row["pixel_values"].shape == (3, 32, 32) and row["labels"].shape == (32, 32) for row in rows)
+    assert set(np.unique(np.stack([row["labels"] for row in rows]))) == {0, 1, 255}
+    assert (rows[3]["labels"] == 255).all()  # img_4 has no mask
+    with pytest.raises(ValueError, match="do_reduce_labels=False"):
+        ist_s.TrainingTransform(image_processor=transformers.SegformerImageProcessor(do_reduce_labels=True))
+
+
+def test_undecoded_rows_give_what_decoded_rows_give(zip_inputs, cache_dir):
+    import datasets
+
+    train = build(zip_inputs[0], cache_dir, config="with_unlabeled")["train"]
+    undecoded = train.cast_column("image", datasets.Image(decode=False)).cast_column(
+        "mask", datasets.Image(decode=False)
+    )
+    for decoded_row, raw_row in zip(ist_s.for_training(train), ist_s.for_training(undecoded), strict=True):
+        np.testing.assert_array_equal(decoded_row["pixel_values"], raw_row["pixel_values"])
+        np.testing.assert_array_equal(decoded_row["labels"], raw_row["labels"])
+
+
+# ---- metrics, against hand-computed cases ------------------------------------------------------------
+
+
+def test_metrics_on_a_hand_computed_case():
+    labels = np.array([[0, 1, 255], [1, 1, 0]])
+    predictions = np.array([[0, 1, 1], [0, 1, 1]])
+    # valid pixels: (l0,p0) (l1,p1) (l1,p0) (l1,p1) (l0,p1): tp text 2, fp text 1, fn text 1; background tp 1
+    metrics = ist_s.segmentation_metrics(predictions, labels)
+    assert metrics == pytest.approx(
+        {
+            "pixel_accuracy": 3 / 5,
+            "mean_iou": (1 / 3 + 2 / 4) / 2,
+            "iou_background": 1 / 3,
+            "iou_text": 2 / 4,
+            "text_precision": 2 / 3,
+            "text_recall": 2 / 3,
+            "text_fscore": 4 / 6,
+        }
+    )
+
+
+def test_metrics_where_values_are_undefined():
+    nan = float("nan")
+    ignored = ist_s.segmentation_metrics(np.ones((4, 4)), np.full((4, 4), 255))
+    assert all(np.isnan(value) for value in ignored.values())
+    no_text = ist_s.segmentation_metrics(np.zeros((2, 3)), np.zeros((2, 3)))
+    assert no_text["pixel_accuracy"] == 1 and no_text["mean_iou"] == 1 and no_text["iou_background"] == 1
+    assert all(np.isnan(no_text[key]) for key in ("iou_text", "text_precision", "text_recall", "text_fscore"))
+    false_text = ist_s.segmentation_metrics(np.array([[1, 0]]), np.array([[0, 0]]))
+    assert false_text["iou_text"] == 0 and false_text["text_precision"] == 0 and false_text["text_fscore"] == 0
+    assert np.isnan(false_text["text_recall"]) and false_text["mean_iou"] == pytest.approx((0.5 + 0) / 2)
+    missed = ist_s.segmentation_metrics(np.array([[0, 0]]), np.array([[1, 0]]))
+    assert missed["text_recall"] == 0 and missed["text_fscore"] == 0 and np.isnan(missed["text_precision"])
+    assert nan != nan  # (NaN is what undefined means here, never a ZeroDivisionError)
+
+
+def test_metrics_over_lists_of_any_sizes_and_trainer_padding():
+    predictions = [np.array([[1, 0]]), np.array([[1], [1], [0]])]
+    labels = [np.array([[1, 1]]), np.array([[1], [255], [0]])]
+    joined = ist_s.segmentation_metrics(np.array([1, 0, 1, 0]), np.array([1, 1, 1, 0]))
+    assert ist_s.segmentation_metrics(predictions, labels) == pytest.approx(joined)
+    padded = ist_s.segmentation_metrics(np.array([[1, 0, 1]]), np.array([[1, 0, -100]]))
+    assert padded["pixel_accuracy"] == 1 and padded["mean_iou"] == 1
+
+
+def test_compute_metrics_upsamples_quarter_scale_logits():
     pytest.importorskip("torch")
-    with open(README, encoding="utf-8") as f:
-        example = re.search(r"<!-- training-example -->\s*```python\n(.*?)```", f.read(), re.S).group(1)
+    from transformers import EvalPrediction
+
+    logits = np.zeros((2, 2, 2, 2), np.float32)
+    logits[0, 1] = 5.0  # image 0: text everywhere; image 1: background everywhere
+    labels = np.zeros((2, 8, 8), np.int64)
+    labels[0, :4] = 1  # image 0: top half text
+    labels[1, 0, 0] = 255
+    metrics = ist_s.compute_metrics(EvalPrediction(predictions=(logits,), label_ids=labels))
+    # text: tp 32, fp 32 (image 0's bottom half), fn 0; background: tp 63, fn 32
+    assert metrics["iou_text"] == pytest.approx(32 / 64)
+    assert metrics["iou_background"] == pytest.approx(63 / 95)
+    assert metrics["text_precision"] == pytest.approx(0.5) and metrics["text_recall"] == 1
+    assert metrics["pixel_accuracy"] == pytest.approx(95 / 127)
+
+
+# ---- the README's recipes, as written ------------------------------------------------------------------
+
+
+def readme_recipe(name: str) -> str:
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")) as f:
+        return re.search(rf"<!-- recipe: {name} -->\s*```python\n(.*?)```", f.read(), re.S).group(1)
+
+
+def run_recipe(name: str, tmp_path, monkeypatch, **namespace) -> dict:
     monkeypatch.chdir(tmp_path)
-    namespace = {}
-    exec(compile(example, "README training example", "exec"), namespace)
-    losses = namespace["losses"]
-    assert len(losses) >= 10 and np.mean(losses[-3:]) < np.mean(losses[:3])
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    exec(compile(readme_recipe(name), f"README recipe {name}", "exec"), namespace)
+    return namespace
+
+
+def test_recipe_pytorch_loop_learns(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    losses = run_recipe("pytorch", tmp_path, monkeypatch)["losses"]
+    assert len(losses) == 6 + 6 + 6  # 22 rows, then 24 streamed, in batches of 4
+    assert np.mean(losses[-3:]) < np.mean(losses[:3])
+
+
+def test_recipe_trainer_trains_and_reports_text_metrics(tmp_path, monkeypatch):
+    pytest.importorskip("transformers")
+    pytest.importorskip("accelerate")
+    namespace = run_recipe("trainer", tmp_path, monkeypatch)
+    metrics, history = namespace["metrics"], namespace["trainer"].state.log_history
+    for key in ("eval_mean_iou", "eval_iou_text", "eval_iou_background", "eval_text_fscore", "eval_pixel_accuracy"):
+        assert 0 <= metrics[key] <= 1, key
+    assert np.isfinite(next(entry["train_loss"] for entry in history if "train_loss" in entry))
+    assert len([entry for entry in history if "eval_iou_text" in entry]) == 3  # each epoch, then evaluate()
+
+
+def test_recipe_augment_collates(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("albumentations")
+    namespace = run_recipe("augment", tmp_path, monkeypatch)
+    for name in ("augmented", "processed"):
+        batch = next(iter(torch.utils.data.DataLoader(namespace[name], batch_size=4, num_workers=2, shuffle=True)))
+        assert tuple(batch["pixel_values"].shape) == (4, 3, 128, 128), name
+        assert set(torch.unique(batch["labels"]).tolist()) <= {0, 1, 255}, name
+        assert batch["pixel_values"].min() < 0  # normalised
+    padded = [namespace["augmented"][i]["labels"] for i in range(len(namespace["augmented"]))]
+    assert any((labels == 255).any() for labels in padded)
+
+
+def test_recipe_for_the_example_script(tmp_path, monkeypatch):
+    import json
+    import types
+
+    import datasets
+
+    ist_s.write_demo_inputs(str(tmp_path / "in"))
+    export = str(tmp_path / "export")
+    ist_s.export(str(tmp_path / "in"), export, ("default",), str(tmp_path / "c"), verification_mode="no_checks")
+    dataset = datasets.load_dataset(export, cache_dir=str(tmp_path / "load"))
+    namespace = {"dataset": dataset, "data_args": types.SimpleNamespace(dataset_name=export)}
+    namespace = run_recipe("example-script", tmp_path, monkeypatch, json=json, os=os, ist_s=ist_s, **namespace)
+    edited = namespace["dataset"]
+    assert set(edited) == {"train", "validation"}
+    assert {"image", "label"} <= set(edited["train"].column_names)  # what the script reads
+    assert isinstance(edited["train"].features["label"], datasets.Image)
+    assert {int(k): v for k, v in namespace["id2label"].items()} == ist_s.ID2LABEL
+    assert namespace["compute_metrics"] is ist_s.compute_metrics
