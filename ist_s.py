@@ -108,12 +108,15 @@ INPUTS = (
     ),
     InputFile("ch4_test_images", "test_images", ICDAR_DOWNLOADS, 44_359_601, "md5:97e4c1ddcf074ffcc75feff2b63c35dd"),
     InputFile("IST_Segmentation_labels", "labels", IST_S_DOWNLOAD),
+    # The word boxes and transcriptions, read by the `words` config only. The test words are published
+    # twice, as Task 4 and as Task 1 ground truth, with the same files; only Task 4's md5 is published.
     InputFile(
         "ch4_training_localization_transcription_gt",
         "train_words",
         ICDAR_DOWNLOADS,
         digest="md5:3bfaf1988960909014f7987d2343060b",
         required=False,
+        needed_by=("words",),
     ),
     InputFile(
         "Challenge4_Test_Task4_GT",
@@ -121,6 +124,8 @@ INPUTS = (
         ICDAR_DOWNLOADS,
         digest="md5:8bce173b06d164b98c357b0eb96ef430",
         required=False,
+        needed_by=("words",),
+        aliases=("Challenge4_Test_Task1_GT",),
     ),
 )
 
@@ -128,6 +133,7 @@ INPUTS = (
 EXPECTED_SPLIT_SIZES = {
     "default": {"train": 979, "test": 496},
     "with_unlabeled": {"train": 1000, "test": 500},
+    "words": {"train": 1000, "test": 500},
 }
 
 # Folder words that name a split. ICDAR 2015 has no validation split; the sister set MLT_S
@@ -141,6 +147,9 @@ as `data_dir`:
   - ch4_training_images.zip  ICDAR 2015 task 4.1 training images, from {ICDAR_DOWNLOADS}
   - ch4_test_images.zip      ICDAR 2015 task 4.1 test images, from the same page
   - IST_Segmentation_labels.zip  the IST_S masks, from {IST_S_DOWNLOAD}
+The `words` config also reads the word boxes and transcriptions, from the ICDAR page:
+  - ch4_training_localization_transcription_gt.zip  training words (task 4.1 ground truth)
+  - Challenge4_Test_Task4_GT.zip  test words (or Challenge4_Test_Task1_GT.zip, the same files)
 """
 
 
@@ -148,7 +157,7 @@ def write_demo_inputs(folder: str) -> None:
     """Write small synthetic stand-ins of the three downloads into `folder` (never real images): 24 train
     and 12 test photos, some without a mask and some whose mask holds no text, as in IST_S."""
     scene_text_seg.synthetic.write_inputs(
-        folder, seed=2015, n_train=24, n_test=12, size=(320, 180), text_free={"train": {5, 11}, "test": {4}}
+        folder, seed=2015, n_train=24, n_test=12, size=(320, 180), text_free={"train": {5, 11}, "test": {4}}, words=True
     )
 
 
@@ -162,6 +171,7 @@ SPEC = scene_text_seg.spec.DatasetSpec(
     inputs=INPUTS,
     split_images={"train": "train_images", "test": "test_images"},
     split_words=SPLIT_WORDS,
+    words_roles={"train": "train_words", "test": "test_words"},
     expected_split_sizes=EXPECTED_SPLIT_SIZES,
     manual_download_instructions=MANUAL_DOWNLOAD_INSTRUCTIONS,
     labels_download=IST_S_DOWNLOAD,
@@ -191,6 +201,14 @@ class IstS(scene_text_seg.builder.SceneTextSegBuilder):
             with_unlabeled=True,
             description="Every ICDAR 2015 image (1000 train, 500 test); mask is None where IST_S has none.",
         ),
+        IstSConfig(
+            name="words",
+            version=VERSION,
+            with_unlabeled=True,
+            with_words=True,
+            description="Every image with its mask (None where IST_S has none) and its ICDAR 2015 words: "
+            "polygons on the decoded grid, transcriptions, don't-care flags.",
+        ),
     ]
 
 
@@ -210,6 +228,7 @@ ChecksumMismatchError = scene_text_seg.errors.ChecksumMismatchError
 PublishError = scene_text_seg.errors.PublishError
 CacheFolderError = scene_text_seg.errors.CacheFolderError
 
+detection_targets = scene_text_seg.words.detection_targets
 training_transform = scene_text_seg.training.training_transform
 TrainingTransform = scene_text_seg.training.TrainingTransform
 for_training = scene_text_seg.training.for_training

@@ -8,7 +8,8 @@ One module per concern, in the order data flows:
     layout     the labels' layout detected from folder names; image + label pairs; shards
     pixels     one example: JPEG headers and EXIF orientation, PNG masks checked and stored as L
     builder    the `datasets` builder the dataset scripts subclass; prepare / load / inventory
-    training   rows into trainer inputs
+    words      ICDAR word files parsed and put on the decoded grid; detection targets
+    training   rows into trainer inputs and text-segmentation metrics
     inspect    stats and preview
     publish    dataset card, Hub export, push
     synthetic  seeded stand-ins for the demo, the tests and the benchmarks
@@ -29,7 +30,8 @@ __all__ = [
     "spec",
     "synthetic",
     "training",
+    "words",
 ]
 
 # Every module, so that `import scene_text_seg` is the one import a dataset script needs.
-from . import builder, cli, errors, inputs, inspect, layout, pixels, publish, spec, synthetic, training
+from . import builder, cli, errors, inputs, inspect, layout, pixels, publish, spec, synthetic, training, words

@@ -16,6 +16,7 @@ from typing import Optional, Union
 
 import datasets
 
+from . import words
 from .errors import CacheFolderError, InvalidInputError, SceneTextSegError
 from .inputs import Source, inputs_fingerprint, locate_inputs, verify_inputs
 from .layout import Pair, plan_pairs, shard
@@ -28,16 +29,17 @@ EXAMPLE_THREADS = min(4, os.cpu_count() or 1)  # shared by the build processes; 
 ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def features() -> datasets.Features:
-    """The schema shared by the family (DESIGN §2)."""
-    return datasets.Features(
-        {
-            "image_id": datasets.Value("string"),
-            "image": datasets.Image(),
-            "mask": datasets.Image(),
-            "mask_classes": datasets.Sequence(datasets.ClassLabel(names=CLASS_NAMES)),
-        }
-    )
+def features(with_words: bool = False) -> datasets.Features:
+    """The schema shared by the family (DESIGN §2); configs with words add the `words` column."""
+    columns = {
+        "image_id": datasets.Value("string"),
+        "image": datasets.Image(),
+        "mask": datasets.Image(),
+        "mask_classes": datasets.Sequence(datasets.ClassLabel(names=CLASS_NAMES)),
+    }
+    if with_words:
+        columns["words"] = words.feature()
+    return datasets.Features(columns)
 
 
 def code_fingerprint(builder_cls: type) -> str:
@@ -59,6 +61,7 @@ class SceneTextSegConfig(datasets.BuilderConfig):
 
     Args:
         with_unlabeled: keep the images that have no mask (mask None).
+        with_words: add each image's word polygons and transcriptions (the dataset's word files).
         inputs_fingerprint: names, sizes and mtimes of the inputs; set by the builder so that a
             changed input gets a new cache instead of the stale one.
         code_fingerprint: digest of the engine and the script; set by the builder so that changed
@@ -66,6 +69,7 @@ class SceneTextSegConfig(datasets.BuilderConfig):
     """
 
     with_unlabeled: bool = False
+    with_words: bool = False
     inputs_fingerprint: Optional[str] = None
     code_fingerprint: Optional[str] = None
 
@@ -110,7 +114,8 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
     def __init__(self, *args, data_dir: Optional[str] = None, **kwargs):
         if data_dir is not None:
             data_dir = os.path.abspath(os.path.expanduser(str(data_dir)))
-            kwargs["inputs_fingerprint"] = inputs_fingerprint(self.SPEC, data_dir)
+            config = kwargs.get("config_name") or self.DEFAULT_CONFIG_NAME
+            kwargs["inputs_fingerprint"] = inputs_fingerprint(self.SPEC, data_dir, config)
         kwargs["code_fingerprint"] = code_fingerprint(type(self))
         self._verify_inputs = False  # set by download_and_prepare; streaming reads without hashing
         self._example_threads = EXAMPLE_THREADS
@@ -123,7 +128,7 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(
             description=self.SPEC.description,
-            features=features(),
+            features=features(self.config.with_words),
             homepage=self.SPEC.homepage,
             license=self.SPEC.license,
             citation=self.SPEC.citation,
@@ -136,11 +141,11 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager) -> list[datasets.SplitGenerator]:
         spec = self.SPEC
-        paths = locate_inputs(spec, self.config.data_dir)
+        paths = locate_inputs(spec, self.config.data_dir, self.config.name)
         # Genuine inputs (every registered one is the published file) must give the published split sizes.
         genuine = self._verify_inputs and verify_inputs(spec, paths)
         generators = []
-        for split, pairs in plan_pairs(spec, paths, self.config.with_unlabeled).items():
+        for split, pairs in plan_pairs(spec, paths, self.config.with_unlabeled, self.config.with_words).items():
             expected = spec.expected_split_sizes[self.config.name][split]
             if genuine and len(pairs) != expected:
                 raise InvalidInputError(
@@ -154,6 +159,7 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
                     "shards": shard(pairs),
                     "images_path": paths[spec.split_images[split]],
                     "labels_path": paths[spec.labels_role],
+                    "words_path": paths[spec.words_roles[split]] if self.config.with_words else None,
                 },
             )
             generator.split_info.num_examples = len(pairs)  # progress bar total
@@ -170,9 +176,12 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
                 raise
             raise InputErrorFromBuild(error) from None
 
-    def _generate_examples(self, shards: list[tuple[Pair, ...]], images_path: str, labels_path: str):
+    def _generate_examples(
+        self, shards: list[tuple[Pair, ...]], images_path: str, labels_path: str, words_path: Optional[str] = None
+    ):
         # Archives are opened here, per job: an open ZipFile cannot be sent to another process.
         images, labels = Source(images_path), Source(labels_path)
+        word_files = Source(words_path) if words_path is not None else None
         # Checking a mask means inflating it (zlib, which like PIL's decoders releases the GIL):
         # a few threads make the next examples while this one is written or consumed. The window
         # is bounded so memory stays flat, and rows keep their order.
@@ -180,7 +189,7 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
         pending: collections.deque = collections.deque()
         try:
             for pair in (pair for pairs in shards for pair in pairs):
-                pending.append((pair.image_id, pool.submit(make_example, pair, images, labels)))
+                pending.append((pair.image_id, pool.submit(make_example, pair, images, labels, word_files)))
                 if len(pending) > 2 * self._example_threads:
                     image_id, example = pending.popleft()
                     yield image_id, example.result()
@@ -191,6 +200,8 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
             pool.shutdown(wait=True, cancel_futures=True)
             images.close()
             labels.close()
+            if word_files is not None:
+                word_files.close()
 
 
 @contextlib.contextmanager
@@ -267,3 +278,9 @@ def inventory(builder_cls: type[SceneTextSegBuilder], data_dir: str) -> dict[str
 
 def config_names(builder_cls: type[SceneTextSegBuilder]) -> tuple[str, ...]:
     return tuple(config.name for config in builder_cls.BUILDER_CONFIGS)
+
+
+def config_features(builder_cls: type[SceneTextSegBuilder], name: str) -> datasets.Features:
+    """The features of one config, without making a builder."""
+    config = next(config for config in builder_cls.BUILDER_CONFIGS if config.name == name)
+    return features(config.with_words)

@@ -66,7 +66,7 @@ def _load(args, config: str, split: Optional[str] = None):
 
 
 def _cmd_stats(args) -> int:
-    dataset = _load(args, "with_unlabeled")
+    dataset = _load(args, args.config)
     stats = {split: compute_stats(dataset[split]) for split in dataset}
     if args.json:
         print(json.dumps(stats, indent=2))
@@ -80,13 +80,19 @@ def _cmd_stats(args) -> int:
         print(f"  text pixels             {numbers['text_pixel_fraction']:.2%}")
         print(f"  uncertain pixels        {numbers['uncertain_pixel_fraction']:.2%}")
         print(f"  images without text     {numbers['images_without_text']}")
+        if "words_per_image" in numbers:
+            print(f"  words per image         {numbers['words_per_image']:.2f}")
+            print(f"  don't-care words        {numbers['dont_care_word_share']:.2%}")
     return 0
 
 
 def _cmd_preview(args) -> int:
     dataset = _load(args, args.config, args.split)
     render_preview(dataset, args.n, args.seed).save(args.out)
-    print(f"wrote {args.out} ({min(args.n, dataset.num_rows)} {args.split} images; text green, uncertain magenta)")
+    words = "; words outlined blue, don't-care orange" if "words" in dataset.features else ""
+    print(
+        f"wrote {args.out} ({min(args.n, dataset.num_rows)} {args.split} images; text green, uncertain magenta{words})"
+    )
     return 0
 
 
@@ -107,7 +113,7 @@ def _cmd_demo(args) -> int:
         first_split = next(iter(spec.split_images))
         steps = [
             ("build", _cmd_build, {"config": "default"}),
-            ("stats", _cmd_stats, {"json": False}),
+            ("stats", _cmd_stats, {"config": "with_unlabeled", "json": False}),
             ("preview", _cmd_preview, {"config": "default", "split": first_split, "n": 8, "seed": 0, "out": args.out}),
         ]
         for name, handler, options in steps:
@@ -148,7 +154,7 @@ def _cmd_card(args) -> int:
         config: {split: {"num_examples": rows} for split, rows in sizes.items()}
         for config, sizes in spec.expected_split_sizes.items()
     }
-    expected = render_card(spec, published)
+    expected = render_card(args.builder_cls, published)
     path = card_path(spec)
     with open(path, encoding="utf-8") as f:
         current = f.read()
@@ -237,7 +243,8 @@ def build_parser(builder_cls: type[engine.SceneTextSegBuilder], prog: str) -> ar
     building = ("data", "cache", "build")
     verb("build", _cmd_build, "Prepare every split in the datasets cache and summarise them.", building, "default")
     verb("verify", _cmd_verify, "Hash every input and compare it with the published checksums.", ("data",))
-    stats = verb("stats", _cmd_stats, "Per split, over every image: rows, unlabeled, sizes, pixel fractions.", building)
+    stats_help = "Per split, over every image: rows, unlabeled, sizes, pixel fractions (and words)."
+    stats = verb("stats", _cmd_stats, stats_help, building, "with_unlabeled")
     stats.add_argument("--json", action="store_true", help="print JSON for machines")
     preview = verb("preview", _cmd_preview, "Save a grid of images with their masks overlaid.", building, "default")
     preview.add_argument("--out", default=f"{spec.name}_preview.png", help="PNG to write")

@@ -62,15 +62,18 @@ def folder_files(root: str) -> list[str]:
 
 
 def find_input(data_dir: str, spec: InputFile) -> Optional[str]:
-    """The zip for `spec` in `data_dir`, else its extracted folder, else None."""
-    archive, folder = os.path.join(data_dir, spec.filename), os.path.join(data_dir, spec.name)
-    if os.path.isfile(archive):
-        return archive
-    return folder if os.path.isdir(folder) else None
+    """The zip for `spec` in `data_dir`, else its extracted folder, else the same under an alias, else None."""
+    for name in spec.names:
+        archive, folder = os.path.join(data_dir, f"{name}.zip"), os.path.join(data_dir, name)
+        if os.path.isfile(archive):
+            return archive
+        if os.path.isdir(folder):
+            return folder
+    return None
 
 
-def locate_inputs(dataset: DatasetSpec, data_dir: Optional[str]) -> dict[str, str]:
-    """Path of every required input by role; one error lists all that are missing."""
+def locate_inputs(dataset: DatasetSpec, data_dir: Optional[str], config: str = "default") -> dict[str, str]:
+    """Path of every input a build of `config` reads, by role; one error lists all that are missing."""
     if data_dir is None:
         raise MissingInputError(
             f"{dataset.title} needs `data_dir`: the folder holding its inputs.\n{dataset.manual_download_instructions}"
@@ -79,11 +82,16 @@ def locate_inputs(dataset: DatasetSpec, data_dir: Optional[str]) -> dict[str, st
         raise MissingInputError(
             f"{data_dir} is a file: expected the folder holding the downloads (e.g. {os.path.dirname(data_dir) or '.'})"
         )
-    required = dataset.required_inputs().values()
+    required = dataset.inputs_for(config).values()
     found = {spec.role: find_input(data_dir, spec) for spec in required}
     missing = [spec for spec in required if found[spec.role] is None]
     if missing:
-        lines = [f"  - {spec.filename} (or the extracted folder {spec.name}/), from {spec.source}" for spec in missing]
+        lines = [
+            f"  - {spec.filename} (or the extracted folder {spec.name}/"
+            + "".join(f", or {alias}.zip" for alias in spec.aliases)
+            + f"), from {spec.source}"
+            for spec in missing
+        ]
         present = sorted(os.listdir(data_dir)) if os.path.isdir(data_dir) else None
         if present is None:
             holds = "it does not exist"
@@ -137,6 +145,8 @@ def check_input(
         return InputCheck(spec, None, "missing" if spec.required else "absent")
     if os.path.isdir(path):
         return InputCheck(spec, path, "folder")
+    if os.path.basename(path) != spec.filename:  # found under an alias: no published digest for that name
+        spec = dataclasses.replace(spec, name=os.path.basename(path)[: -len(".zip")], size=None, digest=None)
     size = os.path.getsize(path)
     if spec.size is not None and size != spec.size and not algorithms:
         return InputCheck(spec, path, "MISMATCH", size, problem=f"expected {spec.size:,} bytes, found {size:,}")
@@ -164,9 +174,9 @@ def verify_inputs(dataset: DatasetSpec, paths: dict[str, str]) -> bool:
     they are logged, unregistered ones with their sha256.
     """
     genuine = True
-    required = dataset.required_inputs()
+    by_role = {spec.role: spec for spec in dataset.inputs}
     for role, path in paths.items():
-        check = check_input(required[role], path)
+        check = check_input(by_role[role], path)
         if check.status == "MISMATCH":
             raise ChecksumMismatchError(
                 f"{path}: {check.problem}: corrupt, truncated, or not the published release. "
@@ -181,20 +191,20 @@ def verify_inputs(dataset: DatasetSpec, paths: dict[str, str]) -> bool:
     return genuine
 
 
-def inputs_fingerprint(dataset: DatasetSpec, data_dir: str) -> str:
+def inputs_fingerprint(dataset: DatasetSpec, data_dir: str, config: str = "default") -> str:
     """A cheap identity of the inputs (names, sizes, mtimes) that keys the Arrow cache.
 
     `datasets` keys its cache by config and `data_dir` only, so an archive replaced in place
     would otherwise be served from the stale cache.
     """
     parts = []
-    for spec in dataset.required_inputs().values():
+    for spec in dataset.inputs_for(config).values():
         path = find_input(data_dir, spec)
         if path is None:
             parts.append(f"{spec.name}:missing")
         elif os.path.isfile(path):
-            stat = os.stat(path)
-            parts.append(f"{spec.filename}:{stat.st_size}:{stat.st_mtime_ns}")
+            info = os.stat(path)
+            parts.append(f"{os.path.basename(path)}:{info.st_size}:{info.st_mtime_ns}")
         else:
             entries = []
             for name in folder_files(path):

@@ -16,12 +16,16 @@ from .spec import IGNORE_INDEX
 
 
 def compute_stats(dataset: datasets.Dataset) -> dict:
-    """Rows, unlabeled images, image sizes, text and uncertain pixel fractions, images without text."""
+    """Rows, unlabeled images, image sizes, text and uncertain pixel fractions, images without text;
+    with a `words` column also words per image and the share of don't-care words."""
     rows = dataset.cast_column("image", datasets.Image(decode=False)).cast_column("mask", datasets.Image(decode=False))
     sizes: dict[str, int] = {}
     counts = np.zeros(256, np.int64)
-    labelled = without_text = 0
+    labelled = without_text = word_count = dont_care = 0
     for row in rows:
+        if "words" in row:
+            word_count += len(row["words"]["ignore"])
+            dont_care += sum(row["words"]["ignore"])
         if row["mask"] is None:
             size = decoded_size(*jpeg_header(row["image"]["bytes"], row["image_id"]))
         else:
@@ -33,6 +37,12 @@ def compute_stats(dataset: datasets.Dataset) -> dict:
         key = f"{size[0]}x{size[1]}"
         sizes[key] = sizes.get(key, 0) + 1
     pixels = max(int(counts.sum()), 1)
+    words = {}
+    if "words" in dataset.features:
+        words = {
+            "words_per_image": round(word_count / max(dataset.num_rows, 1), 3),
+            "dont_care_word_share": round(dont_care / max(word_count, 1), 6),
+        }
     return {
         "rows": labelled,
         "unlabeled_images": dataset.num_rows - labelled,
@@ -40,10 +50,13 @@ def compute_stats(dataset: datasets.Dataset) -> dict:
         "text_pixel_fraction": round(int(counts[1]) / pixels, 6),
         "uncertain_pixel_fraction": round(int(counts[IGNORE_INDEX]) / pixels, 6),
         "images_without_text": int(without_text),
+        **words,
     }
 
 
 TEXT_COLOUR = (0, 230, 64)
+WORD_COLOUR = (0, 190, 255)  # word polygons
+DONT_CARE_COLOUR = (255, 150, 0)  # don't-care (###) word polygons
 UNCERTAIN_COLOUR = (255, 0, 200)
 
 
@@ -59,7 +72,8 @@ def overlay(image: PIL.Image.Image, mask: Optional[PIL.Image.Image], alpha: floa
 
 
 def render_preview(dataset: datasets.Dataset, n: int = 8, seed: int = 0, cell: int = 320) -> PIL.Image.Image:
-    """A grid of `n` random rows (seeded), mask overlaid, each captioned with its image_id."""
+    """A grid of `n` random rows (seeded), mask overlaid, each captioned with its image_id; word polygons
+    outlined (don't-care words in another colour) when the rows have words."""
     chosen = np.random.default_rng(seed).choice(dataset.num_rows, min(n, dataset.num_rows), replace=False)
     columns = min(4, len(chosen))
     box = (cell, cell * 3 // 4)  # each tile fits here, aspect kept; portrait photos stay small
@@ -69,8 +83,21 @@ def render_preview(dataset: datasets.Dataset, n: int = 8, seed: int = 0, cell: i
     for number, index in enumerate(sorted(int(i) for i in chosen)):
         row = dataset[index]
         tile = overlay(row["image"], row["mask"])
+        width = tile.width
         tile.thumbnail(box, PIL.Image.Resampling.NEAREST)  # nearest: mask edges stay crisp
         x, y = 4 + (number % columns) * step_x, 4 + (number // columns) * step_y
-        grid.paste(tile, (x + (box[0] - tile.width) // 2, y + (box[1] - tile.height) // 2))
+        left, top = x + (box[0] - tile.width) // 2, y + (box[1] - tile.height) // 2
+        grid.paste(tile, (left, top))
+        if row.get("words"):
+            draw_words(draw, row["words"], tile.width / width, (left, top))
         draw.text((x + 2, y + box[1] + 4), row["image_id"], fill="white")
     return grid
+
+
+def draw_words(draw: PIL.ImageDraw.ImageDraw, words: dict, scale: float, offset: tuple[int, int]) -> None:
+    """Outline each word polygon (pixel coordinates scaled to the tile, then moved to its place)."""
+    for polygon, ignore in zip(words["polygon"], words["ignore"], strict=True):
+        points = [
+            (offset[0] + px * scale, offset[1] + py * scale) for px, py in zip(polygon[::2], polygon[1::2], strict=True)
+        ]
+        draw.line([*points, points[0]], fill=DONT_CARE_COLOUR if ignore else WORD_COLOUR, width=1)

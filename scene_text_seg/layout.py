@@ -96,18 +96,55 @@ def labels_by_split(labels: Source, splits: tuple[str, ...], split_words: Mappin
     return {split: files_by_stem(members, (".png",), labels.where) for split, members in by_split.items()}
 
 
+GT_PREFIX = "gt_"  # ICDAR word files are named after their image: gt_img_12.txt
+
+
+def image_stem(member: str) -> str:
+    """`gt_img_12.txt` -> `img_12`: the stem of the image a ground-truth file describes."""
+    name = member.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return name[len(GT_PREFIX) :] if name.lower().startswith(GT_PREFIX) else name
+
+
+def words_by_image(source: Source) -> dict[str, str]:
+    """Lower-cased image stem -> ground-truth member, for every `gt_*.txt` in `source`."""
+    by_file_stem = files_by_stem(source.members(), (".txt",), source.where)
+    return {image_stem(member).lower(): member for key, member in by_file_stem.items() if key.startswith(GT_PREFIX)}
+
+
+def pair_words(split: str, images: dict[str, str], words: dict[str, str], source: Source) -> dict[str, str]:
+    """Image stem -> its ground-truth member; an image without one, or one without an image, is an error."""
+    without_words = sorted(set(images) - set(words), key=natural_key)
+    if without_words:
+        shown = ", ".join(printable(images[s]) for s in without_words[:5]) + (" ..." if len(without_words) > 5 else "")
+        raise InvalidInputError(
+            f"{len(without_words)} {split} image(s) have no word file (gt_<image>.txt) in {source.label}: {shown}"
+        )
+    orphans = sorted(set(words) - set(images), key=natural_key)
+    if orphans:
+        shown = ", ".join(source.where(words[s]) for s in orphans[:5]) + (" ..." if len(orphans) > 5 else "")
+        raise InvalidInputError(f"{len(orphans)} {split} word file(s) describe no image of the split: {shown}")
+    return words
+
+
 @dataclasses.dataclass(frozen=True)
 class Pair:
     image_id: str
     image_member: str
     label_member: Optional[str]
+    words_member: Optional[str] = None  # its ICDAR word file, for configs with words
 
 
 def plan_split(
-    split: str, images: Source, labels: dict[str, str], with_unlabeled: bool, extensions: tuple[str, ...]
+    split: str,
+    images: Source,
+    labels: dict[str, str],
+    with_unlabeled: bool,
+    extensions: tuple[str, ...],
+    words: Optional[Source] = None,
 ) -> list[Pair]:
-    """Pair images and labels by stem within one split, in numeric order."""
+    """Pair images with labels (and word files) by stem within one split, in numeric order."""
     image_by_stem = files_by_stem(images.members(), extensions, images.where)
+    words_by_stem = {} if words is None else pair_words(split, image_by_stem, words_by_image(words), words)
     orphans = sorted(set(labels) - set(image_by_stem), key=natural_key)
     if orphans:
         shown = ", ".join(printable(labels[s]) for s in orphans[:5]) + (" ..." if len(orphans) > 5 else "")
@@ -115,7 +152,7 @@ def plan_split(
             f"{len(orphans)} {split} label(s) have no image of the same name in {images.label}: {shown}"
         )
     pairs = [
-        Pair(stem(member), member, labels.get(key))
+        Pair(stem(member), member, labels.get(key), words_by_stem.get(key))
         for key, member in image_by_stem.items()
         if with_unlabeled or key in labels
     ]
@@ -125,7 +162,9 @@ def plan_split(
     return sorted(pairs, key=lambda pair: natural_key(pair.image_id))
 
 
-def plan_pairs(dataset: DatasetSpec, paths: dict[str, str], with_unlabeled: bool) -> dict[str, list[Pair]]:
+def plan_pairs(
+    dataset: DatasetSpec, paths: dict[str, str], with_unlabeled: bool, with_words: bool = False
+) -> dict[str, list[Pair]]:
     """The pairs of every split, from the archives' listings (nothing is decoded)."""
     labels = Source(paths[dataset.labels_role])
     try:
@@ -135,12 +174,15 @@ def plan_pairs(dataset: DatasetSpec, paths: dict[str, str], with_unlabeled: bool
     planned = {}
     for split, role in dataset.split_images.items():
         images = Source(paths[role])
+        words = Source(paths[dataset.words_roles[split]]) if with_words else None
         try:
             planned[split] = plan_split(
-                split, images, labels_per_split[split], with_unlabeled, dataset.image_extensions
+                split, images, labels_per_split[split], with_unlabeled, dataset.image_extensions, words
             )
         finally:
             images.close()
+            if words is not None:
+                words.close()
     return planned
 
 

@@ -21,6 +21,7 @@ from .errors import InvalidInputError
 from .inputs import Source
 from .layout import Pair, stem
 from .spec import ID2LABEL, MASK_VALUES
+from .words import orient_words, parse_words
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXIF_ORIENTATION = 0x0112
@@ -245,9 +246,10 @@ def read_mask(data: bytes, where: str, allowed_sizes: set[tuple[int, int]]) -> M
     return Mask(png, (width, height), [label for label in ID2LABEL if counts[label]])
 
 
-def make_example(pair: Pair, images: Source, labels: Optional[Source]) -> dict:
+def make_example(pair: Pair, images: Source, labels: Optional[Source], words: Optional[Source] = None) -> dict:
     """One row. The image keeps its bytes; only an EXIF Orientation that would turn it off
-    its mask's pixel grid is neutralised (`datasets.Image` applies it on decode)."""
+    its mask's pixel grid is neutralised (`datasets.Image` applies it on decode). Word polygons,
+    given on the raw grid, follow the image onto the grid it decodes to."""
     image_bytes = images.read(pair.image_member)
     where = images.where(pair.image_member)
     raw_size, orientation = jpeg_header(image_bytes, where)
@@ -268,7 +270,11 @@ def make_example(pair: Pair, images: Source, labels: Optional[Source]) -> dict:
                 raise InvalidInputError(f"{where}: cannot clear its EXIF orientation ({e})") from None
             if jpeg_header(image_bytes, where)[1] != 1:
                 raise InvalidInputError(f"{where}: its orientation is also set outside EXIF (XMP); not supported")
+            orientation = 1
         example["mask"] = {"path": stem(pair.label_member) + ".png", "bytes": mask.png}
         example["mask_classes"] = mask.classes
     example["image"] = {"path": pair.image_member.rsplit("/", 1)[-1], "bytes": image_bytes}
+    if words is not None:
+        parsed = parse_words(words.read(pair.words_member), words.where(pair.words_member))
+        example["words"] = orient_words(parsed, raw_size, orientation)
     return example

@@ -15,9 +15,12 @@ from typing import Optional
 import datasets
 from datasets.utils.py_utils import convert_file_size_to_int
 
-from .builder import ENGINE_DIR, SceneTextSegBuilder, config_names, features, prepare
+from .builder import ENGINE_DIR, SceneTextSegBuilder, config_features, config_names, prepare
 from .errors import PublishError
+from .inputs import find_input
 from .spec import ID2LABEL, DatasetSpec
+
+logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
 
 # The cards' prose lives in dataset_card/ of a checkout; an installed copy ships it as scene_text_seg/cards/.
 CARD_FOLDERS = (os.path.join(ENGINE_DIR, "cards"), os.path.join(os.path.dirname(ENGINE_DIR), "dataset_card"))
@@ -36,17 +39,28 @@ def _portable_yaml_features(features: datasets.Features) -> list:
     """The features as card YAML that datasets 3.x and 5.x read back alike.
 
     5.x writes `list:` for what 3.x calls a Sequence, and 3.x reads `list:` as a plain
-    Python list; both read `sequence:` as their own list-of-ClassLabel type.
+    Python list; both read `sequence:` as their own list-of-ClassLabel type. 5.x writes a
+    Sequence of a dict (`words`) as a `struct:` of lists, which 3.x reads as a dict of Sequences;
+    both read 3.x's `sequence: [fields]` as their own form of it.
     """
 
     def rename(node):
         if isinstance(node, dict):
+            fields = node.get("struct")
+            if isinstance(fields, list) and fields and all(isinstance(f, dict) and "list" in f for f in fields):
+                sequence = [{"name": f["name"], **_as_field(f["list"])} for f in fields]
+                return rename({**{k: v for k, v in node.items() if k != "struct"}, "sequence": sequence})
             return {("sequence" if key == "list" else key): rename(value) for key, value in node.items()}
         if isinstance(node, list):
             return [rename(item) for item in node]
         return node
 
     return rename(features._to_yaml_list())
+
+
+def _as_field(feature_yaml) -> dict:
+    """A feature's YAML as the body of a named field: a bare dtype becomes {"dtype": ...}."""
+    return {"dtype": feature_yaml} if isinstance(feature_yaml, str) else dict(feature_yaml)
 
 
 def _size_category(rows: int) -> str:
@@ -56,13 +70,13 @@ def _size_category(rows: int) -> str:
     return "100K<n<1M"
 
 
-def card_metadata(dataset: DatasetSpec, splits: dict[str, dict[str, dict]]) -> dict:
+def card_metadata(builder_cls: type[SceneTextSegBuilder], splits: dict[str, dict[str, dict]]) -> dict:
     """The card's YAML: Hub fields, `configs` (split -> Parquet files) and `dataset_info`, per config.
 
     `splits` maps config -> split -> {"num_examples": n[, "num_bytes": b]}; datasets 5.x only
     trusts (and verifies) split sizes that come with num_bytes, known after a build.
     """
-    yaml_features = _portable_yaml_features(features())
+    dataset = builder_cls.SPEC
     configs, infos = [], []
     for config, sizes in splits.items():
         files = [{"split": split, "path": f"data/{config}/{split}-*"} for split in sizes]
@@ -70,8 +84,9 @@ def card_metadata(dataset: DatasetSpec, splits: dict[str, dict[str, dict]]) -> d
             {"config_name": config, **({"default": True} if config == "default" else {}), "data_files": files}
         )
         split_list = [{"name": split, **info} for split, info in sizes.items()]
-        # A fresh list per config: a shared one would be written as a YAML anchor and alias.
-        infos.append({"config_name": config, "features": json.loads(json.dumps(yaml_features)), "splits": split_list})
+        # Plain fresh objects per config: a shared one would be written as a YAML anchor and alias.
+        yaml_features = json.loads(json.dumps(_portable_yaml_features(config_features(builder_cls, config))))
+        infos.append({"config_name": config, "features": yaml_features, "splits": split_list})
     return {
         "license": "cc-by-4.0",  # the labels' licence, the same for the whole family
         "pretty_name": dataset.pretty_name,
@@ -87,13 +102,15 @@ def card_metadata(dataset: DatasetSpec, splits: dict[str, dict[str, dict]]) -> d
     }
 
 
-def render_card(dataset: DatasetSpec, splits: dict[str, dict[str, dict]], body: Optional[str] = None) -> str:
+def render_card(
+    builder_cls: type[SceneTextSegBuilder], splits: dict[str, dict[str, dict]], body: Optional[str] = None
+) -> str:
     """The dataset card: YAML generated from the builder, the prose of the checked-in card."""
     from huggingface_hub import DatasetCard, DatasetCardData
 
     if body is None:
-        body = DatasetCard.load(card_path(dataset)).text
-    data = DatasetCardData(**card_metadata(dataset, splits))
+        body = DatasetCard.load(card_path(builder_cls.SPEC)).text
+    data = DatasetCardData(**card_metadata(builder_cls, splits))
     return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n{body}"))
 
 
@@ -110,9 +127,10 @@ def export(
     """Write a Hub dataset repo folder: Parquet shards with the bytes embedded, the card, id2label.json.
 
     `load_dataset(out_dir)` then needs no script on any `datasets` version. Returns the splits'
-    sizes as the card states them. `configs` defaults to every config of the builder.
+    sizes as the card states them. `configs` defaults to every config whose inputs are all present
+    (those whose optional inputs are missing are skipped and logged).
     """
-    configs = configs or config_names(builder_cls)
+    configs = configs or configs_with_inputs(builder_cls, data_dir)
     if os.path.isdir(out_dir) and os.listdir(out_dir) and not os.path.isfile(os.path.join(out_dir, "id2label.json")):
         raise PublishError(f"{out_dir} is not empty and is not an earlier export: choose a new or empty folder")
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
@@ -124,6 +142,19 @@ def export(
             builder_cls, data_dir, staging, configs, max_shard_size, cache_dir, num_proc, verification_mode
         )
     return splits
+
+
+def configs_with_inputs(builder_cls: type[SceneTextSegBuilder], data_dir: str) -> tuple[str, ...]:
+    """The configs whose inputs are all in `data_dir` (every config, when even the required ones are not,
+    so that the build names what is missing)."""
+    spec, present = builder_cls.SPEC, []
+    for config in config_names(builder_cls):
+        missing = [s.filename for s in spec.inputs_for(config).values() if find_input(data_dir, s) is None]
+        if not missing:
+            present.append(config)
+        elif not any(s.filename in missing for s in spec.required_inputs().values()):
+            logger.info(f"config {config!r} skipped: it needs {', '.join(missing)} (ask for it with --config {config})")
+    return tuple(present) or config_names(builder_cls)
 
 
 @contextlib.contextmanager
@@ -190,7 +221,7 @@ def _write_export(
         json.dump({str(k): v for k, v in ID2LABEL.items()}, f, indent=2)
         f.write("\n")
     with open(os.path.join(out_dir, "README.md"), "w", encoding="utf-8") as f:
-        f.write(render_card(builder_cls.SPEC, splits))
+        f.write(render_card(builder_cls, splits))
     return splits
 
 

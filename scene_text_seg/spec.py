@@ -25,12 +25,18 @@ class InputFile:
     role: str  # which part of the dataset it holds: a key of DatasetSpec.split_images, "labels", ...
     source: str  # where to get it
     size: Optional[int] = None
-    digest: Optional[str] = None  # "md5:<hex>" or "sha256:<hex>", when published
-    required: bool = True
+    digest: Optional[str] = None  # "md5:<hex>" or "sha256:<hex>", when published (for `name` only)
+    required: bool = True  # read by every config
+    needed_by: tuple[str, ...] = ()  # the configs that read it when it is not required by all
+    aliases: tuple[str, ...] = ()  # other names the same content is published under (no digest known)
 
     @property
     def filename(self) -> str:
         return f"{self.name}.zip"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +60,7 @@ class DatasetSpec:
     write_demo_inputs: Callable[[str], object]  # writes synthetic stand-ins of every input into a folder
     image_extensions: tuple[str, ...] = (".jpg", ".jpeg")
     labels_role: str = "labels"
+    words_roles: dict[str, str] = dataclasses.field(default_factory=dict)  # split -> role of its word files
 
     @property
     def title(self) -> str:
@@ -66,5 +73,9 @@ class DatasetSpec:
         return f"{self.name.upper()}_DATA_DIR"
 
     def required_inputs(self) -> dict[str, InputFile]:
-        """The inputs a build reads, by role."""
+        """The inputs every build reads, by role."""
         return {spec.role: spec for spec in self.inputs if spec.required}
+
+    def inputs_for(self, config: str) -> dict[str, InputFile]:
+        """The inputs a build of `config` reads, by role."""
+        return {spec.role: spec for spec in self.inputs if spec.required or config in spec.needed_by}

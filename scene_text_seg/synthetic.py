@@ -63,6 +63,7 @@ class Expected:
     grid: Optional[str]  # "raw" or "oriented": the grid its mask was drawn on; None if unlabeled
     mask: Optional[np.ndarray]  # the mask as it should decode (uint8, on the mask's grid)
     mask_mode: Optional[str]
+    words: dict  # the ICDAR words, polygons on the raw pixel grid: {"polygon": [...], "text": [...], "ignore": [...]}
 
 
 @dataclasses.dataclass
@@ -137,8 +138,9 @@ def make_split(
         x0, y0 = int(rng.integers(1, width // 2)), int(rng.integers(1, height // 2))
         box = (x0, y0, x0 + int(rng.integers(3, width // 3)), y0 + int(rng.integers(2, height // 3)))
         jpeg = _jpeg(_photo(rng, size, box), orientation)
+        words = _words(number, box, text_free=number in text_free)
         if number in unlabeled:
-            out[f"img_{number}"] = Expected(jpeg, orientation, None, None, None)
+            out[f"img_{number}"] = Expected(jpeg, orientation, None, None, None, words)
             continue
         mode = MASK_MODES[case % len(MASK_MODES)]
         mask = _label_map(size, box, uncertain=mode not in ("1", "P2"))
@@ -146,8 +148,30 @@ def make_split(
             mask = np.zeros_like(mask)
         if grid == "oriented":
             mask = np.asarray(PIL.Image.fromarray(mask, "L").transpose(ORIENTATION_TRANSPOSE[orientation]))
-        out[f"img_{number}"] = Expected(jpeg, orientation, grid, mask, mode)
+        out[f"img_{number}"] = Expected(jpeg, orientation, grid, mask, mode, words)
     return out
+
+
+def _words(number: int, box: tuple[int, int, int, int], text_free: bool) -> dict:
+    """The ICDAR words of an image, from the same box its mask marks as text (so they agree by
+    construction): the box's pixel corners clockwise from top-left; transcriptions with commas on
+    every third image; a small don't-care word on even ones; a text-free image's word is don't care."""
+    x0, y0, x1, y1 = box
+    text = "###" if text_free else (f"a,b,{number}" if number % 3 == 0 else f"WORD{number}")
+    words = {"polygon": [[x0, y0, x1 - 1, y0, x1 - 1, y1 - 1, x0, y1 - 1]], "text": [text], "ignore": [text == "###"]}
+    if number % 2 == 0:
+        words["polygon"].append([0, 0, 2, 0, 2, 1, 0, 1])
+        words["text"].append("###")
+        words["ignore"].append(True)
+    return words
+
+
+def gt_file(words: dict, bom: bool) -> bytes:
+    """An ICDAR 2015 ground-truth file: `x1,...,y4,text` lines, CRLF, UTF-8 (the training files with a BOM)."""
+    lines = [
+        ",".join(map(str, polygon)) + "," + text for polygon, text in zip(words["polygon"], words["text"], strict=True)
+    ]
+    return ("\ufeff" if bom else "").encode() + "".join(line + "\r\n" for line in lines).encode("utf-8")
 
 
 def _write(path: str, files: dict[str, bytes], form: str) -> None:
@@ -176,6 +200,7 @@ def write_inputs(
     form: str = "zip",
     junk: bool = True,
     text_free: Optional[dict[str, set[int]]] = None,
+    words: bool = False,
 ) -> dict[str, dict[str, Expected]]:
     """Write the three inputs into `root` (as zips or extracted folders); return split -> image_id -> Expected."""
     rng = np.random.default_rng(seed)
@@ -198,6 +223,13 @@ def write_inputs(
         labels[layout.top + ".DS_Store"] = b"\x00\x00\x00\x01Bud1"
         labels[layout.top + "readme.txt"] = b"IST_S labels"
     _write(os.path.join(root, "IST_Segmentation_labels"), labels, form)
+    if words:  # the two ICDAR word archives: files at the root, training ones with a BOM as published
+        for split, name in (
+            ("train", "ch4_training_localization_transcription_gt"),
+            ("test", "Challenge4_Test_Task4_GT"),
+        ):
+            files = {f"gt_{k}.txt": gt_file(v.words, bom=split == "train") for k, v in expected[split].items()}
+            _write(os.path.join(root, name), files, form)
     return expected
 
 

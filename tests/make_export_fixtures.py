@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 import ist_s  # noqa: E402
 from scene_text_seg import synthetic  # noqa: E402
 
-FIXTURE_INPUTS = {"seed": 7, "n_train": 5, "n_test": 3}
+FIXTURE_INPUTS = {"seed": 7, "n_train": 5, "n_test": 3, "words": True}
 
 
 def fixture_folder(major: int) -> str:

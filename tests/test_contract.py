@@ -36,13 +36,25 @@ class Contract:
         return f"{self.builder.SPEC.name}-{self.config}"
 
 
+WORDS = datasets.Sequence(
+    {
+        "polygon": datasets.Sequence(datasets.Value("int32"), length=8),
+        "text": datasets.Value("string"),
+        "ignore": datasets.Value("bool"),
+    }
+)
+
+
 def ist_s_inputs(folder: str) -> None:
-    synthetic.write_inputs(folder, n_train=12, n_test=7, unlabeled={"train": {4, 9}, "test": {3}})
+    synthetic.write_inputs(folder, n_train=12, n_test=7, unlabeled={"train": {4, 9}, "test": {3}}, words=True)
 
 
 CONTRACTS = [
     Contract(ist_s.IstS, "default", ist_s_inputs, {"train": 10, "test": 6}),
     Contract(ist_s.IstS, "with_unlabeled", ist_s_inputs, {"train": 12, "test": 7}),
+    Contract(
+        ist_s.IstS, "words", ist_s_inputs, {"train": 12, "test": 7}, datasets.Features({**SCHEMA, "words": WORDS})
+    ),
 ]
 
 

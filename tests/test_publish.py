@@ -15,17 +15,21 @@ import ist_s
 from scene_text_seg import publish, synthetic
 from tests.conftest import build, raw
 
-PUBLISHED_SIZES = {"default": {"train": 979, "test": 496}, "with_unlabeled": {"train": 1000, "test": 500}}
+PUBLISHED_SIZES = {
+    "default": {"train": 979, "test": 496},
+    "with_unlabeled": {"train": 1000, "test": 500},
+    "words": {"train": 1000, "test": 500},
+}
 
 
 def test_checked_in_card_matches_the_builder(capsys):
     assert ist_s.main(["card", "--check"]) == 0
     card = DatasetCard.load(publish.card_path(ist_s.SPEC))
-    features = ist_s.IstS(config_name="default").info.features
     for info in card.data.dataset_info:
+        features = ist_s.IstS(config_name=info["config_name"]).info.features
         assert datasets.Features._from_yaml_list(info["features"]) == features
         assert {s["name"]: s["num_examples"] for s in info["splits"]} == PUBLISHED_SIZES[info["config_name"]]
-    assert [c["config_name"] for c in card.data.configs] == ["default", "with_unlabeled"]
+    assert [c["config_name"] for c in card.data.configs] == ["default", "with_unlabeled", "words"]
     assert card.data.license == "cc-by-4.0"
     assert card.data.task_categories == ["image-segmentation"] and card.data.task_ids == ["semantic-segmentation"]
     assert "scene-text" in card.data.tags and card.data.size_categories == ["1K<n<10K"]
@@ -218,7 +222,7 @@ def test_exports_made_by_either_era_load_in_this_one(made_by, tmp_path):
     inputs = str(tmp_path / "inputs")
     synthetic.write_inputs(inputs, **make_export_fixtures.FIXTURE_INPUTS)
     folder = os.path.join(os.path.dirname(make_export_fixtures.fixture_folder(0)), made_by)
-    for config in ("default", "with_unlabeled"):
+    for config in ("default", "with_unlabeled", "words"):
         direct = build(inputs, str(tmp_path / "cache"), config=config)
         loaded = datasets.load_dataset(folder, config, cache_dir=str(tmp_path / "load_cache"))
         streamed = datasets.load_dataset(folder, config, streaming=True)
