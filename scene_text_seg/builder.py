@@ -18,8 +18,8 @@ import datasets
 
 from . import words
 from .errors import CacheFolderError, InvalidInputError, SceneTextSegError
-from .inputs import Source, inputs_fingerprint, locate_inputs, verify_inputs
-from .layout import Pair, plan_pairs, shard
+from .inputs import Source, inputs_fingerprint, locate_inputs, read_split_assignment, verify_inputs
+from .layout import Pair, plan_pairs, reassign_splits, shard
 from .pixels import make_example
 from .spec import CLASS_NAMES, DatasetSpec
 
@@ -62,6 +62,7 @@ class SceneTextSegConfig(datasets.BuilderConfig):
     Args:
         with_unlabeled: keep the images that have no mask (mask None).
         with_words: add each image's word polygons and transcriptions (the dataset's word files).
+        assign_splits: divide the pairs by the dataset's split assignment file (COCO-Text's sets).
         inputs_fingerprint: names, sizes and mtimes of the inputs; set by the builder so that a
             changed input gets a new cache instead of the stale one.
         code_fingerprint: digest of the engine and the script; set by the builder so that changed
@@ -70,6 +71,7 @@ class SceneTextSegConfig(datasets.BuilderConfig):
 
     with_unlabeled: bool = False
     with_words: bool = False
+    assign_splits: bool = False
     inputs_fingerprint: Optional[str] = None
     code_fingerprint: Optional[str] = None
 
@@ -140,14 +142,24 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
         super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
 
     def _split_generators(self, dl_manager) -> list[datasets.SplitGenerator]:
-        spec = self.SPEC
-        paths = locate_inputs(spec, self.config.data_dir, self.config.name)
+        spec, config = self.SPEC, self.config
+        paths = locate_inputs(spec, config.data_dir, config.name)
         # Genuine inputs (every registered one is the published file) must give the published split sizes.
         genuine = self._verify_inputs and verify_inputs(spec, paths)
+        planned = plan_pairs(spec, paths, config.with_unlabeled, config.with_words)
+        if config.assign_splits:
+            assignment = spec.split_assignment
+            assigned = read_split_assignment(assignment, paths[assignment.role])
+            planned = reassign_splits(
+                planned, assigned, f"{os.path.basename(paths[assignment.role])}:{assignment.member}"
+            )
+            logger.info(
+                "splits from " + assignment.member + ": " + ", ".join(f"{s} {len(p)}" for s, p in planned.items())
+            )
         generators = []
-        for split, pairs in plan_pairs(spec, paths, self.config.with_unlabeled, self.config.with_words).items():
-            expected = spec.expected_split_sizes[self.config.name][split]
-            if genuine and len(pairs) != expected:
+        for split, pairs in planned.items():
+            expected = spec.expected_split_sizes.get(config.name, {}).get(split)  # not published for every config
+            if genuine and expected is not None and len(pairs) != expected:
                 raise InvalidInputError(
                     f"{paths[spec.labels_role]}: gives {len(pairs)} {split} rows, expected {expected} on the "
                     f"published archives: is it the {spec.title} labels zip from {spec.labels_download}?"
@@ -157,9 +169,9 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
                 # `shards` is the only list: datasets splits it between processes and streaming workers.
                 gen_kwargs={
                     "shards": shard(pairs),
-                    "images_path": paths[spec.split_images[split]],
+                    "image_paths": {role: paths[role] for role in sorted({pair.image_role for pair in pairs})},
                     "labels_path": paths[spec.labels_role],
-                    "words_path": paths[spec.words_roles[split]] if self.config.with_words else None,
+                    "words_path": paths[spec.words_roles[split]] if config.with_words else None,
                 },
             )
             generator.split_info.num_examples = len(pairs)  # progress bar total
@@ -177,10 +189,14 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
             raise InputErrorFromBuild(error) from None
 
     def _generate_examples(
-        self, shards: list[tuple[Pair, ...]], images_path: str, labels_path: str, words_path: Optional[str] = None
+        self,
+        shards: list[tuple[Pair, ...]],
+        image_paths: dict[str, str],
+        labels_path: str,
+        words_path: Optional[str] = None,
     ):
         # Archives are opened here, per job: an open ZipFile cannot be sent to another process.
-        images, labels = Source(images_path), Source(labels_path)
+        images, labels = {role: Source(path) for role, path in image_paths.items()}, Source(labels_path)
         word_files = Source(words_path) if words_path is not None else None
         # Checking a mask means inflating it (zlib, which like PIL's decoders releases the GIL):
         # a few threads make the next examples while this one is written or consumed. The window
@@ -189,7 +205,8 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
         pending: collections.deque = collections.deque()
         try:
             for pair in (pair for pairs in shards for pair in pairs):
-                pending.append((pair.image_id, pool.submit(make_example, pair, images, labels, word_files)))
+                example = pool.submit(make_example, pair, images[pair.image_role], labels, word_files)
+                pending.append((pair.image_id, example))
                 if len(pending) > 2 * self._example_threads:
                     image_id, example = pending.popleft()
                     yield image_id, example.result()
@@ -198,7 +215,8 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
                 yield image_id, example.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-            images.close()
+            for source in images.values():
+                source.close()
             labels.close()
             if word_files is not None:
                 word_files.close()

@@ -10,13 +10,13 @@ import re
 import stat
 import zipfile
 import zlib
-from typing import Optional
+from typing import IO, Optional
 
 import datasets
 from datasets.utils.tqdm import tqdm
 
 from .errors import ChecksumMismatchError, InvalidInputError, MissingInputError
-from .spec import DatasetSpec, InputFile
+from .spec import DatasetSpec, InputFile, SplitAssignment
 
 logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
 
@@ -270,6 +270,11 @@ class Source:
             )
 
     def _read_zip(self, member: str) -> bytes:
+        info = self._check_zip_member(member)
+        self._refuse_oversized(member, info.file_size)  # as declared; a longer stream fails its CRC
+        return self._zip.read(info)
+
+    def _check_zip_member(self, member: str) -> zipfile.ZipInfo:
         info = self._zip.getinfo(member)
         if info.flag_bits & 0x1:
             raise InvalidInputError(
@@ -282,19 +287,45 @@ class Source:
                 f"{self.where(member)}: compressed with method {info.compress_type} ({method}), which Python's "
                 f"zipfile cannot read; extract it with another tool and pass the folder instead"
             )
-        self._refuse_oversized(member, info.file_size)  # as declared; a longer stream fails its CRC
-        return self._zip.read(info)
+        return info
 
     def _read_file(self, member: str) -> bytes:
+        with self._open_file(member) as f:
+            self._refuse_oversized(member, os.fstat(f.fileno()).st_size)
+            return f.read()
+
+    def _open_file(self, member: str) -> IO[bytes]:
         # Non-blocking, and only a regular file: a named pipe swapped in since listing cannot hang us.
         descriptor = os.open(os.path.join(self.path, *member.split("/")), os.O_RDONLY | os.O_NONBLOCK)
-        with open(descriptor, "rb") as f:
-            info = os.fstat(f.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise InvalidInputError(f"{self.where(member)}: not a regular file; refusing it")
-            self._refuse_oversized(member, info.st_size)
-            return f.read()
+        f = open(descriptor, "rb")
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            f.close()
+            raise InvalidInputError(f"{self.where(member)}: not a regular file; refusing it")
+        return f
+
+    def open(self, member: str) -> IO[bytes]:
+        """A member as a stream, for the one large file read whole (a split assignment): no size cap."""
+        if self._zip is None:
+            return self._open_file(member)
+        return self._zip.open(self._check_zip_member(member))
 
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()
+
+
+def read_split_assignment(assignment: SplitAssignment, path: str) -> dict[str, str]:
+    """Lower-cased image stem -> split, from the assignment file found (at any depth) in the input at `path`."""
+    source = Source(path)
+    try:
+        members = [m for m in source.members() if m.replace("\\", "/").rsplit("/", 1)[-1] == assignment.member]
+        if not members:
+            raise InvalidInputError(f"{source.label} holds no {assignment.member}")
+        where = source.where(members[0])
+        try:
+            with source.open(members[0]) as stream:
+                return assignment.read(stream, where)
+        except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError) as e:
+            raise InvalidInputError(f"{where}: cannot be read ({printable(str(e))})") from None
+    finally:
+        source.close()

@@ -70,13 +70,14 @@ def files_by_stem(members: list[str], extensions: tuple[str, ...], where: Callab
 
 
 def labels_by_split(labels: Source, splits: tuple[str, ...], split_words: Mapping[str, str]) -> dict[str, dict]:
-    """Detect the labels' layout: PNGs at any depth, the split named by a folder on the path."""
+    """Detect the labels' layout: PNGs at any depth, the split named by a folder on the path (a dataset
+    of one split takes every PNG, whatever its folders are called)."""
     by_split: dict[str, list[str]] = {split: [] for split in splits}
     undetermined = []
     for member in labels.members():
         if is_junk(member) or not member.lower().endswith(".png"):
             continue
-        split = split_of(member, split_words)
+        split = splits[0] if len(splits) == 1 else split_of(member, split_words)
         if split is None:
             undetermined.append(member)
         else:
@@ -91,7 +92,8 @@ def labels_by_split(labels: Source, splits: tuple[str, ...], split_words: Mappin
     for split, members in by_split.items():
         if not members:
             raise InvalidInputError(
-                f"{labels.path} holds no {split} labels: expected PNGs under a folder naming the {split} split"
+                f"{labels.path} holds no {split} labels: expected PNGs"
+                + (f" under a folder naming the {split} split" if len(splits) > 1 else "")
             )
     return {split: files_by_stem(members, (".png",), labels.where) for split, members in by_split.items()}
 
@@ -132,28 +134,44 @@ class Pair:
     image_member: str
     label_member: Optional[str]
     words_member: Optional[str] = None  # its ICDAR word file, for configs with words
+    image_role: str = ""  # which input holds the image, when a split's images span several archives
+
+
+def images_by_stem(images: dict[str, Source], extensions: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    """Lower-cased stem -> (role, member) over every image archive of a split; a stem twice is an error."""
+    found: dict[str, tuple[str, str]] = {}
+    for role, source in images.items():
+        for key, member in files_by_stem(source.members(), extensions, source.where).items():
+            if key in found:
+                first = images[found[key][0]].where(found[key][1])
+                raise InvalidInputError(
+                    f"two images share the name {stem(member)!r} (ignoring case): {first} and {source.where(member)}"
+                )
+            found[key] = (role, member)
+    return found
 
 
 def plan_split(
     split: str,
-    images: Source,
+    images: dict[str, Source],
     labels: dict[str, str],
     with_unlabeled: bool,
     extensions: tuple[str, ...],
     words: Optional[Source] = None,
 ) -> list[Pair]:
-    """Pair images with labels (and word files) by stem within one split, in numeric order."""
-    image_by_stem = files_by_stem(images.members(), extensions, images.where)
-    words_by_stem = {} if words is None else pair_words(split, image_by_stem, words_by_image(words), words)
+    """Pair images (from one or several archives, by role) with labels (and word files) by stem within
+    one split, in numeric order. Only listings are read."""
+    image_by_stem = images_by_stem(images, extensions)
+    members = {key: member for key, (_, member) in image_by_stem.items()}
+    words_by_stem = {} if words is None else pair_words(split, members, words_by_image(words), words)
     orphans = sorted(set(labels) - set(image_by_stem), key=natural_key)
     if orphans:
         shown = ", ".join(printable(labels[s]) for s in orphans[:5]) + (" ..." if len(orphans) > 5 else "")
-        raise InvalidInputError(
-            f"{len(orphans)} {split} label(s) have no image of the same name in {images.label}: {shown}"
-        )
+        where = ", ".join(source.label for source in images.values())
+        raise InvalidInputError(f"{len(orphans)} {split} label(s) have no image of the same name in {where}: {shown}")
     pairs = [
-        Pair(stem(member), member, labels.get(key), words_by_stem.get(key))
-        for key, member in image_by_stem.items()
+        Pair(stem(member), member, labels.get(key), words_by_stem.get(key), role)
+        for key, (role, member) in image_by_stem.items()
         if with_unlabeled or key in labels
     ]
     unlabeled = len(image_by_stem) - len(labels)
@@ -172,18 +190,33 @@ def plan_pairs(
     finally:
         labels.close()
     planned = {}
-    for split, role in dataset.split_images.items():
-        images = Source(paths[role])
+    for split, roles in dataset.split_images.items():
+        images = {role: Source(paths[role]) for role in roles}
         words = Source(paths[dataset.words_roles[split]]) if with_words else None
         try:
             planned[split] = plan_split(
                 split, images, labels_per_split[split], with_unlabeled, dataset.image_extensions, words
             )
         finally:
-            images.close()
+            for source in images.values():
+                source.close()
             if words is not None:
                 words.close()
     return planned
+
+
+def reassign_splits(planned: dict[str, list[Pair]], assigned: dict[str, str], source: str) -> dict[str, list[Pair]]:
+    """The pairs divided anew by an external assignment (lower-cased image stem -> split), in the
+    assignment's split order; pairs it does not name are counted and logged, never dropped silently."""
+    splits: dict[str, list[Pair]] = {split: [] for split in dict.fromkeys(assigned.values())}
+    unassigned = []
+    for pair in (pair for pairs in planned.values() for pair in pairs):
+        split = assigned.get(pair.image_id.lower())
+        (splits[split] if split is not None else unassigned).append(pair)
+    if unassigned:
+        shown = ", ".join(pair.image_id for pair in unassigned[:5]) + (" ..." if len(unassigned) > 5 else "")
+        logger.warning(f"{len(unassigned)} labelled image(s) are in no split of {source}, so in no split here: {shown}")
+    return {split: sorted(pairs, key=lambda pair: natural_key(pair.image_id)) for split, pairs in splits.items()}
 
 
 def shard(pairs: list[Pair]) -> list[tuple[Pair, ...]]:

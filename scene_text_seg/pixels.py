@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 import struct
 import warnings
 import zlib
 from collections.abc import Iterator
 from typing import Optional
 
+import datasets
 import numpy as np
 import PIL.Image
 
@@ -22,6 +24,8 @@ from .inputs import Source
 from .layout import Pair, stem
 from .spec import ID2LABEL, MASK_VALUES
 from .words import orient_words, parse_words
+
+logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXIF_ORIENTATION = 0x0112
@@ -182,6 +186,144 @@ def minimal_grayscale_png(parts: PngParts) -> bytes:
     )
 
 
+# ---- photos that are not JPEGs (MLT_S holds PNG and GIF photos): sizes and orientation from headers ----
+
+XMP_ORIENTATION = re.compile(rb'tiff:Orientation(?:="|>)([0-9])')  # where PIL looks when EXIF has none
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageHeader:
+    """What the headers of a stored photo say: no pixel is decoded."""
+
+    format: str  # "JPEG", "PNG" or "GIF"
+    size: tuple[int, int]  # (width, height) of the stored pixel grid
+    orientation: int  # the EXIF orientation `datasets.Image` will apply (1: none)
+    frames: int = 1  # a GIF's frames: `datasets.Image` decodes the first
+
+
+def image_header(data: bytes, where: str) -> ImageHeader:
+    """The header of a JPEG, PNG or GIF photo; a truncated or corrupt one is an error naming it."""
+    if data.startswith(b"\xff\xd8"):
+        return ImageHeader("JPEG", *jpeg_header(data, where))
+    if data.startswith(PNG_SIGNATURE):
+        return png_photo_header(data, where)
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return gif_header(data, where)
+    raise InvalidInputError(f"{where}: not a JPEG, PNG or GIF image (starts with {data[:8]!r})")
+
+
+def _exif_orientation(exif: bytes) -> int:
+    tags = PIL.Image.Exif()
+    tags.load(exif)
+    return int(tags.get(EXIF_ORIENTATION) or 1)
+
+
+def _xmp_orientation(xmp: bytes) -> int:
+    match = XMP_ORIENTATION.search(xmp)
+    return int(match[1]) if match else 1
+
+
+def png_photo_header(data: bytes, where: str) -> ImageHeader:
+    """A PNG photo's size, and the orientation PIL finds: an eXIf chunk, a "Raw profile type exif"
+    text chunk, else XMP. The chunk walk must reach IEND (a truncated PNG is an error)."""
+    if data[12:16] != b"IHDR":
+        raise InvalidInputError(f"{where}: corrupt PNG (no IHDR chunk first)")
+    width, height = struct.unpack(">II", data[16:24])
+    exif, xmp, pos = None, b"", len(PNG_SIGNATURE)
+    while True:
+        if pos + 12 > len(data):
+            raise InvalidInputError(f"{where}: truncated PNG (it ends before its IEND chunk)")
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
+        if pos + 12 + length > len(data):
+            raise InvalidInputError(f"{where}: truncated PNG (its {kind.decode('latin-1')!r} chunk is cut short)")
+        if kind == b"eXIf":
+            exif = body
+        elif kind in (b"tEXt", b"zTXt", b"iTXt"):
+            key = body.split(b"\0", 1)[0]
+            if key == b"XML:com.adobe.xmp":
+                xmp = body
+            elif key == b"Raw profile type exif" and exif is None:
+                text = body[len(key) + 1 :]
+                text = zlib.decompress(text[1:]) if kind == b"zTXt" else text
+                exif = bytes.fromhex("".join(text.decode("latin-1").split("\n")[3:]))
+        elif kind == b"IEND":
+            break
+        pos += 12 + length
+    orientation = _exif_orientation(exif) if exif else 1
+    if orientation == 1:
+        orientation = _xmp_orientation(xmp)
+    return ImageHeader("PNG", (width, height), orientation)
+
+
+def gif_header(data: bytes, where: str) -> ImageHeader:
+    """A GIF's logical screen size and frame count, from a walk of its blocks to the trailer."""
+
+    def skip_sub_blocks(pos: int) -> int:
+        while True:
+            if pos >= len(data):
+                raise InvalidInputError(f"{where}: truncated GIF (it ends inside a data block)")
+            if data[pos] == 0:
+                return pos + 1
+            pos += 1 + data[pos]
+
+    def colour_table(flags: int) -> int:
+        return 3 * 2 ** ((flags & 0x07) + 1) if flags & 0x80 else 0
+
+    if len(data) < 13:
+        raise InvalidInputError(f"{where}: truncated GIF (it ends inside its header)")
+    width, height, flags = struct.unpack("<HHB", data[6:11])
+    pos, frames, xmp = 13 + colour_table(flags), 0, b""
+    while True:
+        if pos >= len(data):
+            raise InvalidInputError(f"{where}: truncated GIF (no trailer after {frames} frame(s))")
+        block = data[pos]
+        if block == 0x3B:  # trailer
+            break
+        if block == 0x21:  # extension: label, then sub-blocks
+            end = skip_sub_blocks(pos + 2)
+            if data[pos + 1] == 0xFF and data[pos + 3 : pos + 14] == b"XMP DataXMP":
+                xmp = data[pos + 14 : end]
+            pos = end
+        elif block == 0x2C:  # image: descriptor, local colour table, LZW code size, sub-blocks
+            if pos + 10 > len(data):
+                raise InvalidInputError(f"{where}: truncated GIF (it ends inside an image descriptor)")
+            pos = skip_sub_blocks(pos + 10 + colour_table(data[pos + 9]) + 1)
+            frames += 1
+        else:
+            raise InvalidInputError(f"{where}: corrupt GIF (unknown block {block:#04x} at byte {pos})")
+    if frames == 0:
+        raise InvalidInputError(f"{where}: corrupt GIF (no image in it)")
+    return ImageHeader("GIF", (width, height), _xmp_orientation(xmp), frames)
+
+
+def neutralise_photo_orientation(data: bytes, header: ImageHeader, where: str) -> bytes:
+    """The photo with its orientation set to 1 in place (JPEG APP1 or PNG eXIf): nothing is re-encoded."""
+    try:
+        if header.format == "JPEG":
+            data = neutralise_orientation(data)
+        elif header.format == "PNG":
+            data = _neutralise_png_exif(data)
+        else:
+            raise ValueError(f"a {header.format} has no EXIF block to change")
+    except (ValueError, KeyError, struct.error) as e:
+        raise InvalidInputError(f"{where}: cannot clear its EXIF orientation ({e})") from None
+    if image_header(data, where).orientation != 1:
+        raise InvalidInputError(f"{where}: its orientation is also set outside EXIF (XMP); not supported")
+    return data
+
+
+def _neutralise_png_exif(data: bytes) -> bytes:
+    pos = len(PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        if kind == b"eXIf":
+            body = _patch_exif_orientation(data[pos + 8 : pos + 8 + length], 0)
+            return data[:pos] + _png_chunk(b"eXIf", body) + data[pos + 12 + length :]
+        pos += 12 + length
+    raise ValueError("no eXIf chunk")
+
+
 @dataclasses.dataclass(frozen=True)
 class Mask:
     png: bytes  # single-channel 8-bit PNG, decodes to mode "L"
@@ -252,7 +394,10 @@ def make_example(pair: Pair, images: Source, labels: Optional[Source], words: Op
     given on the raw grid, follow the image onto the grid it decodes to."""
     image_bytes = images.read(pair.image_member)
     where = images.where(pair.image_member)
-    raw_size, orientation = jpeg_header(image_bytes, where)
+    header = image_header(image_bytes, where)
+    raw_size, orientation = header.size, header.orientation
+    if header.frames > 1:
+        logger.info(f"{where}: a GIF of {header.frames} frames; datasets.Image decodes the first")
     example = {
         "image_id": pair.image_id,
         "image": None,
@@ -264,16 +409,11 @@ def make_example(pair: Pair, images: Source, labels: Optional[Source], words: Op
         mask = read_mask(labels.read(pair.label_member), labels.where(pair.label_member), allowed)
         # The raw grid wins when both fit (orientations that do not swap the axes).
         if mask.size == raw_size and orientation != 1:
-            try:
-                image_bytes = neutralise_orientation(image_bytes)
-            except (ValueError, KeyError, struct.error) as e:
-                raise InvalidInputError(f"{where}: cannot clear its EXIF orientation ({e})") from None
-            if jpeg_header(image_bytes, where)[1] != 1:
-                raise InvalidInputError(f"{where}: its orientation is also set outside EXIF (XMP); not supported")
+            image_bytes = neutralise_photo_orientation(image_bytes, header, where)
             orientation = 1
         example["mask"] = {"path": stem(pair.label_member) + ".png", "bytes": mask.png}
         example["mask_classes"] = mask.classes
-    example["image"] = {"path": pair.image_member.rsplit("/", 1)[-1], "bytes": image_bytes}
+    example["image"] = {"path": pair.image_member.replace("\\", "/").rsplit("/", 1)[-1], "bytes": image_bytes}
     if words is not None:
         parsed = parse_words(words.read(pair.words_member), words.where(pair.words_member))
         example["words"] = orient_words(parsed, raw_size, orientation)

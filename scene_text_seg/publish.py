@@ -205,7 +205,7 @@ def _write_export(
     for config in configs:
         builder = prepare(builder_cls, data_dir, config, cache_dir, num_proc, verification_mode)
         splits[config] = {}
-        for split in builder_cls.SPEC.split_images:
+        for split in builder.info.splits:
             dataset = builder.as_dataset(split=split)
             count = max(1, math.ceil(dataset.data.nbytes / shard_bytes))
             os.makedirs(os.path.join(data_root, config), exist_ok=True)

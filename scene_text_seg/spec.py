@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Optional
+from typing import IO, Optional
 
 CLASS_NAMES = ["background", "text"]
 IGNORE_INDEX = 255  # "uncertain": ignored in the loss and the metrics
@@ -40,6 +40,15 @@ class InputFile:
 
 
 @dataclasses.dataclass(frozen=True)
+class SplitAssignment:
+    """Splits given by a file of another dataset (COCO-Text's train/val sets for COCO_TS)."""
+
+    role: str  # the input holding it
+    read: Callable[[IO[bytes], str], dict[str, str]]  # (a stream of it, where) -> lower-cased image stem -> split
+    member: str  # the file inside that input
+
+
+@dataclasses.dataclass(frozen=True)
 class DatasetSpec:
     """The facts of one dataset, as its script states them."""
 
@@ -50,7 +59,7 @@ class DatasetSpec:
     homepage: str
     license: str
     inputs: tuple[InputFile, ...]
-    split_images: dict[str, str]  # split -> role of the input holding its images
+    split_images: dict[str, tuple[str, ...]]  # split -> roles of the inputs holding its images
     split_words: dict[str, str]  # folder word -> split, for detecting the labels' layout
     expected_split_sizes: dict[str, dict[str, int]]  # config -> split -> rows on the published inputs
     manual_download_instructions: str
@@ -61,6 +70,7 @@ class DatasetSpec:
     image_extensions: tuple[str, ...] = (".jpg", ".jpeg")
     labels_role: str = "labels"
     words_roles: dict[str, str] = dataclasses.field(default_factory=dict)  # split -> role of its word files
+    split_assignment: Optional[SplitAssignment] = None  # for configs with `assign_splits`
 
     @property
     def title(self) -> str:
