@@ -25,10 +25,13 @@ from .publish import card_path, export, push, render_card, write_atomically
 
 
 def _print_summary(builder: engine.SceneTextSegBuilder, counts: dict, seconds: float) -> None:
+    width = max(5, *(len(split) for split in builder.info.splits))
     for split, info in builder.info.splits.items():
-        unlabeled = counts[split]["unlabeled"]
         note = "kept, mask None" if builder.config.with_unlabeled else "skipped"
-        print(f"{split:>5}: {info.num_examples:5d} rows  ({unlabeled} image(s) without a label {note})")
+        if not builder.config.with_unlabeled and "with_unlabeled" in engine.config_names(type(builder)):
+            note += ": --config with_unlabeled keeps them"
+        unlabeled = f"  ({counts[split]['unlabeled']} image(s) without a label {note})" if split in counts else ""
+        print(f"{split:>{width}}: {info.num_examples:5d} rows{unlabeled}")
     print(f"cache: {builder.cache_dir}")
     print(f"took {seconds:.1f} s")
 
@@ -77,6 +80,10 @@ def _cmd_stats(args) -> int:
         print(f"  rows (labelled pairs)   {numbers['rows']}")
         print(f"  unlabeled images        {numbers['unlabeled_images']}")
         print(f"  image sizes             {sizes}")
+        formats = ", ".join(f"{name} ({count})" for name, count in numbers["image_formats"].items())
+        print(f"  image formats           {formats}")
+        if numbers["gifs_with_several_frames"]:
+            print(f"  GIFs of several frames  {numbers['gifs_with_several_frames']} (the first frame is the image)")
         print(f"  text pixels             {numbers['text_pixel_fraction']:.2%}")
         print(f"  uncertain pixels        {numbers['uncertain_pixel_fraction']:.2%}")
         print(f"  images without text     {numbers['images_without_text']}")
@@ -113,13 +120,19 @@ def _cmd_demo(args) -> int:
         first_split = next(iter(spec.split_images))
         steps = [
             ("build", _cmd_build, {"config": "default"}),
-            ("stats", _cmd_stats, {"config": "with_unlabeled", "json": False}),
+            ("stats", _cmd_stats, {"config": _every_image_config(args.builder_cls), "json": False}),
             ("preview", _cmd_preview, {"config": "default", "split": first_split, "n": 8, "seed": 0, "out": args.out}),
         ]
         for name, handler, options in steps:
             print(f"\n$ {args.prog} {name}")
             handler(types.SimpleNamespace(**common, **options))
     return 0
+
+
+def _every_image_config(builder_cls: type[engine.SceneTextSegBuilder]) -> str:
+    """The config stats read by default: `with_unlabeled` where the dataset has it, so every image counts."""
+    names = engine.config_names(builder_cls)
+    return "with_unlabeled" if "with_unlabeled" in names else names[0]
 
 
 def _export_options(args) -> dict:
@@ -244,7 +257,7 @@ def build_parser(builder_cls: type[engine.SceneTextSegBuilder], prog: str) -> ar
     verb("build", _cmd_build, "Prepare every split in the datasets cache and summarise them.", building, "default")
     verb("verify", _cmd_verify, "Hash every input and compare it with the published checksums.", ("data",))
     stats_help = "Per split, over every image: rows, unlabeled, sizes, pixel fractions (and words)."
-    stats = verb("stats", _cmd_stats, stats_help, building, "with_unlabeled")
+    stats = verb("stats", _cmd_stats, stats_help, building, _every_image_config(builder_cls))
     stats.add_argument("--json", action="store_true", help="print JSON for machines")
     preview = verb("preview", _cmd_preview, "Save a grid of images with their masks overlaid.", building, "default")
     preview.add_argument("--out", default=f"{spec.name}_preview.png", help="PNG to write")

@@ -11,23 +11,29 @@ import numpy as np
 import PIL.Image
 import PIL.ImageDraw
 
-from .pixels import decoded_size, jpeg_header
+from .pixels import decoded_size, image_header
 from .spec import IGNORE_INDEX
 
 
 def compute_stats(dataset: datasets.Dataset) -> dict:
-    """Rows, unlabeled images, image sizes, text and uncertain pixel fractions, images without text;
-    with a `words` column also words per image and the share of don't-care words."""
+    """Rows, unlabeled images, image sizes and formats (and GIFs of several frames), text and uncertain
+    pixel fractions, images without text; with a `words` column also words per image and the share of
+    don't-care words. Photos are read from their headers only."""
     rows = dataset.cast_column("image", datasets.Image(decode=False)).cast_column("mask", datasets.Image(decode=False))
     sizes: dict[str, int] = {}
+    formats: dict[str, int] = {}
     counts = np.zeros(256, np.int64)
+    multi_frame = 0
     labelled = without_text = word_count = dont_care = 0
     for row in rows:
         if "words" in row:
             word_count += len(row["words"]["ignore"])
             dont_care += sum(row["words"]["ignore"])
+        header = image_header(row["image"]["bytes"], row["image_id"])
+        formats[header.format] = formats.get(header.format, 0) + 1
+        multi_frame += header.frames > 1
         if row["mask"] is None:
-            size = decoded_size(*jpeg_header(row["image"]["bytes"], row["image_id"]))
+            size = decoded_size(header.size, header.orientation)
         else:
             with PIL.Image.open(io.BytesIO(row["mask"]["bytes"])) as mask:  # stored masks are 8-bit L
                 size, histogram = mask.size, np.asarray(mask.histogram(), np.int64)
@@ -47,6 +53,8 @@ def compute_stats(dataset: datasets.Dataset) -> dict:
         "rows": labelled,
         "unlabeled_images": dataset.num_rows - labelled,
         "image_sizes": dict(sorted(sizes.items(), key=lambda item: -item[1])),
+        "image_formats": dict(sorted(formats.items(), key=lambda item: -item[1])),
+        "gifs_with_several_frames": multi_frame,
         "text_pixel_fraction": round(int(counts[1]) / pixels, 6),
         "uncertain_pixel_fraction": round(int(counts[IGNORE_INDEX]) / pixels, 6),
         "images_without_text": int(without_text),

@@ -176,7 +176,7 @@ def plan_split(
     ]
     unlabeled = len(image_by_stem) - len(labels)
     if unlabeled and not with_unlabeled:
-        logger.info(f"{split}: skipped {unlabeled} image(s) without a label (config 'with_unlabeled' keeps them)")
+        logger.info(f"{split}: skipped {unlabeled} image(s) without a label")
     return sorted(pairs, key=lambda pair: natural_key(pair.image_id))
 
 

@@ -83,18 +83,21 @@ def card_metadata(builder_cls: type[SceneTextSegBuilder], splits: dict[str, dict
         configs.append(
             {"config_name": config, **({"default": True} if config == "default" else {}), "data_files": files}
         )
-        split_list = [{"name": split, **info} for split, info in sizes.items()]
+        # A split whose size is not published is named without one.
+        split_list = [
+            {"name": split, **{k: v for k, v in info.items() if v is not None}} for split, info in sizes.items()
+        ]
         # Plain fresh objects per config: a shared one would be written as a YAML anchor and alias.
         yaml_features = json.loads(json.dumps(_portable_yaml_features(config_features(builder_cls, config))))
         infos.append({"config_name": config, "features": yaml_features, "splits": split_list})
     return {
         "license": "cc-by-4.0",  # the labels' licence, the same for the whole family
         "pretty_name": dataset.pretty_name,
-        "language": ["en"],
+        "language": list(dataset.languages),
         "task_categories": ["image-segmentation"],
         "task_ids": ["semantic-segmentation"],
         "size_categories": [
-            _size_category(max(sum(info["num_examples"] for info in sizes.values()) for sizes in splits.values()))
+            _size_category(max(sum(info["num_examples"] or 0 for info in sizes.values()) for sizes in splits.values()))
         ],
         "tags": list(dataset.tags),
         "configs": configs,

@@ -61,13 +61,15 @@ class DatasetSpec:
     inputs: tuple[InputFile, ...]
     split_images: dict[str, tuple[str, ...]]  # split -> roles of the inputs holding its images
     split_words: dict[str, str]  # folder word -> split, for detecting the labels' layout
-    expected_split_sizes: dict[str, dict[str, int]]  # config -> split -> rows on the published inputs
+    # config -> split -> rows on the published inputs (None: a split whose size is not published)
+    expected_split_sizes: dict[str, dict[str, Optional[int]]]
     manual_download_instructions: str
     labels_download: str  # where the labels come from, named when the counts disagree
     card_file: str  # the card's file name under dataset_card/
     tags: tuple[str, ...]
     write_demo_inputs: Callable[[str], object]  # writes synthetic stand-ins of every input into a folder
     image_extensions: tuple[str, ...] = (".jpg", ".jpeg")
+    languages: tuple[str, ...] = ("en",)  # of the text in the photos, for the card
     labels_role: str = "labels"
     words_roles: dict[str, str] = dataclasses.field(default_factory=dict)  # split -> role of its word files
     split_assignment: Optional[SplitAssignment] = None  # for configs with `assign_splits`

@@ -22,9 +22,11 @@ import argparse
 import dataclasses
 import hashlib
 import io
+import json
 import multiprocessing
 import os
 import zipfile
+from collections.abc import Callable
 from typing import Optional
 
 import numpy as np
@@ -58,12 +60,14 @@ MASK_MODES = ["L", "P", "L", "1", "P", "P2"]  # "P2": a 2-colour palette, saved 
 class Expected:
     """What one image should load to."""
 
-    jpeg: bytes  # as written into the archive
+    photo: bytes  # the image as written into the archive
     orientation: Optional[int]
     grid: Optional[str]  # "raw" or "oriented": the grid its mask was drawn on; None if unlabeled
     mask: Optional[np.ndarray]  # the mask as it should decode (uint8, on the mask's grid)
     mask_mode: Optional[str]
     words: dict  # the ICDAR words, polygons on the raw pixel grid: {"polygon": [...], "text": [...], "ignore": [...]}
+    extension: str = ".jpg"  # the image file's extension
+    frames: int = 1
 
 
 @dataclasses.dataclass
@@ -109,14 +113,26 @@ def _png(mask: np.ndarray, mode: str) -> bytes:
     return buffer.getvalue()
 
 
-def _jpeg(image: PIL.Image.Image, orientation: Optional[int]) -> bytes:
+# Photo formats: (PIL format, extension). "JPEG grey" is a one-channel JPEG, as COCO holds some.
+EXTENSIONS = {"JPEG": ".jpg", "JPEG grey": ".jpg", "JPEG upper": ".JPG", "PNG": ".png", "GIF": ".gif", "GIF2": ".gif"}
+
+
+def _encode(image: PIL.Image.Image, photo_format: str, orientation: Optional[int]) -> bytes:
+    """The photo in `photo_format` ("GIF2": a GIF of two frames), with an EXIF Orientation if given."""
     buffer = io.BytesIO()
     options = {}
     if orientation is not None:
         exif = PIL.Image.Exif()
         exif[0x0112] = orientation
         options["exif"] = exif.tobytes()
-    image.save(buffer, "JPEG", quality=92, **options)
+    if photo_format.startswith("JPEG"):
+        image = image.convert("L") if photo_format == "JPEG grey" else image
+        image.save(buffer, "JPEG", quality=92, **options)
+    elif photo_format == "PNG":
+        image.save(buffer, "PNG", **options)
+    else:  # GIF: no EXIF; the second frame, when there is one, is the first turned upside down
+        more = [image.transpose(PIL.Image.Transpose.ROTATE_180)] if photo_format == "GIF2" else []
+        image.save(buffer, "GIF", save_all=bool(more), append_images=more)
     return buffer.getvalue()
 
 
@@ -127,20 +143,27 @@ def make_split(
     size: tuple[int, int],
     index_offset: int = 0,
     text_free: frozenset[int] = frozenset(),
+    format_of: Callable[[int], str] = lambda number: "JPEG",
+    name_of: Callable[[int], str] = lambda number: f"img_{number}",
 ) -> dict[str, Expected]:
-    """`count` images img_1 … img_N; indices in `unlabeled` get no mask, those in `text_free` a mask
-    without text (all background, as IST_S has for some photos)."""
+    """`count` images named `name_of(1)` … (img_1 … img_N); indices in `unlabeled` get no mask, those in
+    `text_free` a mask without text (all background, as IST_S has for some photos). `format_of` picks
+    each photo's format (JPEG unless told)."""
     width, height = size
     out = {}
     for number in range(1, count + 1):
         case = number + index_offset
         orientation, grid = ORIENTATION_CASES[case % len(ORIENTATION_CASES)]
+        photo_format = format_of(number)
+        if photo_format.startswith("GIF"):
+            orientation, grid = None, "raw"  # a GIF carries no EXIF
         x0, y0 = int(rng.integers(1, width // 2)), int(rng.integers(1, height // 2))
         box = (x0, y0, x0 + int(rng.integers(3, width // 3)), y0 + int(rng.integers(2, height // 3)))
-        jpeg = _jpeg(_photo(rng, size, box), orientation)
+        photo = _encode(_photo(rng, size, box), photo_format, orientation)
         words = _words(number, box, text_free=number in text_free)
+        kind = {"extension": EXTENSIONS[photo_format], "frames": 2 if photo_format == "GIF2" else 1}
         if number in unlabeled:
-            out[f"img_{number}"] = Expected(jpeg, orientation, None, None, None, words)
+            out[name_of(number)] = Expected(photo, orientation, None, None, None, words, **kind)
             continue
         mode = MASK_MODES[case % len(MASK_MODES)]
         mask = _label_map(size, box, uncertain=mode not in ("1", "P2"))
@@ -148,7 +171,7 @@ def make_split(
             mask = np.zeros_like(mask)
         if grid == "oriented":
             mask = np.asarray(PIL.Image.fromarray(mask, "L").transpose(ORIENTATION_TRANSPOSE[orientation]))
-        out[f"img_{number}"] = Expected(jpeg, orientation, grid, mask, mode, words)
+        out[name_of(number)] = Expected(photo, orientation, grid, mask, mode, words, **kind)
     return out
 
 
@@ -214,7 +237,7 @@ def write_inputs(
     os.makedirs(root, exist_ok=True)
     labels = {}
     for split, image_name in (("train", "ch4_training_images"), ("test", "ch4_test_images")):
-        _write(os.path.join(root, image_name), {f"{k}.jpg": v.jpeg for k, v in expected[split].items()}, form)
+        _write(os.path.join(root, image_name), {k + v.extension: v.photo for k, v in expected[split].items()}, form)
         for image_id, item in expected[split].items():
             if item.mask is not None:
                 labels[layout.member(split, image_id)] = _png(item.mask, item.mask_mode)
@@ -230,6 +253,113 @@ def write_inputs(
         ):
             files = {f"gt_{k}.txt": gt_file(v.words, bom=split == "train") for k, v in expected[split].items()}
             _write(os.path.join(root, name), files, form)
+    return expected
+
+
+def _labels(expected: dict[str, dict[str, Expected]], member: Callable[[str, str], str]) -> dict[str, bytes]:
+    """The label PNGs of every labelled image, at `member(split, image_id)`."""
+    return {
+        member(split, image_id): _png(item.mask, item.mask_mode)
+        for split, items in expected.items()
+        for image_id, item in items.items()
+        if item.mask is not None
+    }
+
+
+MLT_TRAINING_ZIPS = 8  # ch8_training_images_1.zip … _8.zip, 1000 images each (the 8th 200)
+
+
+def mlt_format(number: int) -> str:
+    """MLT's photo formats, mixed: PNGs, GIFs (one of two frames), an upper-case extension, JPEGs."""
+    if number % 5 == 0:
+        return "PNG"
+    if number % 7 == 0:
+        return "GIF2" if number == 7 else "GIF"
+    return "JPEG upper" if number % 11 == 0 else "JPEG"
+
+
+def write_mlt_s_inputs(
+    root: str,
+    *,
+    seed: int = 0,
+    per_zip: int = 2,
+    n_validation: int = 5,
+    unlabeled: Optional[dict[str, set[int]]] = None,
+    size: tuple[int, int] = (40, 24),
+    form: str = "zip",
+    layout: Optional[Layout] = None,
+) -> dict[str, dict[str, Expected]]:
+    """Stand-ins of MLT_S's ten inputs: eight training zips (img_1 … in order), the validation zip, the
+    labels zip (`MLT_S_labels/training_labels/`, `.../validation_labels/`); mixed formats, EXIF tags."""
+    rng = np.random.default_rng(seed)
+    layout = layout or Layout("MLT_S_labels/", {"train": "training_labels", "validation": "validation_labels"})
+    unlabeled = unlabeled if unlabeled is not None else {"train": {3, 10}, "validation": {2}}
+    expected = {
+        "train": make_split(rng, MLT_TRAINING_ZIPS * per_zip, unlabeled["train"], size, 0, format_of=mlt_format),
+        "validation": make_split(rng, n_validation, unlabeled["validation"], size, 3, format_of=mlt_format),
+    }
+    os.makedirs(root, exist_ok=True)
+    for index in range(MLT_TRAINING_ZIPS):
+        names = list(expected["train"])[index * per_zip : (index + 1) * per_zip]
+        files = {name + expected["train"][name].extension: expected["train"][name].photo for name in names}
+        _write(os.path.join(root, f"ch8_training_images_{index + 1}"), files, form)
+    files = {name + item.extension: item.photo for name, item in expected["validation"].items()}
+    _write(os.path.join(root, "ch8_validation_images"), files, form)
+    _write(os.path.join(root, "MLT_S_labels"), _labels(expected, layout.member), form)
+    return expected
+
+
+def coco_name(number: int) -> str:
+    """COCO's image names: COCO_train2014_ and a 12-digit id (ids are not contiguous)."""
+    return f"COCO_train2014_{number * 9:012d}"
+
+
+def write_coco_ts_inputs(
+    root: str,
+    *,
+    seed: int = 0,
+    n_images: int = 30,
+    labelled: Optional[set[int]] = None,
+    size: tuple[int, int] = (40, 24),
+    form: str = "zip",
+    cocotext: bool = True,
+) -> dict[str, dict[str, Expected]]:
+    """Stand-ins of COCO_TS's inputs: `train2014.zip` (`train2014/COCO_train2014_<id>.jpg`, most of them
+    unlabelled, some grey), `COCO_TS_labels.zip` (flat `coco_ts_labels/<stem>.png`), and with
+    `cocotext` the COCO-Text v2 annotations (`cocotext.v2.json`) whose sets divide the labelled images:
+    every third in `val`, one labelled image in neither set."""
+    rng = np.random.default_rng(seed)
+    labelled = labelled if labelled is not None else set(range(1, n_images + 1, 2))
+    images = make_split(
+        rng,
+        n_images,
+        set(range(1, n_images + 1)) - labelled,
+        size,
+        format_of=lambda number: "JPEG grey" if number % 4 == 1 else "JPEG",
+        name_of=coco_name,
+    )
+    expected = {"train": images}
+    os.makedirs(root, exist_ok=True)
+    _write(os.path.join(root, "train2014"), {f"train2014/{k}{v.extension}": v.photo for k, v in images.items()}, form)
+    _write(os.path.join(root, "COCO_TS_labels"), _labels(expected, lambda _, k: f"coco_ts_labels/{k}.png"), form)
+    if cocotext:
+        sets = {number: "val" if number % 3 == 0 else "train" for number in range(1, n_images + 1)}
+        sets.pop(min(labelled), None)  # a labelled image COCO-Text has in neither set
+        entries = {
+            str(number * 9): {"id": number * 9, "set": split, "width": size[0], "file_name": coco_name(number) + ".jpg"}
+            for number, split in sets.items()
+        }
+        annotations = {
+            "1": {"id": 1, "image_id": 9, "bbox": [1.0, 2.0, 3.0, 4.0], "utf8_string": "a", "legibility": "legible"}
+        }
+        document = {
+            "cats": {},
+            "anns": annotations,
+            "imgs": entries,
+            "imgToAnns": {"9": [1]},
+            "info": {"version": "2.0"},
+        }
+        _write(os.path.join(root, "cocotext.v2"), {"cocotext.v2.json": json.dumps(document).encode()}, form)
     return expected
 
 

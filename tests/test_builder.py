@@ -82,15 +82,15 @@ def test_image_bytes_pass_through(built):
                 item = expected[split][row["image_id"]]
                 stored = row["image"]["bytes"]
                 if item.orientation is None or item.grid in (None, "oriented"):
-                    assert stored == item.jpeg
+                    assert stored == item.photo
                     continue
                 # Raw-grid mask: only the Orientation value changed; the pixels are the same.
                 neutralised += 1
-                assert len(stored) == len(item.jpeg)
-                assert sum(a != b for a, b in zip(stored, item.jpeg, strict=True)) == 1
+                assert len(stored) == len(item.photo)
+                assert sum(a != b for a, b in zip(stored, item.photo, strict=True)) == 1
                 assert PIL.Image.open(io.BytesIO(stored)).getexif()[0x0112] == 1
                 np.testing.assert_array_equal(
-                    np.asarray(PIL.Image.open(io.BytesIO(stored))), np.asarray(PIL.Image.open(io.BytesIO(item.jpeg)))
+                    np.asarray(PIL.Image.open(io.BytesIO(stored))), np.asarray(PIL.Image.open(io.BytesIO(item.photo)))
                 )
     assert neutralised > 0
 
@@ -138,4 +138,4 @@ def test_replaced_input_is_rebuilt_not_served_stale(tmp_path, cache_dir):
     second = synthetic.write_inputs(data_dir, seed=2, n_train=5, unlabeled={"train": set(), "test": set()})
     rows = raw(build(data_dir, cache_dir)["train"])
     assert [r["image_id"] for r in rows] == list(second["train"])
-    assert rows[0]["image"]["bytes"] == second["train"]["img_1"].jpeg
+    assert rows[0]["image"]["bytes"] == second["train"]["img_1"].photo

@@ -49,8 +49,8 @@ def test_build_prints_a_summary(zip_inputs, cache_dir, capsys):
     argv = ["build", "--data-dir", zip_inputs[0], "--cache-dir", cache_dir, "--verification-mode", "no_checks"]
     code, out, err = cli(capsys, *argv)
     assert code == 0, err
-    assert "train:    10 rows  (2 image(s) without a label skipped)" in out
-    assert " test:     6 rows  (1 image(s) without a label skipped)" in out
+    assert "train:    10 rows  (2 image(s) without a label skipped: --config with_unlabeled keeps them)" in out
+    assert " test:     6 rows  (1 image(s) without a label skipped: --config with_unlabeled keeps them)" in out
     assert f"cache: {cache_dir}" in out and "took " in out
 
 

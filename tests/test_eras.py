@@ -62,3 +62,23 @@ def test_missing_data_dir_in_the_builder_api():
     expected = (ist_s.MissingInputError, datasets.exceptions.ManualDownloadError)
     with pytest.raises(expected, match=r"ch4_training_images\.zip"):
         ist_s.IstS().as_streaming_dataset()
+
+
+@scripts_supported
+@pytest.mark.parametrize("name", ["mlt_s", "coco_ts"])
+def test_load_dataset_runs_the_sister_scripts(name, tmp_path, cache_dir):
+    import importlib
+
+    from scene_text_seg import synthetic
+
+    module = importlib.import_module(name)
+    getattr(synthetic, f"write_{name}_inputs")(str(tmp_path))
+    script = os.path.join(os.path.dirname(SCRIPT), f"{name}.py")
+    loaded = datasets.load_dataset(
+        script, data_dir=str(tmp_path), trust_remote_code=True, cache_dir=cache_dir, verification_mode="no_checks"
+    )
+    direct = module.load(str(tmp_path), cache_dir=cache_dir + "_direct", verification_mode="no_checks")
+    assert set(loaded) == set(direct)
+    for split in direct:
+        assert raw(loaded[split]) == raw(direct[split])
+    assert os.path.basename(loaded[next(iter(direct))].cache_files[0]["filename"]).startswith(name)

@@ -280,7 +280,7 @@ def test_links_inside_the_folder_are_followed(folder_inputs, tmp_path, cache_dir
 
     data_dir = _folder_with(folder_inputs, tmp_path, relink)
     rows = raw(build(data_dir, cache_dir)["train"])
-    assert rows[0]["image_id"] == "img_1" and rows[0]["image"]["bytes"] == folder_inputs[1]["train"]["img_1"].jpeg
+    assert rows[0]["image_id"] == "img_1" and rows[0]["image"]["bytes"] == folder_inputs[1]["train"]["img_1"].photo
 
 
 # ---- the command line, as a new user meets it -------------------------------------------------------

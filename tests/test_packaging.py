@@ -22,7 +22,16 @@ from scene_text_seg import inputs
 from tests.conftest import DATASETS_MAJOR, build
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHIPPED = ["ist_s.py", "scene_text_seg", "dataset_card", "pyproject.toml", "requirements.txt", "README.md"]
+SHIPPED = [
+    "ist_s.py",
+    "mlt_s.py",
+    "coco_ts.py",
+    "scene_text_seg",
+    "dataset_card",
+    "pyproject.toml",
+    "requirements.txt",
+    "README.md",
+]
 
 
 def copy_checkout(target: str) -> str:
@@ -77,7 +86,8 @@ def test_pip_install_gives_import_and_console_command_anywhere(tmp_path):
     command = os.path.join(venv, "bin", "ist-s")
     demo = run([command, "demo", "--out", "demo.png"], str(empty), HF_HOME=str(tmp_path / "hf"))
     assert "$ ist-s build" in demo.stdout and (empty / "demo.png").stat().st_size > 0
-    assert "is up to date" in run([command, "card", "--check"], str(empty)).stdout
+    for console in ("ist-s", "mlt-s", "coco-ts"):  # each dataset's command, each card shipped
+        assert "is up to date" in run([os.path.join(venv, "bin", console), "card", "--check"], str(empty)).stdout
     built = run(
         [
             python,

@@ -1,0 +1,233 @@
+"""MLT_S: Multi-Lingual Scene Text Segmentation, as a Hugging Face `datasets` builder.
+
+Pixel-level text masks (0 background, 1 text, 255 uncertain) for the ICDAR 2017 MLT
+(Robust Reading Challenge 8) photos: 5,540 training and 1,356 validation label maps. Every
+input is a manual download placed in one folder.
+
+    import mlt_s
+    ds = mlt_s.load("path/to/data")                    # DatasetDict with train/validation
+    python mlt_s.py --help                             # the command line (`mlt-s` once installed)
+
+This file holds what is MLT_S's own; the mechanism is the engine's (`scene_text_seg`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+
+import datasets
+
+
+def _checkout_folder() -> str:
+    """The folder holding this script's engine when `scene_text_seg` is not installed: a checkout.
+
+    datasets 3.x runs a loading script from a copy in its modules cache and writes, beside the
+    copy, a `.json` naming the original file; the engine sits beside that original.
+    """
+    here = os.path.abspath(__file__)
+    candidates = [os.path.dirname(here)]
+    record = os.path.splitext(here)[0] + ".json"
+    if os.path.isfile(record):
+        with open(record, encoding="utf-8") as f:
+            candidates.append(os.path.dirname(json.load(f)["original file path"]))
+    for folder in candidates:
+        if os.path.isfile(os.path.join(folder, "scene_text_seg", "__init__.py")):
+            return folder
+    raise ImportError("mlt_s needs its engine, the scene_text_seg package: run `pip install .` in the ist_s checkout")
+
+
+# The engine is imported inside this block on purpose: datasets 3.x reads a script's unindented
+# import lines as PyPI requirements and refuses to run it when one is not installed, which would
+# refuse a plain checkout that was never `pip install`ed.
+try:
+    import scene_text_seg
+except ModuleNotFoundError:
+    sys.path.insert(0, _checkout_folder())
+    import scene_text_seg
+
+# ---------------------------------------------------------------------------------------------
+# What the dataset is
+# ---------------------------------------------------------------------------------------------
+
+_CITATION = """\
+@article{bonechi2020weak,
+  title   = {Weak Supervision for Generating Pixel-Level Annotations in Scene Text Segmentation},
+  author  = {Bonechi, Simone and Andreini, Paolo and Bianchini, Monica and Scarselli, Franco},
+  journal = {Pattern Recognition Letters},
+  year    = {2020},
+  issn    = {0167-8655},
+  doi     = {10.1016/j.patrec.2020.06.023}
+}
+@inproceedings{bonechi2019cocots,
+  title     = {{COCO\\_TS} Dataset: Pixel-Level Annotations Based on Weak Supervision for Scene Text Segmentation},
+  author    = {Bonechi, Simone and Andreini, Paolo and Bianchini, Monica and Scarselli, Franco},
+  booktitle = {Artificial Neural Networks and Machine Learning -- ICANN 2019},
+  pages     = {238--250},
+  year      = {2019},
+  publisher = {Springer, Cham}
+}
+@inproceedings{nayef2017icdar,
+  title     = {{ICDAR2017} Robust Reading Challenge on Multi-Lingual Scene Text Detection and Script
+               Identification -- {RRC-MLT}},
+  author    = {Nayef, Nibal and Yin, Fei and Bizid, Imen and Choi, Hyunsoo and Feng, Yuan and Karatzas, Dimosthenis
+               and Luo, Zhenbo and Pal, Umapada and Rigaud, Christophe and Chazalon, Joseph and Khlif, Wafa
+               and Luqman, Muhammad Muzzamil and Burie, Jean-Christophe and Liu, Cheng-Lin and Ogier, Jean-Marc},
+  booktitle = {14th IAPR International Conference on Document Analysis and Recognition (ICDAR)},
+  pages     = {1454--1459},
+  year      = {2017}
+}
+"""
+
+_DESCRIPTION = """\
+MLT_S (Multi-Lingual Scene Text Segmentation) holds 6,896 pixel-level text masks (5,540 train,
+1,356 validation) for the ICDAR 2017 MLT photos, generated from the word boxes by weak supervision.
+Pixel values: 0 background, 1 text, 255 uncertain (ignore in training and evaluation).
+"""
+
+_HOMEPAGE = "http://clem.diism.unisi.it/~coco_ts/downloads/mlt_s"
+_LICENSE = (
+    "Masks: CC BY 4.0. Images: the ICDAR 2017 Robust Reading Competition's own terms "
+    "(registration at https://rrc.cvc.uab.es/?ch=8)."
+)
+
+MLT_DOWNLOADS = "https://rrc.cvc.uab.es/?ch=8&com=downloads (free registration)"
+MLT_S_DOWNLOAD = _HOMEPAGE
+InputFile = scene_text_seg.spec.InputFile
+
+# md5s of the ICDAR 2017 MLT archives as MMOCR's MLT preparer lists them (sizes not published).
+# The labels zip has no published checksum: it is reported with its sha256 instead.
+TRAINING_MD5S = (
+    "7b26e10d949c00fb4411f40b4f1fce6e",
+    "e992fb5a7621dd6329081a73e52a28e1",
+    "044ea5fb1dcec8bbb874391c517b55ff",
+    "344a657c1cc7cbb150547f1c76b5cc8e",
+    "5c7ac0158e7189c0a634eaf7bdededc5",
+    "3b479255a96d255680f51005b5232bac",
+    "faa033fb9d2922d747bad9b0692c992e",
+    "db8afa59ae520757151f6ce5acd489ef",
+)
+INPUTS = (
+    *(
+        InputFile(f"ch8_training_images_{n}", f"train_images_{n}", MLT_DOWNLOADS, digest=f"md5:{md5}")
+        for n, md5 in enumerate(TRAINING_MD5S, start=1)
+    ),
+    InputFile(
+        "ch8_validation_images", "validation_images", MLT_DOWNLOADS, digest="md5:3cfc7b440ab81b89a981d707786dbe83"
+    ),
+    InputFile("MLT_S_labels", "labels", MLT_S_DOWNLOAD),
+)
+
+# Rows per split on the genuine archives; checked whenever every registered input matched.
+EXPECTED_SPLIT_SIZES = {
+    "default": {"train": 5540, "validation": 1356},
+    "with_unlabeled": {"train": 7200, "validation": 1800},
+}
+
+# Folder words that name a split: MLT's second split is its own `validation` (MLT_S has no test labels).
+SPLIT_WORDS = {"train": "train", "training": "train", "val": "validation", "validation": "validation"}
+
+MANUAL_DOWNLOAD_INSTRUCTIONS = f"""\
+Put these ten files (or the folders they extract to, same names) in one folder and pass it
+as `data_dir`:
+  - ch8_training_images_1.zip … ch8_training_images_8.zip  ICDAR 2017 MLT training images,
+    from {MLT_DOWNLOADS}
+  - ch8_validation_images.zip  ICDAR 2017 MLT validation images, from the same page
+  - MLT_S_labels.zip           the MLT_S masks, from {MLT_S_DOWNLOAD}
+"""
+
+
+def write_demo_inputs(folder: str) -> None:
+    """Write small synthetic stand-ins of the ten downloads into `folder` (never real images): JPEG,
+    PNG and GIF photos, some EXIF-tagged, some without a mask."""
+    scene_text_seg.synthetic.write_mlt_s_inputs(folder, seed=2017, per_zip=3, n_validation=8, size=(320, 180))
+
+
+SPEC = scene_text_seg.spec.DatasetSpec(
+    name="mlt_s",
+    pretty_name="MLT_S: Multi-Lingual Scene Text Segmentation",
+    description=_DESCRIPTION,
+    citation=_CITATION,
+    homepage=_HOMEPAGE,
+    license=_LICENSE,
+    inputs=INPUTS,
+    split_images={
+        "train": tuple(f"train_images_{n}" for n in range(1, len(TRAINING_MD5S) + 1)),
+        "validation": ("validation_images",),
+    },
+    split_words=SPLIT_WORDS,
+    expected_split_sizes=EXPECTED_SPLIT_SIZES,
+    manual_download_instructions=MANUAL_DOWNLOAD_INSTRUCTIONS,
+    labels_download=MLT_S_DOWNLOAD,
+    card_file="mlt_s.md",
+    tags=("scene-text", "text-segmentation", "icdar2017", "mlt", "multilingual", "weak-supervision"),
+    write_demo_inputs=write_demo_inputs,
+    image_extensions=(".jpg", ".jpeg", ".png", ".gif"),
+    languages=("ar", "bn", "zh", "en", "fr", "de", "it", "ja", "ko"),  # ICDAR 2017 MLT's nine languages
+)
+
+# ---------------------------------------------------------------------------------------------
+# The builder
+# ---------------------------------------------------------------------------------------------
+
+VERSION = datasets.Version("1.0.0")
+MltSConfig = scene_text_seg.builder.SceneTextSegConfig
+
+
+class MltS(scene_text_seg.builder.SceneTextSegBuilder):
+    """MLT_S image + text-mask pairs from the manually downloaded archives."""
+
+    SPEC = SPEC
+    VERSION = VERSION
+    BUILDER_CONFIGS = [
+        MltSConfig(name="default", version=VERSION, description="Labelled pairs only: 5,540 train, 1,356 validation."),
+        MltSConfig(
+            name="with_unlabeled",
+            version=VERSION,
+            with_unlabeled=True,
+            description="Every ICDAR 2017 MLT image (7,200 train, 1,800 validation); "
+            "mask is None where MLT_S has none.",
+        ),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# What users call: `mlt_s.load(...)` and friends, bound to MltS
+# ---------------------------------------------------------------------------------------------
+
+CLASS_NAMES = scene_text_seg.spec.CLASS_NAMES
+IGNORE_INDEX = scene_text_seg.spec.IGNORE_INDEX
+ID2LABEL = scene_text_seg.spec.ID2LABEL
+LABEL2ID = scene_text_seg.spec.LABEL2ID
+
+MltSError = scene_text_seg.errors.SceneTextSegError
+MissingInputError = scene_text_seg.errors.MissingInputError
+InvalidInputError = scene_text_seg.errors.InvalidInputError
+ChecksumMismatchError = scene_text_seg.errors.ChecksumMismatchError
+PublishError = scene_text_seg.errors.PublishError
+CacheFolderError = scene_text_seg.errors.CacheFolderError
+
+detection_targets = scene_text_seg.words.detection_targets
+training_transform = scene_text_seg.training.training_transform
+TrainingTransform = scene_text_seg.training.TrainingTransform
+for_training = scene_text_seg.training.for_training
+segmentation_metrics = scene_text_seg.training.segmentation_metrics
+compute_metrics = scene_text_seg.training.compute_metrics
+IMAGENET_MEAN = scene_text_seg.training.IMAGENET_MEAN
+IMAGENET_STD = scene_text_seg.training.IMAGENET_STD
+
+load = functools.partial(scene_text_seg.builder.load, MltS)
+prepare = functools.partial(scene_text_seg.builder.prepare, MltS)
+inventory = functools.partial(scene_text_seg.builder.inventory, MltS)
+export = functools.partial(scene_text_seg.publish.export, MltS)
+push = functools.partial(scene_text_seg.publish.push, MltS)
+main = functools.partial(scene_text_seg.cli.main, MltS)
+
+
+if __name__ == "__main__":
+    # Import by name so the builder's module is `mlt_s`, not `__main__` (it names the cache folder).
+    import mlt_s
+
+    sys.exit(mlt_s.main())
