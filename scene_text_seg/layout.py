@@ -219,7 +219,13 @@ def reassign_splits(planned: dict[str, list[Pair]], assigned: dict[str, str], so
     return {split: sorted(pairs, key=lambda pair: natural_key(pair.image_id)) for split, pairs in splits.items()}
 
 
+def shard_count(rows: int) -> int:
+    """Shards for a split of `rows`: about PAIRS_PER_SHARD each, at least 2 when possible, so
+    num_proc, DataLoader workers and nodes all have work."""
+    return min(rows, max(2, math.ceil(rows / PAIRS_PER_SHARD)))
+
+
 def shard(pairs: list[Pair]) -> list[tuple[Pair, ...]]:
-    """Contiguous shards: at least 2 when possible, so num_proc and DataLoader workers have work."""
-    count = min(len(pairs), max(2, math.ceil(len(pairs) / PAIRS_PER_SHARD)))
+    """Contiguous shards (see `shard_count`)."""
+    count = shard_count(len(pairs))
     return [tuple(pairs[i * len(pairs) // count : (i + 1) * len(pairs) // count]) for i in range(count)]

@@ -142,19 +142,21 @@ def inflated_size(width: int, height: int, bits_per_pixel: int, interlaced: bool
     return total
 
 
-def check_pixel_data(parts: PngParts, where: str) -> None:
-    """The zlib stream must be whole and inflate to exactly what the header declares.
+def inflate_pixel_data(parts: PngParts, where: str) -> bytes:
+    """The inflated pixel data (filter byte + samples, per row), which must be whole and exactly the size
+    the header declares.
 
     PIL fills the rows of a stream that ends early with 0 (background) without a word; a mask
-    missing rows would be silently wrong. The extra inflate is bounded by the declared size.
+    missing rows would be silently wrong. The inflate is bounded by the declared size.
     """
     width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", parts.header)
     expected = inflated_size(width, height, depth * {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colour], interlace == 1)
     inflater = zlib.decompressobj()
     try:
-        found = len(inflater.decompress(parts.pixel_data, expected + 1))
+        inflated = inflater.decompress(parts.pixel_data, expected + 1)
     except zlib.error as e:
         raise InvalidInputError(f"{where}: corrupt PNG (its pixel data does not inflate: {e})") from None
+    found = len(inflated)
     if found < expected:
         missing = "the compressed stream is cut short" if not inflater.eof else "the stream ends early"
         raise InvalidInputError(
@@ -163,6 +165,20 @@ def check_pixel_data(parts: PngParts, where: str) -> None:
         )
     if found > expected or not inflater.eof:
         raise InvalidInputError(f"{where}: corrupt PNG (its pixel data is longer than its header declares)")
+    return inflated
+
+
+def unfiltered_counts(inflated: bytes, width: int, height: int) -> Optional[np.ndarray]:
+    """Counts of each value of an 8-bit, one-channel, non-interlaced PNG whose rows all use filter 0
+    (None), read straight from its inflated data; None when any row is filtered (PIL must decode it).
+
+    Label maps are often written so (PIL writes palette images unfiltered): their check then costs
+    one inflate and a count, not a second inflate and an unfiltering decode.
+    """
+    rows = np.frombuffer(inflated, np.uint8).reshape(height, width + 1)
+    if rows[:, 0].any():
+        return None
+    return np.bincount(rows[:, 1:].ravel(), minlength=256).astype(np.int64)
 
 
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
@@ -350,17 +366,19 @@ def read_mask(data: bytes, where: str, allowed_sizes: set[tuple[int, int]]) -> M
         expected = " or ".join(f"{w}x{h}" for w, h in sorted(allowed_sizes))
         raise InvalidInputError(f"{where}: mask is {width}x{height}, expected the image's size {expected}")
     parts = png_parts(data, where)
-    check_pixel_data(parts, where)
+    inflated = inflate_pixel_data(parts, where)
     values = None  # the pixels as numbers, needed only when the PNG must be re-encoded
+    counts = unfiltered_counts(inflated, width, height) if depth == 8 and parts.header[12] == 0 else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
-            with PIL.Image.open(io.BytesIO(data)) as image:
-                if depth == 8:  # grey or palette, one byte a pixel: PIL counts the values in C
-                    image.load()
-                    counts = np.asarray(image.histogram(), np.int64)
-                else:
-                    values = np.asarray(image)
+            if counts is None:
+                with PIL.Image.open(io.BytesIO(data)) as image:
+                    if depth == 8:  # grey or palette, one byte a pixel: PIL counts the values in C
+                        image.load()
+                        counts = np.asarray(image.histogram(), np.int64)
+                    else:
+                        values = np.asarray(image)
     except (
         OSError,
         SyntaxError,

@@ -18,6 +18,7 @@ from datasets.utils.py_utils import convert_file_size_to_int
 from .builder import ENGINE_DIR, SceneTextSegBuilder, config_features, config_names, prepare
 from .errors import PublishError
 from .inputs import find_input
+from .layout import shard_count
 from .spec import ID2LABEL, DatasetSpec
 
 logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
@@ -210,7 +211,9 @@ def _write_export(
         splits[config] = {}
         for split in builder.info.splits:
             dataset = builder.as_dataset(split=split)
-            count = max(1, math.ceil(dataset.data.nbytes / shard_bytes))
+            # Files of at most max_shard_size, and as many as a streamed split has shards: a streamed
+            # Parquet split gives each DataLoader worker (and each node) whole files.
+            count = max(1, math.ceil(dataset.data.nbytes / shard_bytes), shard_count(dataset.num_rows))
             os.makedirs(os.path.join(data_root, config), exist_ok=True)
             for index in range(count):
                 path = os.path.join(data_root, config, f"{split}-{index:05d}-of-{count:05d}.parquet")

@@ -16,6 +16,7 @@ import numpy as np
 import PIL.Image
 import PIL.ImageOps
 
+from .pixels import EXIF_ORIENTATION, SWAPS_AXES
 from .spec import CLASS_NAMES, IGNORE_INDEX
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -26,13 +27,21 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 Augment = Callable[..., dict]
 
 
-def decode_image(value: Union[PIL.Image.Image, dict]) -> PIL.Image.Image:
-    """An image as `datasets.Image` decodes it: a PIL image as it is; stored bytes opened and turned
-    by their EXIF orientation (rows cast to `Image(decode=False)` carry `{"bytes", "path"}`)."""
+def decode_image(value: Union[PIL.Image.Image, dict], target: Optional[tuple[int, int]] = None) -> PIL.Image.Image:
+    """An image as `datasets.Image` decodes it: a PIL image as it is; stored bytes (rows cast to
+    `Image(decode=False)` carry `{"bytes", "path"}`) opened and turned by their EXIF orientation.
+
+    With `target` (width, height on the decoded grid), a JPEG is decoded at the smallest DCT scale
+    (1/1, 1/2, 1/4, 1/8) that still covers it (libjpeg's scaling, `PIL.Image.draft`): a fraction of
+    the work of a full decode when the training size is well below the photo's.
+    """
     if isinstance(value, PIL.Image.Image):
         return value
     image = PIL.Image.open(io.BytesIO(value["bytes"]))
-    return PIL.ImageOps.exif_transpose(image)
+    orientation = image.getexif().get(EXIF_ORIENTATION, 1)
+    if target is not None and image.format == "JPEG":
+        image.draft(image.mode, target[::-1] if orientation in SWAPS_AXES else target)
+    return PIL.ImageOps.exif_transpose(image) if orientation != 1 else image
 
 
 def label_array(mask: Union[PIL.Image.Image, dict, None], shape: tuple[int, int]) -> np.ndarray:
@@ -57,6 +66,10 @@ class TrainingTransform:
         image_processor: a transformers image processor (e.g. `SegformerImageProcessor(
             do_reduce_labels=False)`) used instead of the built-in resize and normalisation; it is
             called with `images=` and `segmentation_maps=`.
+        dct_scaling: when rows arrive undecoded (`Image(decode=False)`, as `for_training` casts them)
+            and a `size` is given without `augment`, decode JPEGs at a reduced DCT scale before the
+            resize. The pixels then differ slightly from a full decode followed by the same resize
+            (libjpeg's scaled inverse DCT averages 2, 4 or 8 pixels first); labels never change.
     """
 
     def __init__(
@@ -66,6 +79,7 @@ class TrainingTransform:
         std: Optional[Sequence[float]] = None,
         augment: Optional[Augment] = None,
         image_processor: Any = None,
+        dct_scaling: bool = True,
     ):
         if (mean is None) != (std is None):
             raise ValueError("give both mean and std, or neither")
@@ -76,6 +90,7 @@ class TrainingTransform:
                 "the image processor reduces labels (text would become background): set do_reduce_labels=False"
             )
         self.size, self.augment, self.image_processor = size, augment, image_processor
+        self.dct_scaling = dct_scaling
         self.mean = None if mean is None else np.asarray(mean, np.float32).reshape(3, 1, 1)
         self.std = None if std is None else np.asarray(std, np.float32).reshape(3, 1, 1)
 
@@ -99,7 +114,8 @@ class TrainingTransform:
 
     def _arrays(self, image_value, mask_value) -> tuple[np.ndarray, np.ndarray]:
         """(HWC uint8 RGB, HW uint8 labels), augmented, then resized to `size`."""
-        image = decode_image(image_value).convert("RGB")
+        reduced = self.dct_scaling and self.size is not None and self.augment is None
+        image = decode_image(image_value, self.size[::-1] if reduced else None).convert("RGB")
         mask = None if mask_value is None else decode_image(mask_value)
         if self.augment is None and self.size is not None:  # resize as PIL images: no round trip
             image = image.resize(self.size[::-1], PIL.Image.Resampling.BILINEAR)
@@ -133,15 +149,19 @@ TrainableDataset = Union[datasets.Dataset, datasets.IterableDataset, datasets.Da
 def for_training(dataset: TrainableDataset, batch_size: int = 16, **options) -> TrainableDataset:
     """The one way to make rows trainer-ready: only `pixel_values` and `labels`, any mix of rows collates.
 
-    A `Dataset` gets `with_transform` (rows are transformed when read, in DataLoader workers); an
-    `IterableDataset` gets `map(..., batched=True)` with every original column removed, formatted as
-    numpy. `options` are `TrainingTransform`'s. With transformers' `Trainer`, set
+    `image` and `mask` are cast to `Image(decode=False)`, so the transform decodes them itself (at a
+    reduced DCT scale when it can; see `TrainingTransform`) instead of `datasets` decoding every
+    photo whole first. A `Dataset` gets `with_transform` (rows are transformed when read, in
+    DataLoader workers); an `IterableDataset` gets `map(..., batched=True)` with every original column
+    removed, formatted as numpy. `options` are `TrainingTransform`'s. With transformers' `Trainer`, set
     `remove_unused_columns=False` for a `Dataset`: the Trainer drops the columns the model does not
     name (`image`, `mask`) before the transform would read them.
     """
     if isinstance(dataset, (datasets.DatasetDict, datasets.IterableDatasetDict)):
         return type(dataset)({split: for_training(part, batch_size, **options) for split, part in dataset.items()})
     transform = TrainingTransform(**options)
+    for column in ("image", "mask"):  # a cast of the column type only: no data is touched
+        dataset = dataset.cast_column(column, datasets.Image(decode=False))
     if isinstance(dataset, datasets.IterableDataset):
         columns = list(dataset.column_names or ["image_id", "image", "mask", "mask_classes"])
         return dataset.map(transform, batched=True, batch_size=batch_size, remove_columns=columns).with_format("numpy")

@@ -223,3 +223,35 @@ def test_a_jpeg_declaring_a_huge_image_is_refused():
     huge = plain[: frame + 5] + struct.pack(">HH", 60000, 60000) + plain[frame + 9 :]
     with pytest.raises(ist_s.InvalidInputError, match=r"big\.jpg: corrupt JPEG \(Image size \(3600000000 pixels\)"):
         pixels.jpeg_header(huge, "big.jpg")
+
+
+def test_unfiltered_masks_are_counted_without_a_pil_decode(monkeypatch):
+    """Rows with filter 0 are counted straight from the inflated data; filtered rows go through PIL; both agree."""
+    values = np.zeros((30, 50), np.uint8)
+    values[5:10, 5:20], values[4, 4:21] = 1, 255
+    rows = b"".join(b"\x00" + values[y].tobytes() for y in range(30))
+    header = struct.pack(">IIBBBBB", 50, 30, 8, 0, 0, 0, 0)
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    unfiltered = (
+        pixels.PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    )
+    buffer = io.BytesIO()
+    PIL.Image.fromarray(values, "L").save(buffer, "PNG")  # PIL filters grey rows adaptively
+    filtered = buffer.getvalue()
+    assert pixels.unfiltered_counts(zlib.decompress(pixels.png_parts(filtered, "f").pixel_data), 50, 30) is None
+    through_pil = pixels.read_mask(filtered, "f.png", {(50, 30)})
+    monkeypatch.setattr(PIL.Image, "open", lambda *a, **k: pytest.fail("decoded with PIL"))
+    direct = pixels.read_mask(unfiltered, "u.png", {(50, 30)})
+    monkeypatch.undo()
+    assert direct.classes == through_pil.classes == [0, 1]
+    for mask in (direct, through_pil):
+        np.testing.assert_array_equal(np.asarray(PIL.Image.open(io.BytesIO(mask.png))), values)
+    bad = values.copy()
+    bad[0, 0] = 7
+    rows = b"".join(b"\x00" + bad[y].tobytes() for y in range(30))
+    wrong = pixels.PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    with pytest.raises(ist_s.InvalidInputError, match=r"w\.png: pixel values \[7\] outside"):
+        pixels.read_mask(wrong, "w.png", {(50, 30)})

@@ -61,12 +61,15 @@ def exported(zip_inputs, tmp_path_factory):
 def test_export_layout(exported, zip_inputs):
     out, _, splits = exported
     files = sorted(os.path.relpath(os.path.join(root, f), out) for root, _, names in os.walk(out) for f in names)
+    # Two files a split: as many as a streamed split has shards, so DataLoader workers share them.
     assert files == [
         "README.md",
-        "data/default/test-00000-of-00001.parquet",
-        "data/default/train-00000-of-00001.parquet",
-        "data/with_unlabeled/test-00000-of-00001.parquet",
-        "data/with_unlabeled/train-00000-of-00001.parquet",
+        *(
+            f"data/{c}/{s}-0000{i}-of-00002.parquet"
+            for c in ("default", "with_unlabeled")
+            for s in ("test", "train")
+            for i in (0, 1)
+        ),
         "id2label.json",
     ]
     with open(os.path.join(out, "id2label.json")) as f:
@@ -80,11 +83,13 @@ def test_export_layout(exported, zip_inputs):
 
 def test_export_embeds_the_bytes_in_image_sized_row_groups(exported, zip_inputs):
     out, cache, _ = exported
-    table = pq.read_table(os.path.join(out, "data/with_unlabeled/train-00000-of-00001.parquet"))
+    paths = [os.path.join(out, f"data/with_unlabeled/train-0000{i}-of-00002.parquet") for i in (0, 1)]
+    images = [image["bytes"] for path in paths for image in pq.read_table(path).column("image").to_pylist()]
     rows = raw(build(zip_inputs[0], cache, config="with_unlabeled")["train"])
-    assert [image["bytes"] for image in table.column("image").to_pylist()] == [r["image"]["bytes"] for r in rows]
-    metadata = pq.ParquetFile(os.path.join(out, "data/with_unlabeled/train-00000-of-00001.parquet")).metadata
-    assert all(metadata.row_group(i).num_rows <= 100 for i in range(metadata.num_row_groups))
+    assert images == [r["image"]["bytes"] for r in rows]
+    for path in paths:
+        metadata = pq.ParquetFile(path).metadata
+        assert all(metadata.row_group(i).num_rows <= 100 for i in range(metadata.num_row_groups))
 
 
 @pytest.mark.parametrize("config", ["default", "with_unlabeled"])
@@ -183,8 +188,7 @@ def test_push_exports_then_uploads_with_these_arguments(fake_hub, zip_inputs, ca
     }
     assert files == [
         "README.md",
-        "data/default/test-00000-of-00001.parquet",
-        "data/default/train-00000-of-00001.parquet",
+        *(f"data/default/{s}-0000{i}-of-00002.parquet" for s in ("test", "train") for i in (0, 1)),
         "id2label.json",
     ]
 

@@ -287,3 +287,28 @@ def test_recipe_for_the_example_script(tmp_path, monkeypatch):
     assert isinstance(edited["train"].features["label"], datasets.Image)
     assert {int(k): v for k, v in namespace["id2label"].items()} == ist_s.ID2LABEL
     assert namespace["compute_metrics"] is ist_s.compute_metrics
+
+
+def test_dct_scaled_decoding_changes_pixels_little_and_labels_not(demo_inputs, cache_dir):
+    train = ist_s.load(demo_inputs, split="train", cache_dir=cache_dir, verification_mode="no_checks")
+    fast = list(ist_s.for_training(train, size=(90, 160)))
+    exact = list(ist_s.for_training(train, size=(90, 160), dct_scaling=False))
+    differences = [np.abs(a["pixel_values"] - b["pixel_values"]).mean() for a, b in zip(fast, exact, strict=True)]
+    assert 0 < max(differences) < 0.03  # on the [0, 1] scale: a small change, not none
+    for a, b in zip(fast, exact, strict=True):
+        np.testing.assert_array_equal(a["labels"], b["labels"])
+
+
+def test_dct_scaling_respects_the_exif_orientation():
+    import io
+
+    import PIL.Image
+    import PIL.ImageOps
+
+    from scene_text_seg import synthetic, training
+
+    photo = synthetic._encode(PIL.Image.new("RGB", (40, 24), (200, 10, 10)), "JPEG", 6)  # decodes to 24 x 40
+    reduced = training.decode_image({"bytes": photo, "path": None}, target=(12, 20))
+    assert reduced.size == (12, 20)  # half scale, then turned: what the target asked for on the decoded grid
+    full = training.decode_image({"bytes": photo, "path": None})
+    assert full.size == (24, 40) == PIL.ImageOps.exif_transpose(PIL.Image.open(io.BytesIO(photo))).size
