@@ -381,18 +381,19 @@ REAL_COUNTS = {"train": (1000, 21), "test": (500, 4)}  # (images, of which unlab
 PALETTE = [0, 0, 0, 220, 20, 60] + [128, 128, 128] * 253 + [255, 255, 255]
 
 
-def _pair(seed: int) -> tuple[bytes, bytes]:
-    """One photo-like JPEG and its palette mask."""
+def _pair(seed: int, size: tuple[int, int] = (WIDTH, HEIGHT)) -> tuple[bytes, bytes]:
+    """One photo-like JPEG of `size` and its palette mask."""
     rng = np.random.default_rng(seed)
+    width, height = size
     low = PIL.Image.fromarray(rng.integers(0, 256, (9, 16, 3), dtype=np.uint8))
     texture = PIL.Image.fromarray(rng.integers(0, 256, (90, 160, 3), dtype=np.uint8))
-    pixels = 0.75 * np.asarray(low.resize((WIDTH, HEIGHT), PIL.Image.Resampling.BICUBIC), np.float32)
-    pixels += 0.25 * np.asarray(texture.resize((WIDTH, HEIGHT), PIL.Image.Resampling.BILINEAR), np.float32)
+    pixels = 0.75 * np.asarray(low.resize((width, height), PIL.Image.Resampling.BICUBIC), np.float32)
+    pixels += 0.25 * np.asarray(texture.resize((width, height), PIL.Image.Resampling.BILINEAR), np.float32)
     pixels += rng.normal(0, 3, pixels.shape)
-    mask = np.zeros((HEIGHT, WIDTH), np.uint8)
+    mask = np.zeros((height, width), np.uint8)
     for _ in range(int(rng.integers(1, 8))):
-        w, h = int(rng.integers(40, 240)), int(rng.integers(16, 60))
-        x, y = int(rng.integers(4, WIDTH - w - 4)), int(rng.integers(4, HEIGHT - h - 4))
+        w, h = int(rng.integers(40, width // 5)), int(rng.integers(16, 60))
+        x, y = int(rng.integers(4, width - w - 4)), int(rng.integers(4, height - h - 4))
         mask[y - 3 : y + h + 3, x - 3 : x + w + 3] = 255
         strokes = (np.arange(w) // max(2, h // 5)) % 2 == 0  # letter-like vertical strokes
         mask[y : y + h, x : x + w] = np.where(strokes, 1, 0)
@@ -406,10 +407,16 @@ def _pair(seed: int) -> tuple[bytes, bytes]:
 
 
 def write_stand_ins(
-    root: str, scale: int = 1, seed: int = 0, processes: int = 2, counts: dict = REAL_COUNTS
+    root: str,
+    scale: int = 1,
+    seed: int = 0,
+    processes: int = 2,
+    counts: dict = REAL_COUNTS,
+    progress: Callable[[str], None] = lambda message: None,
 ) -> dict[str, int]:
-    """Write the three zips into `root`; returns the number of labelled pairs per split."""
+    """Write IST_S's three zips into `root`; returns the number of labelled pairs per split."""
     os.makedirs(root, exist_ok=True)
+    progress(f"encoding {sum(images for images, _ in counts.values())} photo-like 1280x720 pairs")
     total = sum(images for images, _ in counts.values())
     with multiprocessing.Pool(processes) as pool:
         pairs = pool.map(_pair, range(seed * 100_000, seed * 100_000 + total), chunksize=16)
@@ -419,6 +426,7 @@ def write_stand_ins(
         offset = 0
         for split, (count, without_label) in counts.items():
             unlabeled = set(np.random.default_rng(seed).choice(count * scale, without_label * scale, replace=False))
+            progress(f"writing {ARCHIVES[split]}.zip ({count * scale} images)")
             with zipfile.ZipFile(os.path.join(root, ARCHIVES[split] + ".zip"), "w", stored) as images:
                 for index in range(count * scale):
                     jpeg, png = pairs[offset + index % count]
@@ -428,6 +436,46 @@ def write_stand_ins(
             labelled[split] = count * scale - len(unlabeled)
             offset += count
     return labelled
+
+
+COCO_MEMBERS, COCO_LABELLED = 82_783, 14_690  # train2014.zip's images, and those COCO_TS labels
+
+
+def write_coco_stand_ins(
+    root: str,
+    labelled: int = COCO_LABELLED,
+    members: int = COCO_MEMBERS,
+    unique: int = 64,
+    processes: int = 2,
+    progress: Callable[[str], None] = lambda message: None,
+) -> int:
+    """COCO_TS's two zips at COCO's scale: `members` images in `train2014.zip`, `labelled` of them
+    COCO-sized (640x480 photo-like JPEGs of tens of KB, `unique` distinct ones reused cyclically: volume
+    is what is measured) with 640x480 palette masks, the rest tiny (a build only lists them)."""
+    os.makedirs(root, exist_ok=True)
+    progress(f"encoding {unique} photo-like 640x480 pairs")
+    with multiprocessing.Pool(processes) as pool:
+        pairs = pool.starmap(_pair, [(seed, (640, 480)) for seed in range(unique)])
+    tiny = io.BytesIO()
+    PIL.Image.new("RGB", (8, 8), (90, 90, 90)).save(tiny, "JPEG")
+    step = members / labelled  # labelled images spread evenly through the archive, as in COCO
+    chosen = {round(index * step) for index in range(labelled)}
+    progress(f"writing train2014.zip ({members:,} images, {labelled:,} labelled) and COCO_TS_labels.zip")
+    with (
+        zipfile.ZipFile(os.path.join(root, "train2014.zip"), "w", zipfile.ZIP_STORED) as images,
+        zipfile.ZipFile(os.path.join(root, "COCO_TS_labels.zip"), "w", zipfile.ZIP_DEFLATED) as labels,
+    ):
+        for index in range(members):
+            name = coco_name(index + 1)
+            if index in chosen:
+                jpeg, png = pairs[index % unique]
+                images.writestr(f"train2014/{name}.jpg", jpeg)
+                labels.writestr(f"coco_ts_labels/{name}.png", png)
+            else:
+                images.writestr(f"train2014/{name}.jpg", tiny.getvalue())
+            if index and index % 20_000 == 0:
+                progress(f"  {index:,} of {members:,} members written")
+    return len(chosen)
 
 
 if __name__ == "__main__":

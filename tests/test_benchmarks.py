@@ -3,6 +3,9 @@
 Timings and memory are measured by `python benchmarks/run.py`, not here.
 """
 
+import os
+import zipfile
+
 import pytest
 
 import ist_s
@@ -29,7 +32,25 @@ def test_stand_ins_build_like_the_real_archives(tiny_stand_ins, cache_dir):
 def test_arrow_holds_the_member_bytes_and_little_more(tiny_stand_ins, tmp_path, monkeypatch):
     root, _ = tiny_stand_ins
     monkeypatch.setattr(builder, "EXAMPLE_THREADS", builder.EXAMPLE_THREADS)  # the child sets it
-    floor = run.child_floor(root, str(tmp_path))
-    built = run.child_build(root, str(tmp_path / "cache"), 1, 1)
+    floor = run.child_floor("ist_s", root, str(tmp_path))
+    built = run.child_build("ist_s", root, str(tmp_path / "cache"), 1, 1)
     assert built["rows"] == 8
     assert built["arrow_bytes"] / floor["member_bytes"] <= 1.02
+
+
+def test_coco_stand_ins_hold_the_member_count_and_build(tmp_path):
+    root = str(tmp_path / "coco")
+    labelled = synthetic.write_coco_stand_ins(root, labelled=7, members=40, unique=2, processes=1)
+    with zipfile.ZipFile(os.path.join(root, "train2014.zip")) as archive:
+        assert len(archive.namelist()) == 40
+    assert run.child_plan("coco_ts", root)["pairs"] == labelled == 7
+    built = run.child_build("coco_ts", root, str(tmp_path / "cache"), 1, 1)
+    floor = run.child_floor("coco_ts", root, str(tmp_path))
+    assert built["rows"] == 7 and built["arrow_bytes"] / floor["member_bytes"] <= 1.02
+
+
+def test_the_table_flags_every_missed_goal():
+    assert run.row("x", 1.7, ">= 1.6", "")[-1] is False
+    assert run.row("x", 1.5, ">= 1.6", "")[-1] is True
+    assert run.row("x", 1.2, "<= 1.10", "")[-1] is True
+    assert run.row("x", 54.0, "images/s", "")[-1] is False
