@@ -10,6 +10,7 @@ import glob
 import hashlib
 import inspect
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from typing import Optional, Union
@@ -201,13 +202,14 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
         # Checking a mask means inflating it (zlib, which like PIL's decoders releases the GIL):
         # a few threads make the next examples while this one is written or consumed. The window
         # is bounded so memory stays flat, and rows keep their order.
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=self._example_threads)
+        threads = threads_in_this_process(self._example_threads)
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads)
         pending: collections.deque = collections.deque()
         try:
             for pair in (pair for pairs in shards for pair in pairs):
                 example = pool.submit(make_example, pair, images[pair.image_role], labels, word_files)
                 pending.append((pair.image_id, example))
-                if len(pending) > 2 * self._example_threads:
+                if len(pending) > 2 * threads:
                     image_id, example = pending.popleft()
                     yield image_id, example.result()
             while pending:
@@ -220,6 +222,14 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
             labels.close()
             if word_files is not None:
                 word_files.close()
+
+
+def threads_in_this_process(threads: int) -> int:
+    """The example threads for this process: a torch DataLoader worker shares the cores with the other
+    workers (each streams its own shards), so it takes its share instead of all of them."""
+    torch = sys.modules.get("torch")  # never imported here: only asked when the caller already has it
+    worker = torch.utils.data.get_worker_info() if torch is not None else None
+    return max(1, threads // worker.num_workers) if worker is not None else threads
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ import PIL.Image
 from .errors import InvalidInputError
 from .inputs import Source
 from .layout import Pair, stem
-from .spec import ID2LABEL, MASK_VALUES
+from .spec import ID2LABEL, IGNORE_INDEX, MASK_VALUES
 from .words import orient_words, parse_words
 
 logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
@@ -178,7 +178,20 @@ def unfiltered_counts(inflated: bytes, width: int, height: int) -> Optional[np.n
     rows = np.frombuffer(inflated, np.uint8).reshape(height, width + 1)
     if rows[:, 0].any():
         return None
-    return np.bincount(rows[:, 1:].ravel(), minlength=256).astype(np.int64)
+    counts = count_values(rows.reshape(-1))  # the whole buffer, no copy: the filter bytes are `height` zeros
+    counts[0] -= height
+    return counts
+
+
+def count_values(values: np.ndarray) -> np.ndarray:
+    """How many samples hold each value 0-255. A label map holds only 0, 1 and 255, which three
+    vectorised comparisons count; a full count (much slower) runs only when something else is there."""
+    counts = np.zeros(256, np.int64)
+    for value in (0, 1, IGNORE_INDEX):
+        counts[value] = np.count_nonzero(values == value)
+    if counts.sum() != values.size:
+        counts = np.bincount(values.ravel(), minlength=256).astype(np.int64)
+    return counts
 
 
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
@@ -374,9 +387,8 @@ def read_mask(data: bytes, where: str, allowed_sizes: set[tuple[int, int]]) -> M
             warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
             if counts is None:
                 with PIL.Image.open(io.BytesIO(data)) as image:
-                    if depth == 8:  # grey or palette, one byte a pixel: PIL counts the values in C
-                        image.load()
-                        counts = np.asarray(image.histogram(), np.int64)
+                    if depth == 8:  # grey or palette: one byte a pixel, the value (or index) itself
+                        counts = count_values(np.asarray(image))
                     else:
                         values = np.asarray(image)
     except (
@@ -390,7 +402,9 @@ def read_mask(data: bytes, where: str, allowed_sizes: set[tuple[int, int]]) -> M
     if values is not None:
         if colour == 0 and depth in (2, 4):
             values = values // (255 // (2**depth - 1))  # Pillow scales 2/4-bit grey to 0-255
-        counts = np.bincount(values.ravel().astype(np.int64), minlength=256)
+        # 16-bit samples may exceed 255: count them whole, so such a value is reported, never wrapped.
+        wide = values.max(initial=0) > 255
+        counts = np.bincount(values.ravel().astype(np.int64)) if wide else count_values(values.astype(np.uint8))
     bad = [int(v) for v in np.flatnonzero(counts) if v not in MASK_VALUES]
     if bad:
         raise InvalidInputError(

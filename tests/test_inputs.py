@@ -255,3 +255,17 @@ def test_unfiltered_masks_are_counted_without_a_pil_decode(monkeypatch):
     wrong = pixels.PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
     with pytest.raises(ist_s.InvalidInputError, match=r"w\.png: pixel values \[7\] outside"):
         pixels.read_mask(wrong, "w.png", {(50, 30)})
+
+
+def test_sixteen_bit_masks_are_read_by_value_and_never_wrap():
+    values = np.zeros((24, 40), np.uint16)
+    values[3:6, 4:9] = 1
+    buffer = io.BytesIO()
+    PIL.Image.fromarray(values).save(buffer, "PNG")
+    mask = pixels.read_mask(buffer.getvalue(), "m.png", {(40, 24)})
+    np.testing.assert_array_equal(np.asarray(PIL.Image.open(io.BytesIO(mask.png))), values)
+    values[0, 0] = 256  # would read as 0 (background) if squeezed into a byte
+    buffer = io.BytesIO()
+    PIL.Image.fromarray(values).save(buffer, "PNG")
+    with pytest.raises(ist_s.InvalidInputError, match=r"m\.png: pixel values \[256\] outside"):
+        pixels.read_mask(buffer.getvalue(), "m.png", {(40, 24)})
