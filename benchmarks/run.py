@@ -247,8 +247,9 @@ CHILDREN = {
 
 def run_child(name: str, *args) -> dict:
     """Run one measurement in a fresh process; adds its peak RSS in MB."""
+    env = {**os.environ, "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}  # the table is the output
     process = subprocess.Popen(
-        [sys.executable, __file__, "--child", name, json.dumps(args)], stdout=subprocess.PIPE, text=True
+        [sys.executable, __file__, "--child", name, json.dumps(args)], stdout=subprocess.PIPE, text=True, env=env
     )
     _, status, usage = os.wait4(process.pid, 0)
     if status != 0:
