@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import lzma
 import os
@@ -214,6 +215,18 @@ def inputs_fingerprint(dataset: DatasetSpec, data_dir: str, config: str = "defau
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=4)
+def open_zip(path: str, size: int, mtime_ns: int, pid: int) -> zipfile.ZipFile:
+    """An open archive, its central directory read once per process and file version.
+
+    A streamed split opens its archives once per shard, and reading COCO's directory of 82,783
+    members takes about half a second. ZipFile reads are safe from several threads. The process id
+    is part of the key: a forked worker (num_proc, DataLoader) opens its own file instead of sharing
+    the parent's file offset; size and mtime make a replaced archive a new entry.
+    """
+    return zipfile.ZipFile(path)
+
+
 class Source:
     """A zip archive or its extracted folder, read member by member, never extracted."""
 
@@ -223,7 +236,8 @@ class Source:
         self._zip: Optional[zipfile.ZipFile] = None
         if os.path.isfile(path):
             try:
-                self._zip = zipfile.ZipFile(path)
+                info = os.stat(path)
+                self._zip = open_zip(path, info.st_size, info.st_mtime_ns, os.getpid())
             except UnicodeDecodeError as e:
                 raise InvalidInputError(
                     f"{path}: the member name {e.object!r} is not valid {e.encoding}, the encoding its flags "
@@ -310,8 +324,7 @@ class Source:
         return self._zip.open(self._check_zip_member(member))
 
     def close(self) -> None:
-        if self._zip is not None:
-            self._zip.close()
+        """Nothing to release: an archive stays open in `open_zip`'s cache, for the next shard."""
 
 
 def read_split_assignment(assignment: SplitAssignment, path: str) -> dict[str, str]:

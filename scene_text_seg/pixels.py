@@ -142,21 +142,39 @@ def inflated_size(width: int, height: int, bits_per_pixel: int, interlaced: bool
     return total
 
 
-def inflate_pixel_data(parts: PngParts, where: str) -> bytes:
-    """The inflated pixel data (filter byte + samples, per row), which must be whole and exactly the size
-    the header declares.
+INFLATE_PIECE = 1 << 16  # pixel data is inflated 64 KiB at a time: memory stays small and flat
 
-    PIL fills the rows of a stream that ends early with 0 (background) without a word; a mask
-    missing rows would be silently wrong. The inflate is bounded by the declared size.
+
+def scan_pixel_data(parts: PngParts, where: str) -> Optional[np.ndarray]:
+    """Inflate the pixel data once, in pieces, checking that the stream is whole and inflates to exactly
+    the size the header declares; return the count of each value when the PNG can be read without
+    unfiltering (8-bit, one channel, not interlaced, every row with filter 0), else None.
+
+    PIL fills the rows of a stream that ends early with 0 (background) without a word: a mask missing
+    rows would be silently wrong. Label maps are often written unfiltered (PIL writes palette images
+    so): their check is then this one inflate and a count, with no second inflate and decode by PIL.
     """
     width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", parts.header)
     expected = inflated_size(width, height, depth * {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colour], interlace == 1)
-    inflater = zlib.decompressobj()
+    counts = np.zeros(256, np.int64) if depth == 8 and interlace == 0 else None
+    row, found, inflater, tail = width + 1, 0, zlib.decompressobj(), parts.pixel_data
     try:
-        inflated = inflater.decompress(parts.pixel_data, expected + 1)
+        while found <= expected:
+            piece = inflater.decompress(tail, INFLATE_PIECE)
+            tail = inflater.unconsumed_tail
+            if not piece and not tail:
+                break
+            if counts is not None:
+                samples = np.frombuffer(piece, np.uint8)
+                filters = samples[(-found) % row :: row]  # the filter bytes that fall in this piece
+                if filters.any():
+                    counts = None
+                else:
+                    counts += count_values(samples)
+                    counts[0] -= len(filters)
+            found += len(piece)
     except zlib.error as e:
         raise InvalidInputError(f"{where}: corrupt PNG (its pixel data does not inflate: {e})") from None
-    found = len(inflated)
     if found < expected:
         missing = "the compressed stream is cut short" if not inflater.eof else "the stream ends early"
         raise InvalidInputError(
@@ -165,21 +183,6 @@ def inflate_pixel_data(parts: PngParts, where: str) -> bytes:
         )
     if found > expected or not inflater.eof:
         raise InvalidInputError(f"{where}: corrupt PNG (its pixel data is longer than its header declares)")
-    return inflated
-
-
-def unfiltered_counts(inflated: bytes, width: int, height: int) -> Optional[np.ndarray]:
-    """Counts of each value of an 8-bit, one-channel, non-interlaced PNG whose rows all use filter 0
-    (None), read straight from its inflated data; None when any row is filtered (PIL must decode it).
-
-    Label maps are often written so (PIL writes palette images unfiltered): their check then costs
-    one inflate and a count, not a second inflate and an unfiltering decode.
-    """
-    rows = np.frombuffer(inflated, np.uint8).reshape(height, width + 1)
-    if rows[:, 0].any():
-        return None
-    counts = count_values(rows.reshape(-1))  # the whole buffer, no copy: the filter bytes are `height` zeros
-    counts[0] -= height
     return counts
 
 
@@ -379,9 +382,8 @@ def read_mask(data: bytes, where: str, allowed_sizes: set[tuple[int, int]]) -> M
         expected = " or ".join(f"{w}x{h}" for w, h in sorted(allowed_sizes))
         raise InvalidInputError(f"{where}: mask is {width}x{height}, expected the image's size {expected}")
     parts = png_parts(data, where)
-    inflated = inflate_pixel_data(parts, where)
+    counts = scan_pixel_data(parts, where)
     values = None  # the pixels as numbers, needed only when the PNG must be re-encoded
-    counts = unfiltered_counts(inflated, width, height) if depth == 8 and parts.header[12] == 0 else None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)

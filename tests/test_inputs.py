@@ -241,7 +241,7 @@ def test_unfiltered_masks_are_counted_without_a_pil_decode(monkeypatch):
     buffer = io.BytesIO()
     PIL.Image.fromarray(values, "L").save(buffer, "PNG")  # PIL filters grey rows adaptively
     filtered = buffer.getvalue()
-    assert pixels.unfiltered_counts(zlib.decompress(pixels.png_parts(filtered, "f").pixel_data), 50, 30) is None
+    assert pixels.scan_pixel_data(pixels.png_parts(filtered, "f"), "f") is None  # filtered rows: PIL decodes
     through_pil = pixels.read_mask(filtered, "f.png", {(50, 30)})
     monkeypatch.setattr(PIL.Image, "open", lambda *a, **k: pytest.fail("decoded with PIL"))
     direct = pixels.read_mask(unfiltered, "u.png", {(50, 30)})
@@ -269,3 +269,31 @@ def test_sixteen_bit_masks_are_read_by_value_and_never_wrap():
     PIL.Image.fromarray(values).save(buffer, "PNG")
     with pytest.raises(ist_s.InvalidInputError, match=r"m\.png: pixel values \[256\] outside"):
         pixels.read_mask(buffer.getvalue(), "m.png", {(40, 24)})
+
+
+@pytest.mark.parametrize("filtered_row", [None, 250])
+def test_masks_larger_than_a_piece_are_counted_exactly(filtered_row):
+    """Rows that straddle the 64 KiB inflate pieces, and a filtered row in the middle (PIL must decode)."""
+    width, height = 333, 500  # 167,000 inflated bytes: three pieces, rows cut at odd places
+    values = np.random.default_rng(0).choice(np.array([0, 1, 255], np.uint8), (height, width), p=[0.8, 0.1, 0.1])
+    rows = bytearray()
+    for y in range(height):
+        if y == filtered_row:  # filter 1 (Sub): each byte stored as the difference to its left neighbour
+            rows += b"\x01" + bytes(int(values[y, x]) - int(values[y, x - 1] if x else 0) & 0xFF for x in range(width))
+        else:
+            rows += b"\x00" + values[y].tobytes()
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    png = (
+        pixels.PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(rows))) + chunk(b"IEND", b"")
+    )
+    counts = pixels.scan_pixel_data(pixels.png_parts(png, "m"), "m")
+    if filtered_row is None:
+        np.testing.assert_array_equal(counts, np.bincount(values.ravel(), minlength=256))
+    else:
+        assert counts is None
+    mask = pixels.read_mask(png, "m.png", {(width, height)})
+    np.testing.assert_array_equal(np.asarray(PIL.Image.open(io.BytesIO(mask.png))), values)
