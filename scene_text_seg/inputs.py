@@ -28,6 +28,8 @@ COMPRESSION_NAMES = {9: "deflate64", 6: "implode", 93: "zstandard", 95: "xz", 98
 
 def printable(name: str) -> str:
     """A file or member name fit for a one-line message: control characters escaped, repr-style."""
+    if name.isprintable():  # nearly always: one C call, no per-character work
+        return name
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in name)
 
 
