@@ -65,7 +65,7 @@ def jpeg_header(data: bytes, where: str) -> tuple[tuple[int, int], int]:
         raise InvalidInputError(f"{where}: {problem}: its header segments do not lead to image data")
     # Compressed data never holds FF D9 (an FF there is followed by 00 or a restart marker), so
     # the end-of-image marker must follow the main scan; an EXIF thumbnail's comes before it.
-    if data.find(b"\xff\xd9", scan) < 0:
+    if data.rfind(b"\xff\xd9", scan) < 0:  # searched from the end, where the marker normally is
         raise InvalidInputError(f"{where}: truncated JPEG (no end-of-image marker after the image data)")
     try:
         with PIL.Image.open(io.BytesIO(data)) as image:
@@ -142,7 +142,7 @@ def inflated_size(width: int, height: int, bits_per_pixel: int, interlaced: bool
     return total
 
 
-INFLATE_PIECE = 1 << 16  # pixel data is inflated 64 KiB at a time: memory stays small and flat
+INFLATE_PIECE = 1 << 18  # pixel data is inflated 256 KiB at a time: memory stays small and flat
 
 
 def scan_pixel_data(parts: PngParts, where: str) -> Optional[np.ndarray]:

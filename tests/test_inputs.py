@@ -272,9 +272,10 @@ def test_sixteen_bit_masks_are_read_by_value_and_never_wrap():
 
 
 @pytest.mark.parametrize("filtered_row", [None, 250])
-def test_masks_larger_than_a_piece_are_counted_exactly(filtered_row):
-    """Rows that straddle the 64 KiB inflate pieces, and a filtered row in the middle (PIL must decode)."""
-    width, height = 333, 500  # 167,000 inflated bytes: three pieces, rows cut at odd places
+def test_masks_larger_than_a_piece_are_counted_exactly(filtered_row, monkeypatch):
+    """Rows that straddle the inflate pieces, and a filtered row in the middle (PIL must decode)."""
+    monkeypatch.setattr(pixels, "INFLATE_PIECE", 50_000)
+    width, height = 333, 500  # 167,000 inflated bytes: four pieces, rows cut at odd places
     values = np.random.default_rng(0).choice(np.array([0, 1, 255], np.uint8), (height, width), p=[0.8, 0.1, 0.1])
     rows = bytearray()
     for y in range(height):
