@@ -13,7 +13,6 @@ This file holds what is COCO_TS's own; the mechanism is the engine's (`scene_tex
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -49,6 +48,9 @@ try:
 except ModuleNotFoundError:
     sys.path.insert(0, _checkout_folder())
     import scene_text_seg
+    from scene_text_seg.api import *  # noqa: F403 (the same names, once the checkout is on the path)
+else:
+    from scene_text_seg.api import *  # noqa: F403 (constants, errors, training helpers: scene_text_seg/api.py)
 
 # ---------------------------------------------------------------------------------------------
 # What the dataset is
@@ -217,34 +219,8 @@ class CocoTs(scene_text_seg.builder.SceneTextSegBuilder):
 # What users call: `coco_ts.load(...)` and friends, bound to CocoTs
 # ---------------------------------------------------------------------------------------------
 
-CLASS_NAMES = scene_text_seg.spec.CLASS_NAMES
-IGNORE_INDEX = scene_text_seg.spec.IGNORE_INDEX
-ID2LABEL = scene_text_seg.spec.ID2LABEL
-LABEL2ID = scene_text_seg.spec.LABEL2ID
-
 CocoTsError = scene_text_seg.errors.SceneTextSegError
-MissingInputError = scene_text_seg.errors.MissingInputError
-InvalidInputError = scene_text_seg.errors.InvalidInputError
-ChecksumMismatchError = scene_text_seg.errors.ChecksumMismatchError
-PublishError = scene_text_seg.errors.PublishError
-CacheFolderError = scene_text_seg.errors.CacheFolderError
-
-detection_targets = scene_text_seg.words.detection_targets
-training_transform = scene_text_seg.training.training_transform
-TrainingTransform = scene_text_seg.training.TrainingTransform
-for_training = scene_text_seg.training.for_training
-segmentation_metrics = scene_text_seg.training.segmentation_metrics
-compute_metrics = scene_text_seg.training.compute_metrics
-IMAGENET_MEAN = scene_text_seg.training.IMAGENET_MEAN
-IMAGENET_STD = scene_text_seg.training.IMAGENET_STD
-
-load = functools.partial(scene_text_seg.builder.load, CocoTs)
-prepare = functools.partial(scene_text_seg.builder.prepare, CocoTs)
-inventory = functools.partial(scene_text_seg.builder.inventory, CocoTs)
-export = functools.partial(scene_text_seg.publish.export, CocoTs)
-push = functools.partial(scene_text_seg.publish.push, CocoTs)
-main = functools.partial(scene_text_seg.cli.main, CocoTs)
-
+load, prepare, inventory, export, push, main = scene_text_seg.api.bind(CocoTs)
 
 if __name__ == "__main__":
     # Import by name so the builder's module is `coco_ts`, not `__main__` (it names the cache folder).

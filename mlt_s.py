@@ -13,7 +13,6 @@ This file holds what is MLT_S's own; the mechanism is the engine's (`scene_text_
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -47,6 +46,9 @@ try:
 except ModuleNotFoundError:
     sys.path.insert(0, _checkout_folder())
     import scene_text_seg
+    from scene_text_seg.api import *  # noqa: F403 (the same names, once the checkout is on the path)
+else:
+    from scene_text_seg.api import *  # noqa: F403 (constants, errors, training helpers: scene_text_seg/api.py)
 
 # ---------------------------------------------------------------------------------------------
 # What the dataset is
@@ -197,34 +199,8 @@ class MltS(scene_text_seg.builder.SceneTextSegBuilder):
 # What users call: `mlt_s.load(...)` and friends, bound to MltS
 # ---------------------------------------------------------------------------------------------
 
-CLASS_NAMES = scene_text_seg.spec.CLASS_NAMES
-IGNORE_INDEX = scene_text_seg.spec.IGNORE_INDEX
-ID2LABEL = scene_text_seg.spec.ID2LABEL
-LABEL2ID = scene_text_seg.spec.LABEL2ID
-
 MltSError = scene_text_seg.errors.SceneTextSegError
-MissingInputError = scene_text_seg.errors.MissingInputError
-InvalidInputError = scene_text_seg.errors.InvalidInputError
-ChecksumMismatchError = scene_text_seg.errors.ChecksumMismatchError
-PublishError = scene_text_seg.errors.PublishError
-CacheFolderError = scene_text_seg.errors.CacheFolderError
-
-detection_targets = scene_text_seg.words.detection_targets
-training_transform = scene_text_seg.training.training_transform
-TrainingTransform = scene_text_seg.training.TrainingTransform
-for_training = scene_text_seg.training.for_training
-segmentation_metrics = scene_text_seg.training.segmentation_metrics
-compute_metrics = scene_text_seg.training.compute_metrics
-IMAGENET_MEAN = scene_text_seg.training.IMAGENET_MEAN
-IMAGENET_STD = scene_text_seg.training.IMAGENET_STD
-
-load = functools.partial(scene_text_seg.builder.load, MltS)
-prepare = functools.partial(scene_text_seg.builder.prepare, MltS)
-inventory = functools.partial(scene_text_seg.builder.inventory, MltS)
-export = functools.partial(scene_text_seg.publish.export, MltS)
-push = functools.partial(scene_text_seg.publish.push, MltS)
-main = functools.partial(scene_text_seg.cli.main, MltS)
-
+load, prepare, inventory, export, push, main = scene_text_seg.api.bind(MltS)
 
 if __name__ == "__main__":
     # Import by name so the builder's module is `mlt_s`, not `__main__` (it names the cache folder).

@@ -14,11 +14,13 @@ One module per concern, in the order data flows:
     publish    dataset card, Hub export, push
     synthetic  seeded stand-ins for the demo, the tests and the benchmarks
     cli        the command line
+    api        the names every dataset module offers its users
 """
 
 __version__ = "0.2.0"
 
 __all__ = [
+    "api",
     "builder",
     "cli",
     "errors",
@@ -34,4 +36,4 @@ __all__ = [
 ]
 
 # Every module, so that `import scene_text_seg` is the one import a dataset script needs.
-from . import builder, cli, errors, inputs, inspect, layout, pixels, publish, spec, synthetic, training, words
+from . import api, builder, cli, errors, inputs, inspect, layout, pixels, publish, spec, synthetic, training, words

@@ -1,0 +1,58 @@
+"""The names every dataset module offers its users, in one place.
+
+Each script (`ist_s.py`, `mlt_s.py`, `coco_ts.py`) takes them with `from scene_text_seg.api import *`
+and binds the engine's functions to its builder with `bind`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from . import builder, cli, publish
+from .errors import (
+    CacheFolderError,
+    ChecksumMismatchError,
+    InvalidInputError,
+    MissingInputError,
+    PublishError,
+    SceneTextSegError,
+)
+from .spec import CLASS_NAMES, ID2LABEL, IGNORE_INDEX, LABEL2ID
+from .training import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    TrainingTransform,
+    compute_metrics,
+    for_training,
+    segmentation_metrics,
+    training_transform,
+)
+from .words import detection_targets
+
+__all__ = [
+    "CLASS_NAMES",
+    "ID2LABEL",
+    "IGNORE_INDEX",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "LABEL2ID",
+    "CacheFolderError",
+    "ChecksumMismatchError",
+    "InvalidInputError",
+    "MissingInputError",
+    "PublishError",
+    "SceneTextSegError",
+    "TrainingTransform",
+    "compute_metrics",
+    "detection_targets",
+    "for_training",
+    "segmentation_metrics",
+    "training_transform",
+]
+
+
+def bind(builder_cls: type[builder.SceneTextSegBuilder]) -> tuple[Callable, ...]:
+    """`load`, `prepare`, `inventory`, `export`, `push` and `main`, bound to one dataset's builder."""
+    functions = (builder.load, builder.prepare, builder.inventory, publish.export, publish.push, cli.main)
+    return tuple(functools.partial(function, builder_cls) for function in functions)
