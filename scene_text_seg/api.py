@@ -55,4 +55,11 @@ __all__ = [
 def bind(builder_cls: type[builder.SceneTextSegBuilder]) -> tuple[Callable, ...]:
     """`load`, `prepare`, `inventory`, `export`, `push` and `main`, bound to one dataset's builder."""
     functions = (builder.load, builder.prepare, builder.inventory, publish.export, publish.push, cli.main)
-    return tuple(functools.partial(function, builder_cls) for function in functions)
+    return tuple(_bound(function, builder_cls) for function in functions)
+
+
+def _bound(function: Callable, builder_cls: type) -> functools.partial:
+    bound = functools.partial(function, builder_cls)
+    bound.__name__, bound.__doc__ = function.__name__, function.__doc__  # help(ist_s.load) reads as load's
+    bound.__module__ = builder_cls.__module__
+    return bound

@@ -210,3 +210,18 @@ def test_product_code_never_imports_the_tests():
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
             names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             assert not any(name.split(".")[0] in ("tests", "benchmarks") for name in names), path
+
+
+@pytest.mark.parametrize("name", ["ist_s", "mlt_s", "coco_ts"])
+def test_each_module_offers_the_same_public_names(name):
+    import importlib
+    import inspect
+
+    module = importlib.import_module(name)
+    for public in ("load", "prepare", "inventory", "export", "push", "main"):
+        function = getattr(module, public)
+        assert function.__name__ == public and function.__doc__
+        assert "builder_cls" not in inspect.signature(function).parameters  # bound to this dataset
+    for shared in ("CLASS_NAMES", "IGNORE_INDEX", "ID2LABEL", "for_training", "compute_metrics", "InvalidInputError"):
+        assert getattr(module, shared) is getattr(ist_s, shared)
+    assert inspect.signature(module.load).parameters["data_dir"].default is inspect.Parameter.empty
