@@ -111,8 +111,9 @@ class SceneTextSegBuilder(datasets.ArrowBasedBuilder):
     """Image + text-mask pairs from manually downloaded archives; a subclass sets SPEC and its configs.
 
     Rows are made one by one (`make_example`) and handed to `datasets` as Arrow tables of
-    DEFAULT_WRITER_BATCH_SIZE rows: the bytes go into Arrow once, without `datasets` encoding each
-    example in Python again (an ArrowBasedBuilder rather than a GeneratorBasedBuilder for that reason).
+    DEFAULT_WRITER_BATCH_SIZE rows, which `datasets` writes as they are instead of encoding and
+    buffering each example (an ArrowBasedBuilder for that: COCO_TS's build peaked at 383 MB written
+    example by example, 338 MB so).
     """
 
     SPEC: DatasetSpec
