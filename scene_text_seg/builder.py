@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from typing import Optional, Union
 
 import datasets
-import pyarrow as pa
 
 from . import words
 from .errors import CacheFolderError, InvalidInputError, SceneTextSegError
@@ -107,14 +106,8 @@ def input_error_in(error: BaseException) -> Optional[SceneTextSegError]:
     return None
 
 
-class SceneTextSegBuilder(datasets.ArrowBasedBuilder):
-    """Image + text-mask pairs from manually downloaded archives; a subclass sets SPEC and its configs.
-
-    Rows are made one by one (`make_example`) and handed to `datasets` as Arrow tables of
-    DEFAULT_WRITER_BATCH_SIZE rows, which `datasets` writes as they are instead of encoding and
-    buffering each example (an ArrowBasedBuilder for that: COCO_TS's build peaked at 383 MB written
-    example by example, 338 MB so).
-    """
+class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
+    """Image + text-mask pairs from manually downloaded archives; a subclass sets SPEC and its configs."""
 
     SPEC: DatasetSpec
     BUILDER_CONFIG_CLASS = SceneTextSegConfig
@@ -195,23 +188,6 @@ class SceneTextSegBuilder(datasets.ArrowBasedBuilder):
             if error is None:
                 raise
             raise InputErrorFromBuild(error) from None
-
-    def _generate_tables(
-        self,
-        shards: list[tuple[Pair, ...]],
-        image_paths: dict[str, str],
-        labels_path: str,
-        words_path: Optional[str] = None,
-    ) -> Iterator[tuple[str, pa.Table]]:
-        schema = self.info.features.arrow_schema
-        rows: list[dict] = []
-        for image_id, example in self._generate_examples(shards, image_paths, labels_path, words_path):
-            rows.append(example)
-            if len(rows) == self.DEFAULT_WRITER_BATCH_SIZE:
-                yield image_id, pa.Table.from_pylist(rows, schema=schema)
-                rows = []
-        if rows:
-            yield rows[-1]["image_id"], pa.Table.from_pylist(rows, schema=schema)
 
     def _generate_examples(
         self,
