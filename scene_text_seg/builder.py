@@ -196,7 +196,8 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
         labels_path: str,
         words_path: Optional[str] = None,
     ) -> Iterator[tuple[str, dict]]:
-        # Archives are opened here, per job: an open ZipFile cannot be sent to another process.
+        # Archives are opened here, per job: an open ZipFile cannot be sent to another process
+        # (`open_zip` keeps one per process, so the shards of a job share it).
         images, labels = {role: Source(path) for role, path in image_paths.items()}, Source(labels_path)
         word_files = Source(words_path) if words_path is not None else None
         # Checking a mask means inflating it (zlib, which like PIL's decoders releases the GIL):
@@ -217,11 +218,6 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
                 yield image_id, example.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-            for source in images.values():
-                source.close()
-            labels.close()
-            if word_files is not None:
-                word_files.close()
 
 
 def threads_in_this_process(threads: int) -> int:

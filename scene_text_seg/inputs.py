@@ -11,6 +11,7 @@ import re
 import stat
 import zipfile
 import zlib
+from collections.abc import Iterable
 from typing import IO, Optional
 
 import datasets
@@ -31,6 +32,12 @@ def printable(name: str) -> str:
     if name.isprintable():  # nearly always: one C call, no per-character work
         return name
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in name)
+
+
+def some(names: Iterable[str], limit: int = 5) -> str:
+    """The first `limit` names, comma-separated, and " ..." when there are more: errors stay one short line."""
+    names = list(names)
+    return ", ".join(names[:limit]) + (" ..." if len(names) > limit else "")
 
 
 def folder_files(root: str) -> list[str]:
@@ -99,7 +106,7 @@ def locate_inputs(dataset: DatasetSpec, data_dir: Optional[str], config: str = "
         if present is None:
             holds = "it does not exist"
         else:
-            holds = "it holds: " + (", ".join(present[:20]) + (" ..." if len(present) > 20 else "") or "nothing")
+            holds = "it holds: " + (some(present, 20) or "nothing")
         raise MissingInputError(
             f"{dataset.title} inputs missing from {data_dir} ({holds}). Expected:\n" + "\n".join(lines)
         )
@@ -230,7 +237,8 @@ def open_zip(path: str, size: int, mtime_ns: int, pid: int) -> zipfile.ZipFile:
 
 
 class Source:
-    """A zip archive or its extracted folder, read member by member, never extracted."""
+    """A zip archive or its extracted folder, read member by member, never extracted. Nothing to close:
+    an archive stays open in `open_zip`'s cache for the next shard; a folder holds no handle."""
 
     def __init__(self, path: str):
         self.path = path
@@ -325,22 +333,16 @@ class Source:
             return self._open_file(member)
         return self._zip.open(self._check_zip_member(member))
 
-    def close(self) -> None:
-        """Nothing to release: an archive stays open in `open_zip`'s cache, for the next shard."""
-
 
 def read_split_assignment(assignment: SplitAssignment, path: str) -> dict[str, str]:
     """Lower-cased image stem -> split, from the assignment file found (at any depth) in the input at `path`."""
     source = Source(path)
+    members = [m for m in source.members() if m.replace("\\", "/").rsplit("/", 1)[-1] == assignment.member]
+    if not members:
+        raise InvalidInputError(f"{source.label} holds no {assignment.member}")
+    where = source.where(members[0])
     try:
-        members = [m for m in source.members() if m.replace("\\", "/").rsplit("/", 1)[-1] == assignment.member]
-        if not members:
-            raise InvalidInputError(f"{source.label} holds no {assignment.member}")
-        where = source.where(members[0])
-        try:
-            with source.open(members[0]) as stream:
-                return assignment.read(stream, where)
-        except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError) as e:
-            raise InvalidInputError(f"{where}: cannot be read ({printable(str(e))})") from None
-    finally:
-        source.close()
+        with source.open(members[0]) as stream:
+            return assignment.read(stream, where)
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError) as e:
+        raise InvalidInputError(f"{where}: cannot be read ({printable(str(e))})") from None

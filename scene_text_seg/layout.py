@@ -12,7 +12,7 @@ from typing import Optional
 import datasets
 
 from .errors import InvalidInputError
-from .inputs import Source, printable
+from .inputs import Source, printable, some
 from .spec import DatasetSpec
 
 logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
@@ -83,7 +83,7 @@ def labels_by_split(labels: Source, splits: tuple[str, ...], split_words: Mappin
         else:
             by_split[split].append(member)
     if undetermined:
-        shown = ", ".join(labels.where(m) for m in undetermined[:5]) + (" ..." if len(undetermined) > 5 else "")
+        shown = some(labels.where(m) for m in undetermined)
         words = "/".join(split_words)
         raise InvalidInputError(
             f"cannot tell the split of {len(undetermined)} label(s): {shown}. Expected each label under a folder "
@@ -117,13 +117,13 @@ def pair_words(split: str, images: dict[str, str], words: dict[str, str], source
     """Image stem -> its ground-truth member; an image without one, or one without an image, is an error."""
     without_words = sorted(set(images) - set(words), key=natural_key)
     if without_words:
-        shown = ", ".join(printable(images[s]) for s in without_words[:5]) + (" ..." if len(without_words) > 5 else "")
+        shown = some(printable(images[s]) for s in without_words)
         raise InvalidInputError(
             f"{len(without_words)} {split} image(s) have no word file (gt_<image>.txt) in {source.label}: {shown}"
         )
     orphans = sorted(set(words) - set(images), key=natural_key)
     if orphans:
-        shown = ", ".join(source.where(words[s]) for s in orphans[:5]) + (" ..." if len(orphans) > 5 else "")
+        shown = some(source.where(words[s]) for s in orphans)
         raise InvalidInputError(f"{len(orphans)} {split} word file(s) describe no image of the split: {shown}")
     return words
 
@@ -166,7 +166,7 @@ def plan_split(
     words_by_stem = {} if words is None else pair_words(split, members, words_by_image(words), words)
     orphans = sorted(set(labels) - set(image_by_stem), key=natural_key)
     if orphans:
-        shown = ", ".join(printable(labels[s]) for s in orphans[:5]) + (" ..." if len(orphans) > 5 else "")
+        shown = some(printable(labels[s]) for s in orphans)
         where = ", ".join(source.label for source in images.values())
         raise InvalidInputError(f"{len(orphans)} {split} label(s) have no image of the same name in {where}: {shown}")
     pairs = [
@@ -184,24 +184,16 @@ def plan_pairs(
     dataset: DatasetSpec, paths: dict[str, str], with_unlabeled: bool, with_words: bool = False
 ) -> dict[str, list[Pair]]:
     """The pairs of every split, from the archives' listings (nothing is decoded)."""
-    labels = Source(paths[dataset.labels_role])
-    try:
-        labels_per_split = labels_by_split(labels, tuple(dataset.split_images), dataset.split_words)
-    finally:
-        labels.close()
+    labels_per_split = labels_by_split(
+        Source(paths[dataset.labels_role]), tuple(dataset.split_images), dataset.split_words
+    )
     planned = {}
     for split, roles in dataset.split_images.items():
         images = {role: Source(paths[role]) for role in roles}
         words = Source(paths[dataset.words_roles[split]]) if with_words else None
-        try:
-            planned[split] = plan_split(
-                split, images, labels_per_split[split], with_unlabeled, dataset.image_extensions, words
-            )
-        finally:
-            for source in images.values():
-                source.close()
-            if words is not None:
-                words.close()
+        planned[split] = plan_split(
+            split, images, labels_per_split[split], with_unlabeled, dataset.image_extensions, words
+        )
     return planned
 
 
@@ -214,7 +206,7 @@ def reassign_splits(planned: dict[str, list[Pair]], assigned: dict[str, str], so
         split = assigned.get(pair.image_id.lower())
         (splits[split] if split is not None else unassigned).append(pair)
     if unassigned:
-        shown = ", ".join(pair.image_id for pair in unassigned[:5]) + (" ..." if len(unassigned) > 5 else "")
+        shown = some(pair.image_id for pair in unassigned)
         logger.warning(f"{len(unassigned)} labelled image(s) are in no split of {source}, so in no split here: {shown}")
     return {split: sorted(pairs, key=lambda pair: natural_key(pair.image_id)) for split, pairs in splits.items()}
 

@@ -111,21 +111,28 @@ class PngParts:
     pixel_data: bytes  # the IDAT bodies joined: one zlib stream
 
 
-def png_parts(data: bytes, where: str) -> PngParts:
-    """The IHDR body and the joined IDAT data, from the chunk structure alone (CRCs are not trusted)."""
-    header, idat, pos = b"", [], len(PNG_SIGNATURE)
+def png_chunks(data: bytes, where: str) -> Iterator[tuple[bytes, int, bytes]]:
+    """(kind, offset, body) of each chunk of a PNG, up to and including IEND; a chunk cut short (but for
+    IEND's CRC) is an error naming `where`. CRCs are not trusted: what is stored gets fresh ones."""
+    pos = len(PNG_SIGNATURE)
     while pos + 8 <= len(data):
         length, kind = struct.unpack(">I4s", data[pos : pos + 8])
         if pos + 12 + length > len(data) and kind != b"IEND":
             raise InvalidInputError(f"{where}: truncated PNG (its {kind.decode('latin-1')!r} chunk is cut short)")
-        body = data[pos + 8 : pos + 8 + length]
+        yield kind, pos, data[pos + 8 : pos + 8 + length]
+        if kind == b"IEND":
+            return
+        pos += 12 + length
+
+
+def png_parts(data: bytes, where: str) -> PngParts:
+    """The IHDR body and the joined IDAT data, from the chunk structure alone."""
+    header, idat = b"", []
+    for kind, _, body in png_chunks(data, where):
         if kind == b"IHDR":
             header = body
         elif kind == b"IDAT":
             idat.append(body)
-        elif kind == b"IEND":
-            break
-        pos += 12 + length
     if len(header) != 13 or not idat:
         raise InvalidInputError(f"{where}: corrupt PNG (no {'IDAT' if header else 'IHDR'} chunk)")
     return PngParts(header, b"".join(idat))
@@ -261,14 +268,8 @@ def png_photo_header(data: bytes, where: str) -> ImageHeader:
     if data[12:16] != b"IHDR":
         raise InvalidInputError(f"{where}: corrupt PNG (no IHDR chunk first)")
     width, height = struct.unpack(">II", data[16:24])
-    exif, xmp, pos = None, b"", len(PNG_SIGNATURE)
-    while True:
-        if pos + 12 > len(data):
-            raise InvalidInputError(f"{where}: truncated PNG (it ends before its IEND chunk)")
-        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        body = data[pos + 8 : pos + 8 + length]
-        if pos + 12 + length > len(data):
-            raise InvalidInputError(f"{where}: truncated PNG (its {kind.decode('latin-1')!r} chunk is cut short)")
+    exif, xmp, iend = None, b"", None
+    for kind, offset, body in png_chunks(data, where):
         if kind == b"eXIf":
             exif = body
         elif kind in (b"tEXt", b"zTXt", b"iTXt"):
@@ -280,8 +281,9 @@ def png_photo_header(data: bytes, where: str) -> ImageHeader:
                 text = zlib.decompress(text[1:]) if kind == b"zTXt" else text
                 exif = bytes.fromhex("".join(text.decode("latin-1").split("\n")[3:]))
         elif kind == b"IEND":
-            break
-        pos += 12 + length
+            iend = offset
+    if iend is None or iend + 12 > len(data):  # a photo must be whole, IEND and its CRC included
+        raise InvalidInputError(f"{where}: truncated PNG (it ends before its IEND chunk)")
     orientation = _exif_orientation(exif) if exif else 1
     if orientation == 1:
         orientation = _xmp_orientation(xmp)
@@ -346,13 +348,10 @@ def neutralise_photo_orientation(data: bytes, header: ImageHeader, where: str) -
 
 
 def _neutralise_png_exif(data: bytes) -> bytes:
-    pos = len(PNG_SIGNATURE)
-    while pos + 12 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+    for kind, offset, body in png_chunks(data, "the PNG"):  # already checked whole by png_photo_header
         if kind == b"eXIf":
-            body = _patch_exif_orientation(data[pos + 8 : pos + 8 + length], 0)
-            return data[:pos] + _png_chunk(b"eXIf", body) + data[pos + 12 + length :]
-        pos += 12 + length
+            patched = _png_chunk(b"eXIf", _patch_exif_orientation(body, 0))
+            return data[:offset] + patched + data[offset + 12 + len(body) :]
     raise ValueError("no eXIf chunk")
 
 
