@@ -22,6 +22,7 @@ from .spec import CLASS_NAMES, ID2LABEL, IGNORE_INDEX, LABEL2ID
 from .training import (
     IMAGENET_MEAN,
     IMAGENET_STD,
+    DeviceFeed,
     TrainingTransform,
     compute_metrics,
     for_training,
@@ -39,6 +40,7 @@ __all__ = [
     "LABEL2ID",
     "CacheFolderError",
     "ChecksumMismatchError",
+    "DeviceFeed",
     "InvalidInputError",
     "MissingInputError",
     "PublishError",

@@ -117,6 +117,46 @@ def test_normalisation_is_per_channel_mean_and_std(zip_inputs, cache_dir):
         ist_s.TrainingTransform(mean=ist_s.IMAGENET_MEAN)
 
 
+def test_uint8_rows_on_the_device_are_what_the_float_transform_gives(demo_inputs, cache_dir):
+    """uint8=True hands over uint8 CHW pixels and uint8 labels; DeviceFeed makes them what the default
+    transform gives (float32 normalised, int64), for Arrow and streamed rows, through worker processes."""
+    torch = pytest.importorskip("torch")
+    norm = {"mean": ist_s.IMAGENET_MEAN, "std": ist_s.IMAGENET_STD}
+    for streaming in (False, True):
+        rows = mixed_rows(demo_inputs, cache_dir, streaming)  # with a row without a mask and a text-free one
+        small = ist_s.for_training(rows, size=(90, 160), uint8=True)
+        example = next(iter(small))
+        assert example["pixel_values"].dtype == np.uint8 and example["pixel_values"].shape == (3, 90, 160)
+        assert example["labels"].dtype == np.uint8 and example["labels"].shape == (90, 160)
+        loader = torch.utils.data.DataLoader(small, batch_size=2, num_workers=0 if streaming else 2)
+        feed = ist_s.DeviceFeed(loader, "cpu", **norm)
+        expected = torch.utils.data.default_collate(list(ist_s.for_training(rows, size=(90, 160), **norm)))
+        got = list(feed)
+        pixels = torch.cat([batch["pixel_values"] for batch in got])
+        labels = torch.cat([batch["labels"] for batch in got])
+        assert pixels.dtype == torch.float32 and labels.dtype == torch.int64
+        torch.testing.assert_close(pixels, expected["pixel_values"], rtol=0, atol=2e-6)
+        torch.testing.assert_close(labels, expected["labels"], rtol=0, atol=0)
+        assert (labels == ist_s.IGNORE_INDEX).any() and (labels == 1).any()
+        if not streaming:
+            assert len(feed) == len(loader) == 2
+    plain = next(iter(ist_s.DeviceFeed(loader)))["pixel_values"]  # without mean/std: [0, 1]
+    assert 0 <= plain.min() < plain.max() <= 1
+    float_batch = {"pixel_values": torch.ones(1, 3, 2, 2), "labels": torch.zeros(1, 2, 2, dtype=torch.int64)}
+    assert torch.equal(ist_s.DeviceFeed([], **norm).convert(float_batch)["pixel_values"], float_batch["pixel_values"])
+
+
+def test_uint8_rows_refuse_what_would_normalise_them_twice(zip_inputs, cache_dir):
+    with pytest.raises(ValueError, match="give mean/std to DeviceFeed"):
+        ist_s.TrainingTransform(size=(8, 8), uint8=True, mean=ist_s.IMAGENET_MEAN, std=ist_s.IMAGENET_STD)
+    with pytest.raises(ValueError, match="give mean/std to DeviceFeed"):
+        ist_s.TrainingTransform(uint8=True, image_processor=object())
+    train = build(zip_inputs[0], cache_dir)["train"]
+    floats = ist_s.for_training(train, augment=lambda image, mask: {"image": image / 255.0, "mask": mask})
+    with pytest.raises(ValueError, match="augment must return the image as uint8 HWC"):
+        floats[0]
+
+
 def test_augment_sees_image_and_labels_together(zip_inputs, cache_dir):
     _, expected = zip_inputs
     seen = []
