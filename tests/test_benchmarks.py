@@ -54,3 +54,12 @@ def test_the_table_flags_every_missed_goal():
     assert run.row("x", 1.5, ">= 1.6", "")[-1] is True
     assert run.row("x", 1.2, "<= 1.10", "")[-1] is True
     assert run.row("x", 54.0, "images/s", "")[-1] is False
+
+
+@pytest.mark.parametrize("delivery", ["float32", "uint8", "uint8+convert"])
+def test_every_feed_the_table_times_delivers_every_row(tiny_stand_ins, cache_dir, delivery):
+    pytest.importorskip("torch")
+    root, labelled = tiny_stand_ins
+    for source in ("arrow", "streaming"):
+        fed = run.child_feed(source, root, cache_dir, 0, delivery)
+        assert fed["rows"] == labelled["train"] and fed["images_per_second"] > 0
