@@ -63,3 +63,5 @@ def test_every_feed_the_table_times_delivers_every_row(tiny_stand_ins, cache_dir
     for source in ("arrow", "streaming"):
         fed = run.child_feed(source, root, cache_dir, 0, delivery)
         assert fed["rows"] == labelled["train"] and fed["images_per_second"] > 0
+    if delivery != "uint8+convert":
+        assert run.child_handover(delivery, 0)["images_per_second"] > 0
