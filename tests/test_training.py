@@ -146,6 +146,26 @@ def test_uint8_rows_on_the_device_are_what_the_float_transform_gives(demo_inputs
     assert torch.equal(ist_s.DeviceFeed([], **norm).convert(float_batch)["pixel_values"], float_batch["pixel_values"])
 
 
+def test_a_batch_is_one_array_when_its_rows_agree_in_size_and_lists_otherwise(zip_inputs, cache_dir):
+    import PIL.Image
+
+    train = build(zip_inputs[0], cache_dir)["train"]
+    for uint8 in (False, True):
+        transform = ist_s.TrainingTransform(size=(24, 40), uint8=uint8)
+        together = transform(train[:3])
+        assert isinstance(together["pixel_values"], np.ndarray) and together["pixel_values"].shape == (3, 3, 24, 40)
+        assert together["labels"].shape == (3, 24, 40)
+        for index in range(3):  # each row what the row alone gives
+            alone = transform(train[index : index + 1])
+            np.testing.assert_array_equal(together["pixel_values"][index], alone["pixel_values"][0])
+            np.testing.assert_array_equal(together["labels"][index], alone["labels"][0])
+    sizes = {"image": [PIL.Image.new("RGB", (4, 3), (255, 0, 0)), PIL.Image.new("RGB", (5, 2))], "mask": [None, None]}
+    apart = ist_s.TrainingTransform()(sizes)
+    assert [p.shape for p in apart["pixel_values"]] == [(3, 3, 4), (3, 2, 5)]
+    assert (apart["pixel_values"][0][0] == 1).all() and (apart["pixel_values"][0][1:] == 0).all()
+    assert all((labels == ist_s.IGNORE_INDEX).all() and labels.dtype == np.int64 for labels in apart["labels"])
+
+
 def test_uint8_rows_refuse_what_would_normalise_them_twice(zip_inputs, cache_dir):
     with pytest.raises(ValueError, match="give mean/std to DeviceFeed"):
         ist_s.TrainingTransform(size=(8, 8), uint8=True, mean=ist_s.IMAGENET_MEAN, std=ist_s.IMAGENET_STD)
