@@ -409,9 +409,8 @@ def ist_s_figures(args, data: str, scratch: str) -> list[tuple]:
         progress("IST_S: a build and the unavoidable work at 10x")
         big = best_of(1, "build", "ist_s", data10, scratch, 1, min(4, cores), fresh_dir=scratch)
         big_floor = best_of(1, "floor", "ist_s", data10, scratch, fresh_dir=scratch)
-        # On this machine writing 2 GB into the page cache costs more a byte than writing 200 MB, for
-        # any writer: the build's growth is judged against the growth of the plain loop's.
-        floor_growth = big_floor["seconds"] / (10 * floor["seconds"])
+        # The plain loop's own growth, measured alongside: how much of a growth is the machine's (on
+        # this one, writing 2 GB into the page cache can cost more a byte than writing 200 MB).
         table += [
             row(
                 "   peak RSS at 10x / at 1x",
@@ -422,20 +421,14 @@ def ist_s_figures(args, data: str, scratch: str) -> list[tuple]:
             row(
                 "   build time at 10x / 10 x at 1x",
                 big["seconds"] / (10 * default["seconds"]),
-                "-",
-                f"{big['seconds']:.1f} s vs {default['seconds']:.2f} s",
+                "<= 1.10",
+                f"{big['seconds']:.1f} s vs {default['seconds']:.2f} s: linear growth",
             ),
             row(
                 "   unavoidable work at 10x / 10 x at 1x",
-                floor_growth,
+                big_floor["seconds"] / (10 * floor["seconds"]),
                 "-",
-                f"{big_floor['seconds']:.1f} s vs {floor['seconds']:.2f} s",
-            ),
-            row(
-                "   build's growth / unavoidable work's growth",
-                big["seconds"] / (10 * default["seconds"]) / floor_growth,
-                "<= 1.10",
-                "linear, as the plain loop is",
+                f"{big_floor['seconds']:.1f} s vs {floor['seconds']:.2f} s: the machine's part",
             ),
         ]
 
