@@ -111,7 +111,7 @@ class TrainingTransform:
                 "pixel_values": list(encoded["pixel_values"].astype(np.float32)),
                 "labels": list(encoded["labels"].astype(np.int64)),
             }
-        if len({image.shape for image, _ in pairs}) != 1:  # rows of their own sizes (no `size`), or none
+        if len({(image.shape, label.shape) for image, label in pairs}) != 1:  # sizes differ (no `size`), or no rows
             return {
                 "pixel_values": [self._pixels(image) for image, _ in pairs],
                 "labels": [label.astype(self.label_dtype) for _, label in pairs],
