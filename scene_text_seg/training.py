@@ -221,8 +221,9 @@ class DeviceFeed:
     float32 scaled to [0, 1] and normalised with `mean`/`std`, `labels` become int64.
 
     The same move as timm's prefetching loader: workers hand over uint8 (0.9 MB per 640x360 example
-    instead of 4.6 MB of float32 and int64, which costs the workers more than the decode on a
-    2-core machine), and the conversion runs where the batch lands, on the accelerator's time. Batches
+    instead of 4.6 MB of float32 and int64, whose hand-over cost the workers of the 2-core benchmark
+    machine as much as half the decode), and the conversion runs where the batch lands, on the
+    accelerator's time. Batches
     already float (the default transform) are only moved. Other keys are moved when they are tensors.
 
         loader = DataLoader(ist_s.for_training(train, size=(360, 640), uint8=True), batch_size=8, num_workers=2)
