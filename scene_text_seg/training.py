@@ -222,7 +222,7 @@ class DeviceFeed:
 
     The same move as timm's prefetching loader: workers hand over uint8 (0.9 MB per 640x360 example
     instead of 4.6 MB of float32 and int64, whose hand-over cost the workers of the 2-core benchmark
-    machine as much as half the decode), and the conversion runs where the batch lands, on the
+    machine about as much as the decode), and the conversion runs where the batch lands, on the
     accelerator's time. Batches
     already float (the default transform) are only moved. Other keys are moved when they are tensors.
 
