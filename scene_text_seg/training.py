@@ -87,8 +87,7 @@ class TrainingTransform:
         dct_scaling: bool = True,
         uint8: bool = False,
     ):
-        if (mean is None) != (std is None):
-            raise ValueError("give both mean and std, or neither")
+        self.scale, self.offset = pixel_scale_and_offset(mean, std)  # checks them first
         if uint8 and (mean is not None or image_processor is not None):
             raise ValueError("with uint8=True pixels are normalised on the device: give mean/std to DeviceFeed")
         if image_processor is not None and (size is not None or mean is not None):
@@ -100,7 +99,6 @@ class TrainingTransform:
         self.size, self.augment, self.image_processor = size, augment, image_processor
         self.dct_scaling, self.uint8 = dct_scaling, uint8
         self.pixel_dtype, self.label_dtype = (np.uint8, np.uint8) if uint8 else (np.float32, np.int64)
-        self.scale, self.offset = pixel_scale_and_offset(mean, std)
 
     def __call__(self, batch: dict) -> dict:
         pairs = [self._arrays(image, mask) for image, mask in zip(batch["image"], batch["mask"], strict=True)]
@@ -173,6 +171,8 @@ def pixel_scale_and_offset(
 ) -> tuple[np.ndarray, Optional[np.ndarray]]:
     """(scale, offset), each (3, 1, 1) float32, such that pixels * scale - offset is (pixels / 255 - mean) / std
     (offset None without mean/std: pixels / 255)."""
+    if (mean is None) != (std is None):
+        raise ValueError("give both mean and std, or neither")
     if mean is None:
         return np.full((3, 1, 1), 1 / 255, np.float32), None
     mean64, std64 = np.asarray(mean, np.float64).reshape(3, 1, 1), np.asarray(std, np.float64).reshape(3, 1, 1)
@@ -240,10 +240,8 @@ class DeviceFeed:
     ):
         import torch  # a training dependency, not the package's
 
-        if (mean is None) != (std is None):
-            raise ValueError("give both mean and std, or neither")
-        self.batches, self.device = batches, torch.device(device or "cpu")
         scale, offset = pixel_scale_and_offset(mean, std)
+        self.batches, self.device = batches, torch.device(device or "cpu")
         self.scale = torch.from_numpy(scale).unsqueeze(0).to(self.device)
         self.offset = None if offset is None else torch.from_numpy(offset).unsqueeze(0).to(self.device)
 

@@ -144,6 +144,8 @@ def test_uint8_rows_on_the_device_are_what_the_float_transform_gives(demo_inputs
     assert 0 <= plain.min() < plain.max() <= 1
     float_batch = {"pixel_values": torch.ones(1, 3, 2, 2), "labels": torch.zeros(1, 2, 2, dtype=torch.int64)}
     assert torch.equal(ist_s.DeviceFeed([], **norm).convert(float_batch)["pixel_values"], float_batch["pixel_values"])
+    with pytest.raises(ValueError, match="give both mean and std"):
+        ist_s.DeviceFeed([], mean=ist_s.IMAGENET_MEAN)
 
 
 def test_a_batch_is_one_array_when_its_rows_agree_in_size_and_lists_otherwise(zip_inputs, cache_dir):
