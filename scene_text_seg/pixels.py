@@ -229,6 +229,40 @@ def minimal_grayscale_png(parts: PngParts) -> bytes:
     )
 
 
+def unfiltered_grey_pixels(data: bytes) -> Optional[np.ndarray]:
+    """The HW uint8 pixels of a PNG written as the builder stores masks (8-bit grey, not interlaced,
+    only IHDR, IDAT and IEND, every row unfiltered), by one inflate and a reshape: what PIL decodes
+    from it, in a quarter of the time. None for any other PNG, or one that does not inflate to its
+    declared size: PIL decodes (or refuses) those as it always has.
+    """
+    if not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return None
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
+    too_large = PIL.Image.MAX_IMAGE_PIXELS is not None and width * height > PIL.Image.MAX_IMAGE_PIXELS
+    if (depth, colour, interlace) != (8, 0, 0) or too_large:  # PIL's decompression-bomb check stays PIL's
+        return None
+    compressed = []
+    try:
+        for kind, _, body in png_chunks(data, "the PNG"):
+            if kind == b"IDAT":
+                compressed.append(body)
+            elif kind not in (b"IHDR", b"IEND"):  # eXIf would turn it, tRNS or sBIT might change it: PIL's
+                return None
+    except InvalidInputError:
+        return None
+    expected, inflater = height * (width + 1), zlib.decompressobj()
+    try:
+        inflated = inflater.decompress(b"".join(compressed), expected + 1)
+    except zlib.error:
+        return None
+    if len(inflated) != expected or not inflater.eof:
+        return None
+    rows = np.frombuffer(inflated, np.uint8).reshape(height, width + 1)
+    if rows[:, 0].any():  # a filtered row: PIL unfilters
+        return None
+    return np.ascontiguousarray(rows[:, 1:])
+
+
 # ---- photos that are not JPEGs (MLT_S holds PNG and GIF photos): sizes and orientation from headers ----
 
 XMP_ORIENTATION = re.compile(rb'tiff:Orientation(?:="|>)([0-9])')  # where PIL looks when EXIF has none

@@ -18,7 +18,7 @@ import numpy as np
 import PIL.Image
 import PIL.ImageOps
 
-from .pixels import EXIF_ORIENTATION, SWAPS_AXES
+from .pixels import EXIF_ORIENTATION, SWAPS_AXES, unfiltered_grey_pixels
 from .spec import CLASS_NAMES, IGNORE_INDEX
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -46,11 +46,22 @@ def decode_image(value: Union[PIL.Image.Image, dict], target: Optional[tuple[int
     return PIL.ImageOps.exif_transpose(image) if orientation != 1 else image
 
 
-def label_array(mask: Union[PIL.Image.Image, dict, None], shape: tuple[int, int]) -> np.ndarray:
+def decode_mask(value: Union[PIL.Image.Image, dict]) -> PIL.Image.Image:
+    """A mask as `decode_image` gives it. The builder's masks (8-bit grey PNGs, rows unfiltered when
+    the source's were) are inflated and reshaped directly, a quarter of the time PIL's PNG decoder
+    takes (1.2-1.4 against 0.3-0.5 ms a 1280x720 stand-in mask with its resize); others go to PIL."""
+    if isinstance(value, dict) and value.get("bytes"):
+        pixels = unfiltered_grey_pixels(value["bytes"])
+        if pixels is not None:
+            return PIL.Image.fromarray(pixels)
+    return decode_image(value)
+
+
+def label_array(mask: Optional[PIL.Image.Image], shape: tuple[int, int]) -> np.ndarray:
     """The label map as uint8 HW; a row without a mask gets 255 (ignore) everywhere."""
     if mask is None:
         return np.full(shape, IGNORE_INDEX, np.uint8)
-    return np.asarray(decode_image(mask), dtype=np.uint8)
+    return np.asarray(mask, dtype=np.uint8)
 
 
 class TrainingTransform:
@@ -142,7 +153,7 @@ class TrainingTransform:
         reduced = self.dct_scaling and self.size is not None and self.augment is None
         image = decode_image(image_value, self.size[::-1] if reduced else None)
         image = image if image.mode == "RGB" else image.convert("RGB")  # convert would copy an RGB image
-        mask = None if mask_value is None else decode_image(mask_value)
+        mask = None if mask_value is None else decode_mask(mask_value)
         if self.augment is None and self.size is not None:  # resize as PIL images: no round trip
             image = _resized(image, self.size, PIL.Image.Resampling.BILINEAR)
             mask = None if mask is None else _resized(mask, self.size, PIL.Image.Resampling.NEAREST)

@@ -215,15 +215,76 @@ def test_image_processor_keeps_the_ignore_index(zip_inputs, cache_dir):
 
 
 def test_undecoded_rows_give_what_decoded_rows_give(zip_inputs, cache_dir):
-    import datasets
-
+    """Rows as datasets decodes them (PIL images) and rows left as bytes (what for_training reads, the
+    builder's masks then inflated directly) give the same arrays."""
     train = build(zip_inputs[0], cache_dir, config="with_unlabeled")["train"]
-    undecoded = train.cast_column("image", datasets.Image(decode=False)).cast_column(
-        "mask", datasets.Image(decode=False)
-    )
-    for decoded_row, raw_row in zip(ist_s.for_training(train), ist_s.for_training(undecoded), strict=True):
-        np.testing.assert_array_equal(decoded_row["pixel_values"], raw_row["pixel_values"])
-        np.testing.assert_array_equal(decoded_row["labels"], raw_row["labels"])
+    transform = ist_s.TrainingTransform()
+    undecoded = ist_s.for_training(train)
+    for index in range(len(train)):
+        decoded_row, raw_row = transform(train[index : index + 1]), undecoded[index]
+        np.testing.assert_array_equal(decoded_row["pixel_values"][0], raw_row["pixel_values"])
+        np.testing.assert_array_equal(decoded_row["labels"][0], raw_row["labels"])
+
+
+def test_stored_masks_are_inflated_directly_and_every_other_png_decodes_as_pil_decodes_it(zip_inputs, cache_dir):
+    import io
+    import struct
+    import zlib
+
+    import datasets
+    import PIL.Image
+
+    from scene_text_seg import pixels, training
+
+    train = build(zip_inputs[0], cache_dir)["train"].cast_column("mask", datasets.Image(decode=False))
+    stored = [mask["bytes"] for mask in train["mask"] if mask is not None]
+    directly = [png for png in stored if pixels.unfiltered_grey_pixels(png) is not None]
+    assert 0 < len(directly) < len(stored)  # palette sources' rows are unfiltered, PIL's grey ones filtered
+    for png in stored:
+        expected = np.asarray(PIL.Image.open(io.BytesIO(png)))
+        np.testing.assert_array_equal(np.asarray(training.decode_mask({"bytes": png, "path": None})), expected)
+        if png in directly:
+            np.testing.assert_array_equal(pixels.unfiltered_grey_pixels(png), expected)
+
+    values = np.random.default_rng(2).choice(np.array([0, 1, 255], np.uint8), (30, 50))
+    rows = b"".join(b"\x00" + values[y].tobytes() for y in range(30))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    def grey_png(stream: bytes, *extra: bytes) -> bytes:
+        header = chunk(b"IHDR", struct.pack(">IIBBBBB", 50, 30, 8, 0, 0, 0, 0))
+        return pixels.PNG_SIGNATURE + header + b"".join(extra) + chunk(b"IDAT", stream) + chunk(b"IEND", b"")
+
+    def saved(image: PIL.Image.Image, **options) -> bytes:
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG", **options)
+        return buffer.getvalue()
+
+    exif = PIL.Image.Exif()
+    exif[pixels.EXIF_ORIENTATION] = 6
+    unfiltered = grey_png(zlib.compress(rows))
+    others = {
+        "filtered rows": saved(PIL.Image.fromarray(values)),  # PIL filters grey rows adaptively
+        "a text chunk": grey_png(zlib.compress(rows), chunk(b"tEXt", b"Comment\x00hello")),
+        "an EXIF orientation": saved(PIL.Image.fromarray(values), exif=exif.tobytes()),
+        "a palette": saved(PIL.Image.fromarray(values).convert("P")),
+        "16-bit samples": saved(PIL.Image.fromarray(values.astype(np.uint16))),
+        "a stream that ends early": grey_png(zlib.compress(rows[:-51])),
+        "a stream too long": grey_png(zlib.compress(rows + b"\x00" * 51)),
+    }
+    assert pixels.unfiltered_grey_pixels(unfiltered) is not None
+    np.testing.assert_array_equal(np.asarray(training.decode_mask({"bytes": unfiltered, "path": None})), values)
+    for name, png in others.items():
+        assert pixels.unfiltered_grey_pixels(png) is None, name
+        try:
+            expected = np.asarray(training.decode_image({"bytes": png, "path": None}))
+        except OSError as e:  # what PIL refuses, the training decode refuses alike
+            with pytest.raises(type(e)):
+                np.asarray(training.decode_mask({"bytes": png, "path": None}))
+            continue
+        np.testing.assert_array_equal(np.asarray(training.decode_mask({"bytes": png, "path": None})), expected, name)
+    assert np.asarray(training.decode_mask({"bytes": others["an EXIF orientation"], "path": None})).shape == (50, 30)
 
 
 # ---- metrics, against hand-computed cases ------------------------------------------------------------
