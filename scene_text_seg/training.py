@@ -18,6 +18,7 @@ import numpy as np
 import PIL.Image
 import PIL.ImageOps
 
+from .memory import keep_freed_memory
 from .pixels import EXIF_ORIENTATION, SWAPS_AXES, unfiltered_grey_pixels
 from .spec import CLASS_NAMES, IGNORE_INDEX
 
@@ -112,6 +113,7 @@ class TrainingTransform:
         self.pixel_dtype, self.label_dtype = (np.uint8, np.uint8) if uint8 else (np.float32, np.int64)
 
     def __call__(self, batch: dict) -> dict:
+        keep_freed_memory()  # here, not in __init__: it is the process that runs this that counts
         pairs = [self._arrays(image, mask) for image, mask in zip(batch["image"], batch["mask"], strict=True)]
         if self.image_processor is not None:
             images, labels = [image for image, _ in pairs], [label for _, label in pairs]

@@ -171,6 +171,51 @@ def test_a_batch_is_one_array_when_its_rows_agree_in_size_and_lists_otherwise(zi
     assert [labels.shape for labels in kept["labels"]] == [(3, 4), (2, 2)]
 
 
+def test_freed_memory_is_kept_for_the_next_row_where_rows_are_decoded(zip_inputs, cache_dir, monkeypatch):
+    """Pillow's block cache in any process that runs the transform, glibc's thresholds only in DataLoader
+    workers; what the environment sets is left alone."""
+    import PIL.Image
+    import torch
+
+    from scene_text_seg import memory
+
+    train = ist_s.for_training(build(zip_inputs[0], cache_dir)["train"], size=(24, 40))
+    tuned, original = [], memory.tune_allocator
+    monkeypatch.setattr(memory, "tune_allocator", lambda: tuned.append(original()) or tuned[-1])
+    for name in ("PILLOW_BLOCKS_MAX", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"):
+        monkeypatch.delenv(name, raising=False)
+
+    class Rows(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return 1
+
+        def __getitem__(self, index: int) -> tuple:
+            train[index]  # the transform runs in the worker
+            return PIL.Image.core.get_blocks_max(), list(tuned)
+
+    chosen = PIL.Image.core.get_blocks_max()
+    try:
+        PIL.Image.core.set_blocks_max(0)  # Pillow's default
+        monkeypatch.setattr(memory, "_kept_in_process", None)
+        train[:2]
+        assert PIL.Image.core.get_blocks_max() == memory.IMAGE_BLOCKS_KEPT
+        assert tuned == []  # the training process's allocator is not touched
+        PIL.Image.core.set_blocks_max(0)
+        blocks, in_worker = next(iter(torch.utils.data.DataLoader(Rows(), batch_size=None, num_workers=1)))
+        assert blocks == memory.IMAGE_BLOCKS_KEPT and in_worker == [True]  # glibc took both thresholds
+        PIL.Image.core.set_blocks_max(memory.IMAGE_BLOCKS_KEPT + 5)
+        monkeypatch.setattr(memory, "_kept_in_process", None)
+        train[:2]
+        assert PIL.Image.core.get_blocks_max() == memory.IMAGE_BLOCKS_KEPT + 5  # raised, never lowered
+        monkeypatch.setenv("PILLOW_BLOCKS_MAX", "0")
+        monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")
+        PIL.Image.core.set_blocks_max(0)
+        blocks, in_worker = next(iter(torch.utils.data.DataLoader(Rows(), batch_size=None, num_workers=1)))
+        assert blocks == 0 and in_worker == []  # the user's choices stand
+    finally:
+        PIL.Image.core.set_blocks_max(chosen)
+
+
 def test_uint8_rows_refuse_what_would_normalise_them_twice(zip_inputs, cache_dir):
     with pytest.raises(ValueError, match="give mean/std to DeviceFeed"):
         ist_s.TrainingTransform(size=(8, 8), uint8=True, mean=ist_s.IMAGENET_MEAN, std=ist_s.IMAGENET_STD)
