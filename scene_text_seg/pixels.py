@@ -25,7 +25,7 @@ except ImportError:  # the same interface, slower
 
 from .errors import InvalidInputError
 from .inputs import Source
-from .layout import Pair, stem
+from .layout import Pair
 from .spec import ID2LABEL, IGNORE_INDEX, MASK_VALUES
 from .words import orient_words, parse_words
 
@@ -482,9 +482,13 @@ def make_example(pair: Pair, images: Source, labels: Optional[Source], words: Op
         if mask.size == raw_size and orientation != 1:
             image_bytes = neutralise_photo_orientation(image_bytes, header, where)
             orientation = 1
-        example["mask"] = {"path": stem(pair.label_member) + ".png", "bytes": mask.png}
+        example["mask"] = {"path": None, "bytes": mask.png}
         example["mask_classes"] = mask.classes
-    example["image"] = {"path": pair.image_member.replace("\\", "/").rsplit("/", 1)[-1], "bytes": image_bytes}
+    # No "path" beside the bytes: `datasets.Image` stores a path *instead of* the bytes whenever it names a
+    # file from the working directory (`os.path.isfile`), so a folder holding an `img_1.jpg` would have
+    # turned rows into references to that file. The stored bytes are not the member's anyway when an
+    # orientation was neutralised or a mask converted; `image_id` names the pair.
+    example["image"] = {"path": None, "bytes": image_bytes}
     if words is not None:
         parsed = parse_words(words.read(pair.words_member), words.where(pair.words_member))
         example["words"] = orient_words(parsed, raw_size, orientation)

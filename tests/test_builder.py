@@ -95,6 +95,30 @@ def test_image_bytes_pass_through(built):
     assert neutralised > 0
 
 
+@pytest.mark.parametrize("streaming", [False, True], ids=["arrow", "streaming"])
+def test_files_named_like_members_in_the_working_folder_change_nothing(zip_inputs, tmp_path, monkeypatch, streaming):
+    """datasets.Image keeps only the path of a value whose path names a file from the working folder: a
+    folder holding an img_1.jpg (or .png) must not turn rows into references to it."""
+    data_dir, expected = zip_inputs
+    monkeypatch.chdir(tmp_path)
+    for name in ("img_1.jpg", "img_1.png", "img_2.jpg", "img_2.png"):
+        (tmp_path / name).write_bytes(b"not the member")
+    if streaming:
+        rows = list(
+            ist_s.load(data_dir, split="train", streaming=True)
+            .cast_column("image", datasets.Image(decode=False))
+            .cast_column("mask", datasets.Image(decode=False))
+        )
+    else:
+        rows = raw(build(data_dir, str(tmp_path / "cache"))["train"])
+    assert {"img_1", "img_2"} <= {row["image_id"] for row in rows}
+    for row in rows:
+        assert row["image"]["bytes"] is not None and row["mask"]["bytes"] is not None, row["image_id"]
+        item = expected["train"][row["image_id"]]
+        mask = np.asarray(PIL.Image.open(io.BytesIO(row["mask"]["bytes"])))
+        np.testing.assert_array_equal(mask, item.mask)
+
+
 def test_with_unlabeled_keeps_every_image(built):
     _, with_unlabeled, expected = built
     for split in ("train", "test"):
