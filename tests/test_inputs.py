@@ -257,6 +257,15 @@ def test_unfiltered_masks_are_counted_without_a_pil_decode(monkeypatch):
         pixels.read_mask(wrong, "w.png", {(50, 30)})
 
 
+def test_mask_values_are_counted_as_a_full_count_counts_them():
+    rng = np.random.default_rng(3)
+    for trial in range(200):
+        values = rng.choice(np.array([0, 1, 255], np.uint8), int(rng.integers(0, 3000)))
+        if trial % 3 == 0 and values.size:  # a stray value sends it to the full count
+            values[rng.integers(0, values.size)] = rng.integers(2, 255)
+        np.testing.assert_array_equal(pixels.count_values(values), np.bincount(values, minlength=256))
+
+
 def test_sixteen_bit_masks_are_read_by_value_and_never_wrap():
     values = np.zeros((24, 40), np.uint16)
     values[3:6, 4:9] = 1
