@@ -223,7 +223,8 @@ def child_feed_limit(data_dir: str, cache_dir: str) -> dict:
 
 
 def child_feed(source: str, path: str, cache_dir: str, workers: int, delivery: str = "float32") -> dict:
-    """Images/s through `for_training` (undecoded rows, DCT-scaled) and a DataLoader, over one epoch.
+    """Images/s through `for_training` (undecoded rows, DCT-scaled) and a DataLoader collating with
+    `ist_s.collate`, over one epoch.
 
     source: "arrow" (the built cache), "streaming" (the zips in place), "arrow-stream" (the cache as an
     IterableDataset) or "parquet" (a Hub export streamed). delivery: "float32" (the default transform,
@@ -247,7 +248,7 @@ def child_feed(source: str, path: str, cache_dir: str, workers: int, delivery: s
         if source == "arrow-stream":
             dataset = dataset.to_iterable_dataset(num_shards=layout.shard_count(dataset.num_rows))
     ready = ist_s.for_training(dataset, size=TRAINING_SIZE, batch_size=8, uint8=delivery != "float32")
-    loader = torch.utils.data.DataLoader(ready, batch_size=8, num_workers=workers)
+    loader = torch.utils.data.DataLoader(ready, batch_size=8, num_workers=workers, collate_fn=ist_s.collate)
     started = time.perf_counter()
     seen = sum(len(batch["labels"]) for batch in consumed(loader, delivery))
     return {"images_per_second": seen / (time.perf_counter() - started), "rows": seen}

@@ -9,6 +9,7 @@ One module per concern, in the order data flows:
     pixels     one example: JPEG headers and EXIF orientation, PNG masks checked and stored as L
     builder    the `datasets` builder the dataset scripts subclass; prepare / load / inventory
     words      ICDAR word files parsed and put on the decoded grid; detection targets
+    memory     freed memory kept for the next row where the training feed decodes
     training   rows into trainer inputs and text-segmentation metrics
     inspect    stats and preview
     publish    dataset card, Hub export, push
@@ -27,6 +28,7 @@ __all__ = [
     "inputs",
     "inspect",
     "layout",
+    "memory",
     "pixels",
     "publish",
     "spec",
@@ -36,4 +38,19 @@ __all__ = [
 ]
 
 # Every module, so that `import scene_text_seg` is the one import a dataset script needs.
-from . import api, builder, cli, errors, inputs, inspect, layout, pixels, publish, spec, synthetic, training, words
+from . import (
+    api,
+    builder,
+    cli,
+    errors,
+    inputs,
+    inspect,
+    layout,
+    memory,
+    pixels,
+    publish,
+    spec,
+    synthetic,
+    training,
+    words,
+)

@@ -216,6 +216,33 @@ def test_freed_memory_is_kept_for_the_next_row_where_rows_are_decoded(zip_inputs
         PIL.Image.core.set_blocks_max(chosen)
 
 
+def test_collate_takes_a_batch_the_transform_made_whole_and_otherwise_collates_as_torch_does(zip_inputs, cache_dir):
+    import torch
+    from torch.utils.data import default_collate
+
+    train = build(zip_inputs[0], cache_dir)["train"]
+    for uint8 in (False, True):
+        ready = ist_s.for_training(train, size=(24, 40), uint8=uint8)
+        rows = ready.__getitems__([0, 1, 2, 3])  # what a DataLoader fetches for a batch of 4
+        batch, expected = ist_s.collate(rows), default_collate(rows)
+        assert batch.keys() == expected.keys() == {"pixel_values", "labels"}
+        for key in batch:
+            assert batch[key].dtype == expected[key].dtype and torch.equal(batch[key], expected[key])
+            assert np.shares_memory(batch[key].numpy(), rows[0][key])  # the transform's array, not a copy
+        apart = [*ready.__getitems__([0, 1]), *ready.__getitems__([2, 3])]  # two arrays
+        for mixed in (apart, rows[::-1], rows[:3]):  # rows of two arrays, out of order, not all of them
+            batch, expected = ist_s.collate(mixed), default_collate(mixed)
+            assert not np.shares_memory(batch["pixel_values"].numpy(), mixed[0]["pixel_values"])
+            assert all(torch.equal(batch[key], expected[key]) for key in expected)
+    loaders = [
+        torch.utils.data.DataLoader(ready, batch_size=4, num_workers=w, collate_fn=c)
+        for w, c in ((0, None), (1, ist_s.collate))
+    ]
+    for ours, torchs in zip(*loaders, strict=True):  # in a worker it is torch's collate
+        assert all(torch.equal(ours[key], torchs[key]) for key in torchs)
+    assert ist_s.collate([1, 2]).tolist() == [1, 2]  # not rows of a transform: torch's collate
+
+
 def test_uint8_rows_refuse_what_would_normalise_them_twice(zip_inputs, cache_dir):
     with pytest.raises(ValueError, match="give mean/std to DeviceFeed"):
         ist_s.TrainingTransform(size=(8, 8), uint8=True, mean=ist_s.IMAGENET_MEAN, std=ist_s.IMAGENET_STD)
