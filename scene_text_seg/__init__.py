@@ -9,7 +9,7 @@ One module per concern, in the order data flows:
     pixels     one example: JPEG headers and EXIF orientation, PNG masks checked and stored as L
     builder    the `datasets` builder the dataset scripts subclass; prepare / load / inventory
     words      ICDAR word files parsed and put on the decoded grid; detection targets
-    memory     freed memory kept for the next row where the training feed decodes
+    memory     DataLoader workers told apart, and freed memory kept there for the next row
     training   rows into trainer inputs and text-segmentation metrics
     inspect    stats and preview
     publish    dataset card, Hub export, push

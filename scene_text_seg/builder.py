@@ -10,7 +10,6 @@ import glob
 import hashlib
 import inspect
 import os
-import sys
 import tempfile
 from collections.abc import Iterator
 from typing import Optional, Union
@@ -21,6 +20,7 @@ from . import words
 from .errors import CacheFolderError, InvalidInputError, SceneTextSegError
 from .inputs import Source, inputs_fingerprint, locate_inputs, read_split_assignment, verify_inputs
 from .layout import Pair, plan_pairs, reassign_splits, shard
+from .memory import dataloader_worker
 from .pixels import make_example
 from .spec import CLASS_NAMES, DatasetSpec
 
@@ -228,8 +228,7 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
 def threads_in_this_process(threads: int) -> int:
     """The example threads for this process: a torch DataLoader worker shares the cores with the other
     workers (each streams its own shards), so it takes its share instead of all of them."""
-    torch = sys.modules.get("torch")  # never imported here: only asked when the caller already has it
-    worker = torch.utils.data.get_worker_info() if torch is not None else None
+    worker = dataloader_worker()
     return max(1, threads // worker.num_workers) if worker is not None else threads
 
 

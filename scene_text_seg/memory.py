@@ -1,4 +1,5 @@
-"""Freed memory kept for the next row, where the training feed decodes.
+"""Freed memory kept for the next row where the training feed decodes, and which process is a DataLoader
+worker (the builder sizes its example threads by it, the transform tunes memory by it).
 
 Every row the feed decodes a photo and a mask (about a megabyte each) and makes a few arrays of that
 size. Freed, that memory goes back to the kernel (Pillow frees an image's block as the image goes;
@@ -12,7 +13,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from typing import Optional
+from typing import Any, Optional
 
 import PIL.Image
 
@@ -45,7 +46,7 @@ def keep_freed_memory() -> None:
     if "PILLOW_BLOCKS_MAX" not in os.environ and PIL.Image.core.get_blocks_max() < IMAGE_BLOCKS_KEPT:
         PIL.Image.core.set_blocks_max(IMAGE_BLOCKS_KEPT)
     chosen = {"MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"} & os.environ.keys()
-    if in_dataloader_worker() and not chosen:
+    if dataloader_worker() is not None and not chosen:
         tune_allocator()
 
 
@@ -59,7 +60,8 @@ def tune_allocator() -> bool:
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 
-def in_dataloader_worker() -> bool:
-    """Whether this process is a torch DataLoader worker (torch is never imported here to find out)."""
+def dataloader_worker() -> Any:
+    """The torch DataLoader worker this process is (`get_worker_info()`: its id, `num_workers`, ...),
+    or None in any other process. torch is never imported here to find out."""
     data = sys.modules.get("torch.utils.data")
-    return data is not None and data.get_worker_info() is not None
+    return data.get_worker_info() if data is not None else None

@@ -253,7 +253,7 @@ def unfiltered_grey_pixels(data: bytes) -> Optional[np.ndarray]:
                 return None
     except InvalidInputError:
         return None
-    expected, inflater = height * (width + 1), zlib.decompressobj()
+    expected, inflater = inflated_size(width, height, 8, interlaced=False), zlib.decompressobj()
     try:
         inflated = inflater.decompress(b"".join(compressed), expected + 1)
     except zlib.error:

@@ -18,7 +18,7 @@ import numpy as np
 import PIL.Image
 import PIL.ImageOps
 
-from .memory import in_dataloader_worker, keep_freed_memory
+from .memory import dataloader_worker, keep_freed_memory
 from .pixels import EXIF_ORIENTATION, SWAPS_AXES, unfiltered_grey_pixels
 from .spec import CLASS_NAMES, IGNORE_INDEX
 
@@ -240,7 +240,7 @@ def collate(rows: Sequence[Any]) -> Any:
     import torch
     from torch.utils.data import default_collate
 
-    if in_dataloader_worker() or not rows or not all(isinstance(row, dict) for row in rows):
+    if dataloader_worker() is not None or not rows or not all(isinstance(row, dict) for row in rows):
         return default_collate(rows)
     batch = {}
     for key in rows[0]:
