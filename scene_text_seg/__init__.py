@@ -7,9 +7,9 @@ One module per concern, in the order data flows:
     inputs     finding the manual downloads, verifying checksums, reading archive members
     layout     the labels' layout detected from folder names; image + label pairs; shards
     pixels     one example: JPEG headers and EXIF orientation, PNG masks checked and stored as L
+    memory     DataLoader workers told apart, and freed memory kept there for the next row
     builder    the `datasets` builder the dataset scripts subclass; prepare / load / inventory
     words      ICDAR word files parsed and put on the decoded grid; detection targets
-    memory     DataLoader workers told apart, and freed memory kept there for the next row
     training   rows into trainer inputs and text-segmentation metrics
     inspect    stats and preview
     publish    dataset card, Hub export, push
