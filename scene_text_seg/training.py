@@ -270,8 +270,8 @@ class DeviceFeed:
     The same move as timm's prefetching loader: workers hand over uint8 (0.9 MB per 640x360 example
     instead of 4.6 MB of float32 and int64, whose hand-over cost the workers of the 2-core benchmark
     machine about as much as the decode), and the conversion runs where the batch lands, on the
-    accelerator's time. Batches
-    already float (the default transform) are only moved. Other keys are moved when they are tensors.
+    accelerator's time. Batches already float (the default transform) are only moved. Other keys are
+    moved when they are tensors.
 
         loader = DataLoader(ist_s.for_training(train, size=(360, 640), uint8=True), batch_size=8, num_workers=2)
         for batch in ist_s.DeviceFeed(loader, "cuda", mean=ist_s.IMAGENET_MEAN, std=ist_s.IMAGENET_STD):
