@@ -24,11 +24,13 @@ def test_split_by_node_gives_disjoint_halves_that_make_the_split(zip_inputs):
 def test_training_transform_follows_the_segmentation_convention(zip_inputs, cache_dir):
     _, expected = zip_inputs
     train = build(zip_inputs[0], cache_dir, config="with_unlabeled")["train"]
+    photos = [np.asarray(image.convert("RGB"), np.float32) for image in train["image"]]
     train.set_transform(ist_s.training_transform)
     for index, image_id in enumerate(expected["train"]):
         row, item = train[index], expected["train"][image_id]
         pixels, labels = row["pixel_values"], row["labels"]
         assert pixels.dtype == np.float32 and pixels.shape[0] == 3 and 0 <= pixels.min() <= pixels.max() <= 1
+        np.testing.assert_allclose(pixels, photos[index].transpose(2, 0, 1) / 255, rtol=1e-6)  # channels in order
         assert labels.dtype == np.int64 and labels.shape == pixels.shape[1:]
         if item.mask is None:
             assert (labels == ist_s.IGNORE_INDEX).all()
