@@ -49,6 +49,12 @@ def test_coco_stand_ins_hold_the_member_count_and_build(tmp_path):
     assert built["rows"] == 7 and built["arrow_bytes"] / floor["member_bytes"] <= 1.02
 
 
+def test_the_decoded_row_figures_time_every_loop_over_the_same_rows(tiny_stand_ins, cache_dir):
+    timed = run.child_iterate("ist_s", tiny_stand_ins[0], cache_dir, rows=5, rounds=2)
+    assert timed["rows"] == 5
+    assert all(0 < timed[loop] < float("inf") for loop in ("bare", "indexed", "iterated", "streamed"))
+
+
 def test_the_table_flags_every_missed_goal():
     assert run.row("x", 1.7, ">= 1.6", "")[-1] is False
     assert run.row("x", 1.5, ">= 1.6", "")[-1] is True
