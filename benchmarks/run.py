@@ -3,7 +3,7 @@
     python benchmarks/run.py [--scale10] [--coco] [--repeats 3] [--workdir DIR] [--keep]
 
 Every figure is a ratio of two things measured in the same run, since machines are noisy. Timed
-parts run after a warm-up read, in fresh child processes (peak RSS from `wait4`). Stand-ins are
+parts run after a warm-up read, in fresh child processes (peak RSS: each child's own, `VmHWM`). Stand-ins are
 written to a temporary folder (progress on stderr) and removed at the end unless --keep.
 """
 
@@ -325,12 +325,22 @@ def run_child(name: str, *args) -> dict:
     process = subprocess.Popen(
         [sys.executable, __file__, "--child", name, json.dumps(args)], stdout=subprocess.PIPE, text=True, env=env
     )
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
+    output, _ = process.communicate()
+    if process.returncode != 0:
         raise SystemExit(f"benchmark child {name} failed")
-    result = json.loads(process.stdout.read().strip().splitlines()[-1])
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # KiB on Linux
-    return result
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def own_peak_rss_mb() -> float:
+    """This process's peak resident memory, in MB: the high-water mark of its own address space
+    (`VmHWM`). Not `wait4`'s `ru_maxrss`: Linux folds into it the memory the child was started from
+    (`subprocess` starts children by vfork, so that is the parent's peak), and a child of a large
+    parent reported the parent's size."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError("no VmHWM in /proc/self/status: the benchmarks measure memory on Linux only")
 
 
 # ---- the table ----------------------------------------------------------------------------------
@@ -612,6 +622,7 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        print(json.dumps(CHILDREN[sys.argv[2]](*json.loads(sys.argv[3]))))
+        result = CHILDREN[sys.argv[2]](*json.loads(sys.argv[3]))
+        print(json.dumps({**result, "peak_rss_mb": own_peak_rss_mb()}))
     else:
         main()

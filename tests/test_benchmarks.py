@@ -55,6 +55,13 @@ def test_the_decoded_row_figures_time_every_loop_over_the_same_rows(tiny_stand_i
     assert all(0 < timed[loop] < float("inf") for loop in ("bare", "indexed", "iterated", "streamed"))
 
 
+def test_a_child_reports_its_own_peak_memory_not_its_parents(tiny_stand_ins):
+    alone = run.run_child("plan", "ist_s", tiny_stand_ins[0])["peak_rss_mb"]
+    ballast = b"\x01" * int(alone * 3 * 2**20)  # this process now outweighs the child threefold
+    beside_ballast = run.run_child("plan", "ist_s", tiny_stand_ins[0])["peak_rss_mb"]
+    assert len(ballast) / 2**20 > 2 * beside_ballast and 0.8 < beside_ballast / alone < 1.25
+
+
 def test_the_table_flags_every_missed_goal():
     assert run.row("x", 1.7, ">= 1.6", "")[-1] is False
     assert run.row("x", 1.5, ">= 1.6", "")[-1] is True
