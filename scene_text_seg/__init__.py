@@ -4,10 +4,12 @@ One module per concern, in the order data flows:
 
     spec       what a dataset script declares (inputs, splits, counts, texts); the label format
     errors     the errors, each naming the file or archive member
+    archive    a zip's member table kept compact; members read through zipfile
     inputs     finding the manual downloads, verifying checksums, reading archive members
     layout     the labels' layout detected from folder names; image + label pairs; shards
     pixels     one example: JPEG headers and EXIF orientation, PNG masks checked and stored as L
-    memory     DataLoader workers told apart, and freed memory kept there for the next row
+    memory     DataLoader workers told apart, freed memory kept there for the next row, and handed
+               back once a build is planned
     builder    the `datasets` builder the dataset scripts subclass; prepare / load / inventory
     words      ICDAR word files parsed and put on the decoded grid; detection targets
     training   rows into trainer inputs and text-segmentation metrics
@@ -22,6 +24,7 @@ __version__ = "0.2.0"
 
 __all__ = [
     "api",
+    "archive",
     "builder",
     "cli",
     "errors",
@@ -40,6 +43,7 @@ __all__ = [
 # Every module, so that `import scene_text_seg` is the one import a dataset script needs.
 from . import (
     api,
+    archive,
     builder,
     cli,
     errors,

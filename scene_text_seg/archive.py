@@ -1,0 +1,232 @@
+"""Zip archives read member by member, their member table kept compact.
+
+`zipfile.ZipFile` holds a `ZipInfo` object for every member, about 640 bytes each: 53 MB for COCO's
+`train2014.zip` of 82,783 members, kept for the whole build and not given back when freed (Python's
+small-object arenas stay fragmented). A build reads a few of them, by name. `ZipArchive` keeps the
+central directory as the one bytes object it is on disk, with two arrays to find an entry by name
+(about 100 bytes a member in all), and reads a member with zipfile's own machinery from its local
+header on: `ZipInfo` for the entry, `ZipExtFile` to inflate it and check its CRC and size.
+
+What is parsed by hand is only the archive's index, as zipfile parses it (the end record, its
+Zip64 form, the central directory entries and their Zip64 sizes); errors are zipfile's
+`BadZipFile`.
+"""
+
+from __future__ import annotations
+
+import array
+import io
+import os
+import struct
+import zipfile
+from collections.abc import Iterator
+from typing import IO, NamedTuple
+
+import numpy as np
+
+END_RECORD = struct.Struct("<4s4H2LH")  # end of central directory record
+END_RECORD_SIGNATURE = b"PK\x05\x06"
+ZIP64_LOCATOR = struct.Struct("<4sLQL")
+ZIP64_LOCATOR_SIGNATURE = b"PK\x06\x07"
+ZIP64_END_RECORD = struct.Struct("<4sQ2H2L4Q")
+ZIP64_END_RECORD_SIGNATURE = b"PK\x06\x06"
+ENTRY = struct.Struct("<4s4B4HL2L5H2L")  # a central directory entry, before its name, extra and comment
+ENTRY_SIGNATURE = b"PK\x01\x02"
+LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+LOCAL_HEADER_SIGNATURE = b"PK\x03\x04"
+UTF8_NAME = 1 << 11
+PATCHED_DATA, STRONG_ENCRYPTION = 1 << 5, 1 << 6
+ZIP64_EXTRA = 0x0001
+MAX_COMMENT = (1 << 16) - 1
+
+
+class ZipArchive:
+    """A zip archive's members by name, as `zipfile.ZipFile` lists and reads them; safe from several
+    threads (reads are positioned, `os.pread`, with no shared file offset).
+
+    Per member only what reading needs is kept, as arrays in the order of the names' hashes: flags,
+    method, CRC, sizes and offset (Zip64 values applied), 40 bytes. The central directory itself is
+    read again when the names are listed. A name is found by its hash; the member's local header,
+    which holds its name again, is checked against the name asked for before anything is read, as
+    zipfile checks it against the directory.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self._file = open(path, "rb")  # for the archive's life: closed with it
+        try:
+            self._index = _member_index(self._directory())
+        except BaseException:
+            self._file.close()
+            raise
+
+    def names(self) -> Iterator[str]:
+        """Every member name (directories too), in the archive's order."""
+        return (info.filename for info in _directory_entries(self._directory()))
+
+    def getinfo(self, name: str) -> zipfile.ZipInfo:
+        """The member's `ZipInfo` (`KeyError` when there is none); of several under one name, the last,
+        as zipfile keeps it."""
+        hashes = self._index["hash"]
+        at = int(np.searchsorted(hashes, hash(name), "right")) - 1  # equal hashes keep directory order
+        if at < 0 or hashes[at] != hash(name):
+            raise KeyError(f"There is no item named {name!r} in the archive")
+        entry = self._index[at]
+        info = zipfile.ZipInfo(name)
+        info.flag_bits, info.compress_type, info.CRC = int(entry["flags"]), int(entry["method"]), int(entry["crc"])
+        info.compress_size, info.file_size = int(entry["compressed"]), int(entry["size"])
+        info.header_offset = int(entry["offset"])
+        return info
+
+    def read(self, info: zipfile.ZipInfo) -> bytes:
+        """A member's bytes, inflated and checked against its CRC and size."""
+        start = self._data_start(info)
+        compressed = os.pread(self._file.fileno(), info.compress_size, start)
+        with zipfile.ZipExtFile(io.BytesIO(compressed), "r", info) as member:
+            return member.read()
+
+    def open(self, info: zipfile.ZipInfo) -> IO[bytes]:
+        """A member as a stream (read in pieces from a file of its own)."""
+        start = self._data_start(info)
+        stream = open(self.path, "rb")  # the member stream closes it
+        stream.seek(start)
+        return zipfile.ZipExtFile(stream, "r", info, close_fileobj=True)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def _directory(self) -> _Directory:
+        return _central_directory(self._file.fileno())
+
+    def _data_start(self, info: zipfile.ZipInfo) -> int:
+        """Where the member's compressed bytes begin, past its local header, checked as zipfile does."""
+        header = os.pread(self._file.fileno(), LOCAL_HEADER.size, info.header_offset)
+        if len(header) != LOCAL_HEADER.size:
+            raise zipfile.BadZipFile("Truncated file header")
+        fields = LOCAL_HEADER.unpack(header)
+        if fields[0] != LOCAL_HEADER_SIGNATURE:
+            raise zipfile.BadZipFile("Bad magic number for file header")
+        name_length, extra_length = fields[10:12]
+        raw = os.pread(self._file.fileno(), name_length, info.header_offset + LOCAL_HEADER.size)
+        if info.flag_bits & PATCHED_DATA:
+            raise zipfile.BadZipFile("compressed patched data (flag bit 5) is not supported")
+        if info.flag_bits & STRONG_ENCRYPTION:
+            raise zipfile.BadZipFile("strong encryption (flag bit 6) is not supported")
+        if zipfile.ZipInfo(_decoded(raw, fields[3])).filename != info.filename:
+            raise zipfile.BadZipFile(f"File name in directory {info.filename!r} and header {raw!r} differ.")
+        return info.header_offset + LOCAL_HEADER.size + name_length + extra_length
+
+
+class _Directory(NamedTuple):
+    data: bytes  # the central directory as stored
+    shift: int  # added to every offset it gives: bytes prepended to the archive (a self-extractor's)
+
+
+MEMBER_INDEX = np.dtype(
+    [
+        ("hash", np.int64),
+        ("flags", np.uint16),
+        ("method", np.uint16),
+        ("crc", np.uint32),
+        ("compressed", np.uint64),
+        ("size", np.uint64),
+        ("offset", np.uint64),
+    ]
+)
+
+
+def _member_index(directory: _Directory) -> np.ndarray:
+    """What reading needs of every member, sorted by the hash of its name (stable: entries under one
+    name stay in the archive's order). Columns are filled as machine integers (`array`), never as
+    a Python object a member."""
+    columns = [array.array(code) for code in "qHHIQQQ"]  # MEMBER_INDEX's columns, in order
+    for info in _directory_entries(directory):
+        values = (hash(info.filename), info.flag_bits, info.compress_type, info.CRC)
+        for column, value in zip(
+            columns, (*values, info.compress_size, info.file_size, info.header_offset), strict=True
+        ):
+            column.append(value)
+    index = np.empty(len(columns[0]), MEMBER_INDEX)
+    for name, column in zip(MEMBER_INDEX.names, columns, strict=True):
+        index[name] = np.asarray(column)
+    return index[np.argsort(index["hash"], kind="stable")]
+
+
+def _directory_entries(directory: _Directory) -> Iterator[zipfile.ZipInfo]:
+    """A `ZipInfo` for each entry, one at a time, checked and completed as zipfile does: the name
+    decoded (UTF-8 when flagged, else cp437) and normalised, Zip64 sizes and offset applied."""
+    data, position = directory.data, 0
+    while position < len(data):
+        if len(data) - position < ENTRY.size:
+            raise zipfile.BadZipFile("Truncated central directory")
+        fields = ENTRY.unpack_from(data, position)
+        if fields[0] != ENTRY_SIGNATURE:
+            raise zipfile.BadZipFile("Bad magic number for central directory")
+        name_length, extra_length, comment_length = fields[12:15]
+        name_end = position + ENTRY.size + name_length
+        info = zipfile.ZipInfo(_decoded(data[position + ENTRY.size : name_end], fields[5]))
+        info.flag_bits, info.compress_type = fields[5], fields[6]
+        info.CRC, info.compress_size, info.file_size = fields[9:12]
+        info.header_offset = fields[18]
+        info.extra = data[name_end : name_end + extra_length]
+        _apply_zip64_extra(info)
+        info.header_offset += directory.shift
+        yield info
+        position = name_end + extra_length + comment_length
+
+
+def _decoded(raw: bytes, flag_bits: int) -> str:
+    return raw.decode("utf-8" if flag_bits & UTF8_NAME else "cp437")
+
+
+def _central_directory(descriptor: int) -> _Directory:
+    """The central directory, found from the end record (or its Zip64 form) as zipfile finds it."""
+    size = os.fstat(descriptor).st_size
+    tail_start = max(0, size - END_RECORD.size - MAX_COMMENT)
+    tail = os.pread(descriptor, size - tail_start, tail_start)
+    at = tail.rfind(END_RECORD_SIGNATURE, 0, len(tail) - END_RECORD.size + len(END_RECORD_SIGNATURE))  # a whole record
+    if at < 0:
+        raise zipfile.BadZipFile("File is not a zip file")
+    fields = END_RECORD.unpack_from(tail, at)
+    end_record = tail_start + at
+    directory_size, directory_offset = fields[5], fields[6]
+    records = 0  # bytes of Zip64 records between the directory and the end record
+    locator_at = end_record - ZIP64_LOCATOR.size
+    locator = os.pread(descriptor, ZIP64_LOCATOR.size, locator_at) if locator_at >= 0 else b""
+    if locator[:4] == ZIP64_LOCATOR_SIGNATURE:
+        _, disk, _, disks = ZIP64_LOCATOR.unpack(locator)
+        if disk != 0 or disks > 1:
+            raise zipfile.BadZipFile("zipfiles that span multiple disks are not supported")
+        record_at = locator_at - ZIP64_END_RECORD.size
+        record = os.pread(descriptor, ZIP64_END_RECORD.size, record_at) if record_at >= 0 else b""
+        if len(record) != ZIP64_END_RECORD.size:
+            raise zipfile.BadZipFile("Truncated Zip64 end of central directory record")
+        zip64 = ZIP64_END_RECORD.unpack(record)
+        if zip64[0] != ZIP64_END_RECORD_SIGNATURE:
+            raise zipfile.BadZipFile("Zip64 end of central directory record not found")
+        directory_size, directory_offset = zip64[8], zip64[9]
+        records = ZIP64_LOCATOR.size + ZIP64_END_RECORD.size
+    shift = end_record - records - directory_size - directory_offset
+    if directory_offset + shift < 0:
+        raise zipfile.BadZipFile("Bad offset for central directory")
+    directory = os.pread(descriptor, directory_size, directory_offset + shift)
+    if len(directory) != directory_size:
+        raise zipfile.BadZipFile("Truncated central directory")
+    return _Directory(directory, shift)
+
+
+def _apply_zip64_extra(info: zipfile.ZipInfo) -> None:
+    """Sizes and offset that did not fit 32 bits, from the Zip64 extra field, in its fixed order."""
+    extra, position = info.extra, 0
+    while position + 4 <= len(extra):
+        kind, length = struct.unpack_from("<2H", extra, position)
+        body = extra[position + 4 : position + 4 + length]
+        if kind == ZIP64_EXTRA:
+            values = iter(struct.unpack_from(f"<{len(body) // 8}Q", body))
+            try:
+                for field in ("file_size", "compress_size", "header_offset"):
+                    if getattr(info, field) == 0xFFFFFFFF:
+                        setattr(info, field, next(values))
+            except StopIteration:
+                raise zipfile.BadZipFile(f"Corrupt extra field {kind:04x} (size={length})") from None
+        position += 4 + length

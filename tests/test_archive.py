@@ -1,0 +1,123 @@
+"""`ZipArchive` lists and reads members exactly as `zipfile.ZipFile` does, holding far less a member."""
+
+import concurrent.futures
+import io
+import tracemalloc
+import warnings
+import zipfile
+
+import pytest
+
+from scene_text_seg.archive import ZipArchive
+
+MEMBERS = {
+    "stored.png": (b"\x89PNG stored" * 50, zipfile.ZIP_STORED),
+    "deflated.jpg": (bytes(range(256)) * 40, zipfile.ZIP_DEFLATED),
+    "bzip2.txt": (b"bzip2 " * 300, zipfile.ZIP_BZIP2),
+    "lzma.txt": (b"lzma " * 300, zipfile.ZIP_LZMA),
+    "t\u00ebxt/\u00fcn\u00efcode.png": (b"utf-8 name", zipfile.ZIP_DEFLATED),
+    "folder/": (b"", zipfile.ZIP_STORED),
+    "empty.txt": (b"", zipfile.ZIP_DEFLATED),
+}
+
+
+def write_archive(path, prefix: bytes = b"", duplicate: bool = True) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the duplicate name
+        for name, (data, method) in MEMBERS.items():
+            archive.writestr(name, data, compress_type=method)
+        if duplicate:
+            archive.writestr("stored.png", b"the later one", compress_type=zipfile.ZIP_DEFLATED)
+        archive.comment = b"an archive comment"
+    path.write_bytes(prefix + buffer.getvalue())
+
+
+def assert_same_as_zipfile(path) -> None:
+    ours = ZipArchive(str(path))
+    with zipfile.ZipFile(path) as theirs:
+        assert list(ours.names()) == [info.filename for info in theirs.infolist()]
+        for name in theirs.namelist():
+            info, expected = ours.getinfo(name), theirs.getinfo(name)  # of duplicates, both the last
+            fields = ("filename", "CRC", "compress_size", "file_size", "compress_type", "flag_bits", "header_offset")
+            assert [getattr(info, f) for f in fields] == [getattr(expected, f) for f in fields], name
+            assert ours.read(info) == theirs.read(name), name
+            with ours.open(info) as stream:
+                assert stream.read() == theirs.read(name), name
+    ours.close()
+
+
+@pytest.mark.parametrize("prefix", [b"", b"#!/bin/sh\nexit 0\n" * 10], ids=["plain", "with bytes prepended"])
+def test_members_list_and_read_as_zipfile_lists_and_reads_them(tmp_path, prefix):
+    write_archive(tmp_path / "a.zip", prefix)
+    assert_same_as_zipfile(tmp_path / "a.zip")
+    assert ZipArchive(str(tmp_path / "a.zip")).read(ZipArchive(str(tmp_path / "a.zip")).getinfo("stored.png")) == (
+        b"the later one"
+    )
+
+
+def test_zip64_records_and_fields_are_read_as_zipfile_reads_them(tmp_path, monkeypatch):
+    # Written as an archive past 4 GiB or 65,535 members would be: Zip64 end records, and sizes and
+    # offsets in Zip64 extra fields.
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 100)
+    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 3)
+    write_archive(tmp_path / "zip64.zip")
+    data = bytearray((tmp_path / "zip64.zip").read_bytes())
+    end = data.rindex(b"PK\x05\x06")
+    assert data[end - 20 : end - 16] == b"PK\x06\x07"  # a Zip64 end record, found through its locator
+    data[end + 8 : end + 20] = b"\xff" * 12  # the count, size and offset only the Zip64 record holds
+    (tmp_path / "zip64.zip").write_bytes(data)
+    with zipfile.ZipFile(tmp_path / "zip64.zip") as archive:
+        assert any(info.extra.startswith(b"\x01\x00") for info in archive.infolist())  # Zip64 extras
+    assert_same_as_zipfile(tmp_path / "zip64.zip")
+
+
+def test_damaged_archives_raise_what_zipfile_raises(tmp_path):
+    (tmp_path / "page.zip").write_bytes(b"<!doctype html><html>not found</html>")
+    with pytest.raises(zipfile.BadZipFile, match="not a zip file"):
+        ZipArchive(str(tmp_path / "page.zip"))
+
+    write_archive(tmp_path / "a.zip", duplicate=False)
+    data = (tmp_path / "a.zip").read_bytes()
+    directory = data.index(b"PK\x01\x02")
+    (tmp_path / "cut.zip").write_bytes(data[: directory + 20] + data[-22:])  # the directory cut short
+    with pytest.raises(zipfile.BadZipFile):
+        ZipArchive(str(tmp_path / "cut.zip"))
+
+    local = data.index(b"deflated.jpg")  # the local header's copy of the name comes first
+    (tmp_path / "renamed.zip").write_bytes(data[:local] + b"Deflated.jpg" + data[local + 12 :])
+    archive = ZipArchive(str(tmp_path / "renamed.zip"))
+    with pytest.raises(zipfile.BadZipFile, match="differ"):
+        archive.read(archive.getinfo("deflated.jpg"))
+
+    stored = data.index(b"\x89PNG stored")
+    (tmp_path / "crc.zip").write_bytes(data[:stored] + b"X" + data[stored + 1 :])
+    archive = ZipArchive(str(tmp_path / "crc.zip"))
+    with pytest.raises(zipfile.BadZipFile, match="CRC"):
+        archive.read(archive.getinfo("stored.png"))
+    with pytest.raises(KeyError, match=r"absent\.png"):
+        archive.getinfo("absent.png")
+
+
+def test_members_are_read_alike_from_several_threads(tmp_path):
+    write_archive(tmp_path / "a.zip", duplicate=False)
+    archive = ZipArchive(str(tmp_path / "a.zip"))
+    names = [name for name in MEMBERS if not name.endswith("/")] * 50
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        read = list(pool.map(lambda name: archive.read(archive.getinfo(name)), names))
+    assert read == [MEMBERS[name][0] for name in names]
+
+
+def test_the_member_table_holds_tens_of_bytes_a_member(tmp_path):
+    members = 20_000
+    with zipfile.ZipFile(tmp_path / "many.zip", "w") as archive:
+        for index in range(members):
+            archive.writestr(f"COCO_train2014_{index:012d}.jpg", b"")
+    tracemalloc.start()
+    try:
+        archive = ZipArchive(str(tmp_path / "many.zip"))
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert archive.getinfo("COCO_train2014_000000012345.jpg").file_size == 0
+    assert held / members < 64  # zipfile.ZipFile holds ~600 (a ZipInfo, its name and numbers)
