@@ -6,7 +6,7 @@ import dataclasses
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from typing import Optional
 
 import datasets
@@ -54,11 +54,15 @@ def natural_key(name: str) -> tuple:
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name.lower()))
 
 
+def is_data_file(member: str, extensions: tuple[str, ...]) -> bool:
+    return not is_junk(member) and member.lower().endswith(extensions)
+
+
 def files_by_stem(members: list[str], extensions: tuple[str, ...], where: Callable[[str], str]) -> dict[str, str]:
     """Lower-cased stem -> member, for the data files among `members`; duplicates are an error."""
     by_stem: dict[str, str] = {}
     for member in members:
-        if is_junk(member) or not member.lower().endswith(extensions):
+        if not is_data_file(member, extensions):
             continue
         key = stem(member).lower()
         if key in by_stem:
@@ -137,18 +141,30 @@ class Pair:
     image_role: str = ""  # which input holds the image, when a split's images span several archives
 
 
-def images_by_stem(images: dict[str, Source], extensions: tuple[str, ...]) -> dict[str, tuple[str, str]]:
-    """Lower-cased stem -> (role, member) over every image archive of a split; a stem twice is an error."""
+def images_by_stem(
+    images: dict[str, Source], extensions: tuple[str, ...], wanted: Optional[Container[str]] = None
+) -> tuple[dict[str, tuple[str, str]], int]:
+    """Lower-cased stem -> (role, member) over every image archive of a split, a stem twice being an
+    error, and how many images were left out. With `wanted`, only those stems are kept (and checked):
+    a build without unlabelled images never holds the others (68,093 of COCO's 82,783)."""
     found: dict[str, tuple[str, str]] = {}
+    left_out = 0
     for role, source in images.items():
-        for key, member in files_by_stem(source.members(), extensions, source.where).items():
+        files, seen = [], 0  # one name at a time: most of a large listing is passed over
+        for member in source.members():
+            if is_data_file(member, extensions):
+                seen += 1
+                if wanted is None or stem(member).lower() in wanted:
+                    files.append(member)
+        left_out += seen - len(files)
+        for key, member in files_by_stem(files, extensions, source.where).items():
             if key in found:
                 first = images[found[key][0]].where(found[key][1])
                 raise InvalidInputError(
                     f"two images share the name {stem(member)!r} (ignoring case): {first} and {source.where(member)}"
                 )
             found[key] = (role, member)
-    return found
+    return found, left_out
 
 
 def plan_split(
@@ -161,9 +177,13 @@ def plan_split(
 ) -> list[Pair]:
     """Pair images (from one or several archives, by role) with labels (and word files) by stem within
     one split, in numeric order. Only listings are read."""
-    image_by_stem = images_by_stem(images, extensions)
-    members = {key: member for key, (_, member) in image_by_stem.items()}
-    words_by_stem = {} if words is None else pair_words(split, members, words_by_image(words), words)
+    # Word files describe every image, labelled or not: with them, every image is paired first.
+    wanted = None if with_unlabeled or words is not None else labels
+    image_by_stem, left_out = images_by_stem(images, extensions, wanted)
+    words_by_stem = {}
+    if words is not None:
+        members = {key: member for key, (_, member) in image_by_stem.items()}
+        words_by_stem = pair_words(split, members, words_by_image(words), words)
     orphans = sorted(set(labels) - set(image_by_stem), key=natural_key)
     if orphans:
         shown = some(printable(labels[s]) for s in orphans)
@@ -174,7 +194,7 @@ def plan_split(
         for key, (role, member) in image_by_stem.items()
         if with_unlabeled or key in labels
     ]
-    unlabeled = len(image_by_stem) - len(labels)
+    unlabeled = left_out + len(image_by_stem) - len(labels)
     if unlabeled and not with_unlabeled:
         logger.info(f"{split}: skipped {unlabeled} image(s) without a label")
     return sorted(pairs, key=lambda pair: natural_key(pair.image_id))
