@@ -1,5 +1,6 @@
-"""Freed memory kept for the next row where the training feed decodes, and which process is a DataLoader
-worker (the builder sizes its example threads by it, the transform tunes memory by it).
+"""Freed memory kept for the next row where the training feed decodes, freed memory handed back once a
+build is planned, and which process is a DataLoader worker (the builder sizes its example threads by
+it, the transform tunes memory by it).
 
 Every row the feed decodes a photo and a mask (about a megabyte each) and makes a few arrays of that
 size. Freed, that memory goes back to the kernel (Pillow frees an image's block as the image goes;
@@ -58,6 +59,18 @@ def tune_allocator() -> bool:
     if mallopt is None:
         return False
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+
+
+def release_freed_memory() -> bool:
+    """Give memory freed inside the C library's heap back to the system (glibc's `malloc_trim`); True
+    when there is such a call. Planning a build lists whole archives and leaves megabytes freed in
+    the heap (9 MB for COCO's 82,783 members), which glibc keeps once freed blocks have raised its
+    mmap threshold; handed back, they do not count in the build's peak."""
+    malloc_trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    if malloc_trim is None:
+        return False
+    malloc_trim(0)
+    return True
 
 
 def dataloader_worker() -> Any:

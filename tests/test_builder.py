@@ -163,3 +163,14 @@ def test_replaced_input_is_rebuilt_not_served_stale(tmp_path, cache_dir):
     rows = raw(build(data_dir, cache_dir)["train"])
     assert [r["image_id"] for r in rows] == list(second["train"])
     assert rows[0]["image"]["bytes"] == second["train"]["img_1"].photo
+
+
+def test_what_planning_freed_is_handed_back_before_rows_are_made(zip_inputs, cache_dir, monkeypatch):
+    from scene_text_seg import builder, memory
+
+    events, make_example = [], builder.make_example
+    monkeypatch.setattr(builder, "release_freed_memory", lambda: events.append("released"))
+    monkeypatch.setattr(builder, "make_example", lambda *args: events.append("row") or make_example(*args))
+    build(zip_inputs[0], cache_dir)
+    assert events[0] == "released" and events.count("released") == 1 and "row" in events
+    assert memory.release_freed_memory() is True  # glibc, as on every machine the tests run on
