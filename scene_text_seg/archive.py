@@ -18,6 +18,7 @@ import array
 import io
 import os
 import struct
+import threading
 import zipfile
 from collections.abc import Iterator
 from typing import IO, NamedTuple
@@ -40,9 +41,29 @@ ZIP64_EXTRA = 0x0001
 MAX_COMMENT = (1 << 16) - 1
 
 
+class PositionedFile:
+    """A file read at given offsets, safely from several threads: `os.pread` (no shared file offset)
+    where the system has it, a lock around seek and read elsewhere (Windows)."""
+
+    def __init__(self, path: str):
+        self._file = open(path, "rb")  # for the archive's life: closed with it
+        self._lock = threading.Lock()
+        self.size = os.fstat(self._file.fileno()).st_size
+
+    def read_at(self, size: int, offset: int) -> bytes:
+        if hasattr(os, "pread"):
+            return os.pread(self._file.fileno(), size, offset)
+        with self._lock:
+            self._file.seek(offset)
+            return self._file.read(size)
+
+    def close(self) -> None:
+        self._file.close()
+
+
 class ZipArchive:
     """A zip archive's members by name, as `zipfile.ZipFile` lists and reads them; safe from several
-    threads (reads are positioned, `os.pread`, with no shared file offset).
+    threads (reads are positioned, with no shared file offset).
 
     Per member only what reading needs is kept, as arrays in the order of the names' hashes: flags,
     method, CRC, sizes and offset (Zip64 values applied), 40 bytes. The central directory itself is
@@ -53,7 +74,7 @@ class ZipArchive:
 
     def __init__(self, path: str):
         self.path = path
-        self._file = open(path, "rb")  # for the archive's life: closed with it
+        self._file = PositionedFile(path)
         try:
             self._index = _member_index(self._directory())
         except BaseException:
@@ -81,7 +102,7 @@ class ZipArchive:
     def read(self, info: zipfile.ZipInfo) -> bytes:
         """A member's bytes, inflated and checked against its CRC and size."""
         start = self._data_start(info)
-        compressed = os.pread(self._file.fileno(), info.compress_size, start)
+        compressed = self._file.read_at(info.compress_size, start)
         with zipfile.ZipExtFile(io.BytesIO(compressed), "r", info) as member:
             return member.read()
 
@@ -96,18 +117,18 @@ class ZipArchive:
         self._file.close()
 
     def _directory(self) -> _Directory:
-        return _central_directory(self._file.fileno())
+        return _central_directory(self._file)
 
     def _data_start(self, info: zipfile.ZipInfo) -> int:
         """Where the member's compressed bytes begin, past its local header, checked as zipfile does."""
-        header = os.pread(self._file.fileno(), LOCAL_HEADER.size, info.header_offset)
+        header = self._file.read_at(LOCAL_HEADER.size, info.header_offset)
         if len(header) != LOCAL_HEADER.size:
             raise zipfile.BadZipFile("Truncated file header")
         fields = LOCAL_HEADER.unpack(header)
         if fields[0] != LOCAL_HEADER_SIGNATURE:
             raise zipfile.BadZipFile("Bad magic number for file header")
         name_length, extra_length = fields[10:12]
-        raw = os.pread(self._file.fileno(), name_length, info.header_offset + LOCAL_HEADER.size)
+        raw = self._file.read_at(name_length, info.header_offset + LOCAL_HEADER.size)
         if info.flag_bits & PATCHED_DATA:
             raise zipfile.BadZipFile("compressed patched data (flag bit 5) is not supported")
         if info.flag_bits & STRONG_ENCRYPTION:
@@ -179,11 +200,11 @@ def _decoded(raw: bytes, flag_bits: int) -> str:
     return raw.decode("utf-8" if flag_bits & UTF8_NAME else "cp437")
 
 
-def _central_directory(descriptor: int) -> _Directory:
+def _central_directory(archive: PositionedFile) -> _Directory:
     """The central directory, found from the end record (or its Zip64 form) as zipfile finds it."""
-    size = os.fstat(descriptor).st_size
+    size = archive.size
     tail_start = max(0, size - END_RECORD.size - MAX_COMMENT)
-    tail = os.pread(descriptor, size - tail_start, tail_start)
+    tail = archive.read_at(size - tail_start, tail_start)
     at = tail.rfind(END_RECORD_SIGNATURE, 0, len(tail) - END_RECORD.size + len(END_RECORD_SIGNATURE))  # a whole record
     if at < 0:
         raise zipfile.BadZipFile("File is not a zip file")
@@ -192,13 +213,13 @@ def _central_directory(descriptor: int) -> _Directory:
     directory_size, directory_offset = fields[5], fields[6]
     records = 0  # bytes of Zip64 records between the directory and the end record
     locator_at = end_record - ZIP64_LOCATOR.size
-    locator = os.pread(descriptor, ZIP64_LOCATOR.size, locator_at) if locator_at >= 0 else b""
+    locator = archive.read_at(ZIP64_LOCATOR.size, locator_at) if locator_at >= 0 else b""
     if locator[:4] == ZIP64_LOCATOR_SIGNATURE:
         _, disk, _, disks = ZIP64_LOCATOR.unpack(locator)
         if disk != 0 or disks > 1:
             raise zipfile.BadZipFile("zipfiles that span multiple disks are not supported")
         record_at = locator_at - ZIP64_END_RECORD.size
-        record = os.pread(descriptor, ZIP64_END_RECORD.size, record_at) if record_at >= 0 else b""
+        record = archive.read_at(ZIP64_END_RECORD.size, record_at) if record_at >= 0 else b""
         if len(record) != ZIP64_END_RECORD.size:
             raise zipfile.BadZipFile("Truncated Zip64 end of central directory record")
         zip64 = ZIP64_END_RECORD.unpack(record)
@@ -209,7 +230,7 @@ def _central_directory(descriptor: int) -> _Directory:
     shift = end_record - records - directory_size - directory_offset
     if directory_offset + shift < 0:
         raise zipfile.BadZipFile("Bad offset for central directory")
-    directory = os.pread(descriptor, directory_size, directory_offset + shift)
+    directory = archive.read_at(directory_size, directory_offset + shift)
     if len(directory) != directory_size:
         raise zipfile.BadZipFile("Truncated central directory")
     return _Directory(directory, shift)

@@ -55,7 +55,7 @@ def tune_allocator() -> bool:
     """Tell the C library to serve blocks below `MMAP_THRESHOLD` from its heap and keep up to
     `TRIM_THRESHOLD` free at the heap's top; True when it took both (glibc does, musl ignores them,
     others have no `mallopt`)."""
-    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    mallopt = _c_function("mallopt")
     if mallopt is None:
         return False
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
@@ -66,11 +66,20 @@ def release_freed_memory() -> bool:
     when there is such a call. Planning a build lists whole archives and leaves megabytes freed in
     the heap (9 MB for COCO's 82,783 members), which glibc keeps once freed blocks have raised its
     mmap threshold; handed back, they do not count in the build's peak."""
-    malloc_trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    malloc_trim = _c_function("malloc_trim")
     if malloc_trim is None:
         return False
     malloc_trim(0)
     return True
+
+
+def _c_function(name: str) -> Any:
+    """A function of the C library this process runs on, or None (not there, or no C library to ask:
+    `ctypes.CDLL(None)` is for Unix)."""
+    try:
+        return getattr(ctypes.CDLL(None), name, None)
+    except (OSError, TypeError):
+        return None
 
 
 def dataloader_worker() -> Any:

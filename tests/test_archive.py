@@ -2,6 +2,7 @@
 
 import concurrent.futures
 import io
+import os
 import tracemalloc
 import warnings
 import zipfile
@@ -99,7 +100,10 @@ def test_damaged_archives_raise_what_zipfile_raises(tmp_path):
         archive.getinfo("absent.png")
 
 
-def test_members_are_read_alike_from_several_threads(tmp_path):
+@pytest.mark.parametrize("pread", [True, False], ids=["os.pread", "seek and read (Windows)"])
+def test_members_are_read_alike_from_several_threads(tmp_path, monkeypatch, pread):
+    if not pread:
+        monkeypatch.delattr(os, "pread")
     write_archive(tmp_path / "a.zip", duplicate=False)
     archive = ZipArchive(str(tmp_path / "a.zip"))
     names = [name for name in MEMBERS if not name.endswith("/")] * 50

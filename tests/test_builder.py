@@ -174,3 +174,15 @@ def test_what_planning_freed_is_handed_back_before_rows_are_made(zip_inputs, cac
     build(zip_inputs[0], cache_dir)
     assert events[0] == "released" and events.count("released") == 1 and "row" in events
     assert memory.release_freed_memory() is True  # glibc, as on every machine the tests run on
+
+
+def test_a_system_without_a_c_library_to_ask_keeps_its_memory_as_it_is(monkeypatch):
+    import ctypes
+
+    from scene_text_seg import memory
+
+    def no_c_library(name):
+        raise TypeError(f"{name!r}: not on this system")  # what ctypes.CDLL(None) does on Windows
+
+    monkeypatch.setattr(ctypes, "CDLL", no_c_library)
+    assert memory.release_freed_memory() is False and memory.tune_allocator() is False
