@@ -2,10 +2,10 @@
 
 `zipfile.ZipFile` holds a `ZipInfo` object for every member, about 640 bytes each: 53 MB for COCO's
 `train2014.zip` of 82,783 members, kept for the whole build and not given back when freed (Python's
-small-object arenas stay fragmented). A build reads a few of them, by name. `ZipArchive` keeps the
-central directory as the one bytes object it is on disk, with two arrays to find an entry by name
-(about 100 bytes a member in all), and reads a member with zipfile's own machinery from its local
-header on: `ZipInfo` for the entry, `ZipExtFile` to inflate it and check its CRC and size.
+small-object arenas stay fragmented). A build reads some of them, by name. `ZipArchive` keeps one
+40-byte record a member in a numpy array (what reading needs, found by the name's hash), reads the
+central directory again when names are listed, and reads a member with zipfile's own machinery from
+its local header on: `ZipInfo` for the entry, `ZipExtFile` to inflate it and check its CRC and size.
 
 What is parsed by hand is only the archive's index, as zipfile parses it (the end record, its
 Zip64 form, the central directory entries and their Zip64 sizes); errors are zipfile's
@@ -88,9 +88,9 @@ class ZipArchive:
     def getinfo(self, name: str) -> zipfile.ZipInfo:
         """The member's `ZipInfo` (`KeyError` when there is none); of several under one name, the last,
         as zipfile keeps it."""
-        hashes = self._index["hash"]
-        at = int(np.searchsorted(hashes, hash(name), "right")) - 1  # equal hashes keep directory order
-        if at < 0 or hashes[at] != hash(name):
+        hashes, key = self._index["hash"], hash(name)
+        at = int(np.searchsorted(hashes, key, "right")) - 1  # equal hashes keep directory order
+        if at < 0 or hashes[at] != key:
             raise KeyError(f"There is no item named {name!r} in the archive")
         entry = self._index[at]
         info = zipfile.ZipInfo(name)
