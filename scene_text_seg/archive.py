@@ -162,10 +162,9 @@ def _member_index(directory: _Directory) -> np.ndarray:
     a Python object a member."""
     columns = [array.array(code) for code in "qHHIQQQ"]  # MEMBER_INDEX's columns, in order
     for info in _directory_entries(directory):
-        values = (hash(info.filename), info.flag_bits, info.compress_type, info.CRC)
-        for column, value in zip(
-            columns, (*values, info.compress_size, info.file_size, info.header_offset), strict=True
-        ):
+        row = (hash(info.filename), info.flag_bits, info.compress_type, info.CRC)
+        row += (info.compress_size, info.file_size, info.header_offset)
+        for column, value in zip(columns, row, strict=True):
             column.append(value)
     index = np.empty(len(columns[0]), MEMBER_INDEX)
     for name, column in zip(MEMBER_INDEX.names, columns, strict=True):

@@ -6,7 +6,7 @@ import dataclasses
 import math
 import os
 import re
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Optional
 
 import datasets
@@ -58,7 +58,7 @@ def is_data_file(member: str, extensions: tuple[str, ...]) -> bool:
     return not is_junk(member) and member.lower().endswith(extensions)
 
 
-def files_by_stem(members: list[str], extensions: tuple[str, ...], where: Callable[[str], str]) -> dict[str, str]:
+def files_by_stem(members: Iterable[str], extensions: tuple[str, ...], where: Callable[[str], str]) -> dict[str, str]:
     """Lower-cased stem -> member, for the data files among `members`; duplicates are an error."""
     by_stem: dict[str, str] = {}
     for member in members:
