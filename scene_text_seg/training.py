@@ -9,6 +9,7 @@ transformers is imported here at module level.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Optional, Union
@@ -56,6 +57,46 @@ def decode_mask(value: Union[PIL.Image.Image, dict]) -> PIL.Image.Image:
         if pixels is not None:
             return PIL.Image.fromarray(pixels)
     return decode_image(value)
+
+
+def resized_labels(value: Union[PIL.Image.Image, dict, None], size: tuple[int, int]) -> np.ndarray:
+    """The label map of a mask resized to (height, width) `size` by nearest neighbour, uint8 HW (255
+    everywhere for a row without a mask): what `decode_mask(value).resize(..., NEAREST)` holds.
+
+    The builder's masks are not made into an image and resized: the labels are taken from the
+    inflated rows at the positions PIL's nearest resize would take (`nearest_indices`), by slicing
+    where those positions are evenly spaced (any whole-number reduction, e.g. 1280x720 to 640x360).
+    That is 0.17 against 0.38 ms a 1280x720 stand-in mask, in both the decode and the resize.
+    """
+    if value is None:
+        return np.full(size, IGNORE_INDEX, np.uint8)
+    pixels = unfiltered_grey_pixels(value["bytes"]) if isinstance(value, dict) and value.get("bytes") else None
+    if pixels is None:
+        return label_array(_resized(decode_mask(value), size, PIL.Image.Resampling.NEAREST), size)
+    rows = pixels[_positions(nearest_indices(pixels.shape[0], size[0]))]
+    columns = _positions(nearest_indices(pixels.shape[1], size[1]))
+    return rows[:, columns] if isinstance(columns, slice) else np.take(rows, columns, axis=1)
+
+
+@functools.lru_cache(maxsize=64)
+def nearest_indices(source: int, target: int) -> np.ndarray:
+    """The source position PIL's nearest resize takes for each of `target` positions along an axis of
+    `source`. Asked of PIL itself, by resizing a one-row image that holds its own column numbers:
+    PIL's nearest resize treats each axis on its own, so labels cut at these positions are exactly
+    what it gives, whatever rounding a Pillow version uses."""
+    numbers = PIL.Image.fromarray(np.arange(source, dtype=np.int32)[np.newaxis, :])  # mode "I"
+    indices = np.asarray(numbers.resize((target, 1), PIL.Image.Resampling.NEAREST))[0].astype(np.intp)
+    indices.setflags(write=False)  # shared through the cache
+    return indices
+
+
+def _positions(indices: np.ndarray) -> Union[slice, np.ndarray]:
+    """`indices` as a slice when they are evenly spaced and increasing (a view, not a copy), else as they are."""
+    steps = np.diff(indices)
+    if len(indices) == 1 or (len(steps) and steps[0] > 0 and (steps == steps[0]).all()):
+        step = int(steps[0]) if len(steps) else 1
+        return slice(int(indices[0]), int(indices[-1]) + 1, step)
+    return indices
 
 
 def label_array(mask: Optional[PIL.Image.Image], shape: tuple[int, int]) -> np.ndarray:
@@ -164,11 +205,10 @@ class TrainingTransform:
         reduced = self.dct_scaling and self.size is not None and self.augment is None
         image = decode_image(image_value, self.size[::-1] if reduced else None)
         image = image if image.mode == "RGB" else image.convert("RGB")  # convert would copy an RGB image
+        if self.augment is None and self.size is not None:
+            return _resized(image, self.size, PIL.Image.Resampling.BILINEAR), resized_labels(mask_value, self.size)
         mask = None if mask_value is None else decode_mask(mask_value)
         if self.augment is None:
-            if self.size is not None:  # resize as PIL images: no round trip
-                image = _resized(image, self.size, PIL.Image.Resampling.BILINEAR)
-                mask = None if mask is None else _resized(mask, self.size, PIL.Image.Resampling.NEAREST)
             return image, label_array(mask, _height_width(image))
         out = self.augment(image=np.asarray(image), mask=label_array(mask, _height_width(image)))
         pixels, label = np.asarray(out["image"]), np.asarray(out["mask"])

@@ -361,6 +361,55 @@ def test_stored_masks_are_inflated_directly_and_every_other_png_decodes_as_pil_d
     assert np.asarray(training.decode_mask({"bytes": others["an EXIF orientation"], "path": None})).shape == (50, 30)
 
 
+def test_resized_labels_are_what_pils_nearest_resize_gives(zip_inputs, cache_dir):
+    import io
+    import zlib
+
+    import datasets
+    import PIL.Image
+
+    from scene_text_seg import pixels, training
+
+    def stored_png(values: np.ndarray) -> bytes:  # as the builder stores masks: grey, rows unfiltered
+        rows = b"".join(b"\x00" + row.tobytes() for row in values)
+        header = np.array(values.shape[::-1], ">u4").tobytes() + bytes([8, 0, 0, 0, 0])
+        return pixels.minimal_grayscale_png(pixels.PngParts(header, zlib.compress(rows)))
+
+    rng = np.random.default_rng(7)
+    sources = [(720, 1280), (480, 640), (23, 37), (1, 1), (5, 3)]
+    for height, width in sources:
+        values = rng.choice(np.array([0, 1, 255], np.uint8), (height, width))
+        png = stored_png(values)
+        assert pixels.unfiltered_grey_pixels(png) is not None  # the cut, not PIL's fallback, is tested
+        targets = {(360, 640), (height, width), (2 * height + 1, 3 * width), (7, 3), (1, 1)}
+        targets |= {(max(1, height - 1), max(1, width - 1)), (max(1, height // 3), max(1, width // 2 + 1))}
+        for target in targets:
+            expected = np.asarray(PIL.Image.fromarray(values).resize(target[::-1], PIL.Image.Resampling.NEAREST))
+            labels = training.resized_labels({"bytes": png, "path": None}, target)
+            np.testing.assert_array_equal(labels, expected, f"{width}x{height} to {target[1]}x{target[0]}")
+    for source in range(1, 90):  # each axis on its own, every reduction and enlargement up to 90
+        numbers = np.arange(source, dtype=np.int32)[np.newaxis, :]
+        for target in range(1, 90):
+            resized = PIL.Image.fromarray(numbers.astype(np.uint8)).resize((target, 1), PIL.Image.Resampling.NEAREST)
+            np.testing.assert_array_equal(training.nearest_indices(source, target), np.asarray(resized)[0])
+
+    # Masks PIL must decode (filtered rows), rows without a mask, and the builder's masks in a training feed
+    filtered = io.BytesIO()
+    PIL.Image.fromarray(values).save(filtered, "PNG")
+    assert pixels.unfiltered_grey_pixels(filtered.getvalue()) is None
+    np.testing.assert_array_equal(
+        training.resized_labels({"bytes": filtered.getvalue(), "path": None}, (2, 2)),
+        np.asarray(PIL.Image.fromarray(values).resize((2, 2), PIL.Image.Resampling.NEAREST)),
+    )
+    np.testing.assert_array_equal(training.resized_labels(None, (4, 6)), np.full((4, 6), 255, np.uint8))
+    train = build(zip_inputs[0], cache_dir)["train"]
+    masks = [np.asarray(mask) for mask in train["mask"]]
+    undecoded = train.cast_column("mask", datasets.Image(decode=False))["mask"]
+    for mask, value in zip(masks, undecoded, strict=True):
+        expected = np.asarray(PIL.Image.fromarray(mask).resize((80, 48), PIL.Image.Resampling.NEAREST))
+        np.testing.assert_array_equal(training.resized_labels(value, (48, 80)), expected)
+
+
 # ---- metrics, against hand-computed cases ------------------------------------------------------------
 
 
