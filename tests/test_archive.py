@@ -3,6 +3,7 @@
 import concurrent.futures
 import io
 import os
+import re
 import tracemalloc
 import warnings
 import zipfile
@@ -98,6 +99,29 @@ def test_damaged_archives_raise_what_zipfile_raises(tmp_path):
         archive.read(archive.getinfo("stored.png"))
     with pytest.raises(KeyError, match=r"absent\.png"):
         archive.getinfo("absent.png")
+
+
+@pytest.mark.parametrize(
+    "shifts",
+    [(-1, 0), (1, 0), (0, -1), (10**6, 10**6)],
+    ids=["fewer bytes than its size", "more bytes than its size", "a size below its bytes", "past the archive's end"],
+)
+def test_a_stored_member_whose_sizes_disagree_reads_as_zipfile_reads_it(tmp_path, shifts):
+    write_archive(tmp_path / "a.zip", duplicate=False)
+    data = bytearray((tmp_path / "a.zip").read_bytes())
+    entry = data.index(b"PK\x01\x02")  # stored.png's directory entry, the first
+    for field, shift in zip((entry + 20, entry + 24), shifts, strict=True):  # its compressed size, then its size
+        data[field : field + 4] = (int.from_bytes(data[field : field + 4], "little") + shift).to_bytes(4, "little")
+    (tmp_path / "sizes.zip").write_bytes(data)
+    archive = ZipArchive(str(tmp_path / "sizes.zip"))
+    with zipfile.ZipFile(tmp_path / "sizes.zip") as theirs:
+        try:
+            expected = theirs.read("stored.png")
+        except Exception as e:  # what zipfile raises, ours raises
+            with pytest.raises(type(e), match=f"^{re.escape(str(e))}$"):
+                archive.read(archive.getinfo("stored.png"))
+        else:
+            assert archive.read(archive.getinfo("stored.png")) == expected == MEMBERS["stored.png"][0]
 
 
 @pytest.mark.parametrize("pread", [True, False], ids=["os.pread", "seek and read (Windows)"])
