@@ -69,6 +69,20 @@ def test_the_table_flags_every_missed_goal():
     assert run.row("x", 54.0, "images/s", "")[-1] is False
 
 
+def test_interleaved_runs_take_turns_and_keep_the_best_of_each(monkeypatch):
+    rates = {"feed": iter([300.0, 340.0, 320.0]), "feed_limit": iter([200.0, 190.0, 210.0])}
+    calls = []
+
+    def child(name, *args):
+        calls.append((name, *args))
+        return {"images_per_second": next(rates[name])}
+
+    monkeypatch.setattr(run, "run_child", child)
+    feed, limit = run.best_of_interleaved(3, ("feed", "arrow", 2), ("feed_limit", "data"))
+    assert [call[0] for call in calls] == ["feed", "feed_limit"] * 3 and calls[0] == ("feed", "arrow", 2)
+    assert (feed["images_per_second"], limit["images_per_second"]) == (340.0, 210.0)
+
+
 @pytest.mark.parametrize("delivery", ["float32", "uint8", "uint8+convert"])
 def test_every_feed_the_table_times_delivers_every_row(tiny_stand_ins, cache_dir, delivery):
     pytest.importorskip("torch")
