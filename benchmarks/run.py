@@ -355,24 +355,25 @@ def progress(message: str) -> None:
 
 def best_of(repeats: int, name: str, *args, fresh_dir: str | None = None) -> dict:
     """The best of `repeats` runs: the fewest seconds, or the most images per second."""
-    results = []
-    for _ in range(repeats):
-        if fresh_dir:
-            shutil.rmtree(fresh_dir, ignore_errors=True)
-            os.makedirs(fresh_dir)
-        results.append(run_child(name, *args))
-    return min(results, key=lambda r: r["seconds"] if "seconds" in r else -r["images_per_second"])
+    return best_of_interleaved(repeats, (name, *args), fresh_dir=fresh_dir)[0]
 
 
-def best_of_interleaved(repeats: int, *runs: tuple) -> list[dict]:
+def best_of_interleaved(repeats: int, *runs: tuple, fresh_dir: str | None = None) -> list[dict]:
     """The best of `repeats` runs of each child in `runs` (name and arguments), run in turn (A B A B ...):
-    a ratio of the two then compares the same minutes of a machine whose speed drifts, where runs
-    taken minutes apart can differ by a fifth."""
+    a ratio of two then compares the same minutes of a machine whose speed drifts, where runs taken
+    minutes apart can differ by a fifth. `fresh_dir` is emptied before every run (a build's cache)."""
     results: list[list[dict]] = [[] for _ in runs]
     for _ in range(repeats):
         for results_of, (name, *args) in zip(results, runs, strict=True):
+            if fresh_dir:
+                shutil.rmtree(fresh_dir, ignore_errors=True)
+                os.makedirs(fresh_dir)
             results_of.append(run_child(name, *args))
-    return [max(results_of, key=lambda r: r["images_per_second"]) for results_of in results]
+    return [min(results_of, key=_slowness) for results_of in results]
+
+
+def _slowness(result: dict) -> float:
+    return result["seconds"] if "seconds" in result else -result["images_per_second"]
 
 
 def warm(data_dir: str) -> None:
@@ -398,11 +399,15 @@ def ratio(figure: str, numerator: dict, denominator: dict, goal: str, key: str =
 def ist_s_figures(args, data: str, scratch: str) -> list[tuple]:
     cores = os.cpu_count() or 1
     progress("IST_S: unavoidable work, builds at 1 and 2 processes, hashing, planning")
-    floor = best_of(args.repeats, "floor", "ist_s", data, scratch, fresh_dir=scratch)
+    floor, single, two = best_of_interleaved(  # figures 1 and 2: the runs of their ratios taken in turn
+        args.repeats,
+        ("floor", "ist_s", data, scratch),
+        ("build", "ist_s", data, scratch, 1, 1),
+        ("build", "ist_s", data, scratch, 2, 1),
+        fresh_dir=scratch,
+    )
     inflate_floor = best_of(args.repeats, "floor", "ist_s", data, scratch, "inflate", fresh_dir=scratch)
-    single = best_of(args.repeats, "build", "ist_s", data, scratch, 1, 1, fresh_dir=scratch)
     default = best_of(args.repeats, "build", "ist_s", data, scratch, 1, min(4, cores), fresh_dir=scratch)
-    two = best_of(args.repeats, "build", "ist_s", data, scratch, 2, 1, fresh_dir=scratch)
     hashed = best_of(args.repeats, "hash", "ist_s", data)
     plan = best_of(args.repeats, "plan", "ist_s", data)
     table = [
@@ -562,11 +567,21 @@ def coco_figures(args, scratch: str) -> list[tuple]:
         warm(folder)
         sets[scale] = folder
     progress("COCO_TS: unavoidable work, build, listing, at 1x and 0.1x")
-    floor = best_of(1, "floor", "coco_ts", sets["1x"], scratch, fresh_dir=scratch)
+    # The two ratios with a goal, each from runs taken in turn (best of each); the rest from one run.
+    threads = min(4, os.cpu_count() or 1)
+    floor, build = best_of_interleaved(
+        args.repeats,
+        ("floor", "coco_ts", sets["1x"], scratch),
+        ("build", "coco_ts", sets["1x"], scratch, 1, 1),
+        fresh_dir=scratch,
+    )
+    shipped, small = best_of_interleaved(
+        args.repeats,
+        ("build", "coco_ts", sets["1x"], scratch, 1, threads),
+        ("build", "coco_ts", sets["0.1x"], scratch, 1, threads),
+        fresh_dir=scratch,
+    )
     inflate_floor = best_of(1, "floor", "coco_ts", sets["1x"], scratch, "inflate", fresh_dir=scratch)
-    build = best_of(1, "build", "coco_ts", sets["1x"], scratch, 1, 1, fresh_dir=scratch)
-    shipped = best_of(1, "build", "coco_ts", sets["1x"], scratch, 1, min(4, os.cpu_count() or 1), fresh_dir=scratch)
-    small = best_of(1, "build", "coco_ts", sets["0.1x"], scratch, 1, min(4, os.cpu_count() or 1), fresh_dir=scratch)
     plan = best_of(1, "plan", "coco_ts", sets["1x"])
     progress("COCO_TS: streaming against Arrow iteration")
     shutil.rmtree(scratch, ignore_errors=True)

@@ -69,18 +69,24 @@ def test_the_table_flags_every_missed_goal():
     assert run.row("x", 54.0, "images/s", "")[-1] is False
 
 
-def test_interleaved_runs_take_turns_and_keep_the_best_of_each(monkeypatch):
-    rates = {"feed": iter([300.0, 340.0, 320.0]), "feed_limit": iter([200.0, 190.0, 210.0])}
+def test_interleaved_runs_take_turns_and_keep_the_best_of_each(monkeypatch, tmp_path):
+    results = {
+        "feed": iter([{"images_per_second": rate} for rate in (300.0, 340.0, 320.0)]),
+        "build": iter([{"seconds": seconds} for seconds in (2.0, 1.5, 1.8)]),
+    }
     calls = []
+    fresh = tmp_path / "cache"
 
     def child(name, *args):
+        assert fresh.is_dir() and not any(fresh.iterdir())  # emptied before every run
+        (fresh / "written").write_text("")
         calls.append((name, *args))
-        return {"images_per_second": next(rates[name])}
+        return next(results[name])
 
     monkeypatch.setattr(run, "run_child", child)
-    feed, limit = run.best_of_interleaved(3, ("feed", "arrow", 2), ("feed_limit", "data"))
-    assert [call[0] for call in calls] == ["feed", "feed_limit"] * 3 and calls[0] == ("feed", "arrow", 2)
-    assert (feed["images_per_second"], limit["images_per_second"]) == (340.0, 210.0)
+    feed, build = run.best_of_interleaved(3, ("feed", "arrow", 2), ("build", "data"), fresh_dir=str(fresh))
+    assert [call[0] for call in calls] == ["feed", "build"] * 3 and calls[0] == ("feed", "arrow", 2)
+    assert (feed["images_per_second"], build["seconds"]) == (340.0, 1.5)
 
 
 @pytest.mark.parametrize("delivery", ["float32", "uint8", "uint8+convert"])
