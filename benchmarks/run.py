@@ -159,7 +159,7 @@ def child_floor(dataset: str, data_dir: str, out_dir: str, decode: str = "pil") 
     return {"seconds": time.perf_counter() - started, "member_bytes": member_bytes}
 
 
-def child_iterate(dataset: str, data_dir: str, cache_dir: str, rows: int, rounds: int = 3) -> dict:
+def child_iterate(dataset: str, data_dir: str, cache_dir: str, rows: int, rounds: int = 5) -> dict:
     """Decoded rows: datasets (Arrow by index and by iteration, then streaming) against a bare PIL decode
     of the same bytes. The four are timed in turn, `rounds` times, and each keeps its best: a slow
     phase of the machine then cannot fall on one of them alone."""
