@@ -2,8 +2,8 @@
 
     python benchmarks/run.py [--scale10] [--coco] [--repeats 3] [--workdir DIR] [--keep]
 
-Every figure is a ratio of two things measured in the same run, since machines are noisy (the training
-feed's figures each beside their own limit runs, taken in turn with them). Timed
+Every figure is a ratio of two things measured in the same run, since machines are noisy; the runs
+behind a ratio with a goal are mostly taken in turn (A B A B ...), best of each. Timed
 parts run after a warm-up read, in fresh child processes (peak RSS: each child's own, `VmHWM`). Stand-ins are
 written to a temporary folder (progress on stderr) and removed at the end unless --keep.
 """

@@ -152,7 +152,7 @@ def _checked_stored(data: bytes, info: zipfile.ZipInfo) -> bytes:
     the CRC, which zlib-ng computes about 15 times faster than the system zlib."""
     if len(data) < min(info.compress_size, info.file_size):
         raise EOFError  # the archive ends inside the member: what ZipExtFile raises
-    data = data[: info.file_size] if len(data) > info.file_size else data  # as many as both sizes allow
+    data = data[: info.file_size]  # as many as both sizes allow (the same object when that is all of it)
     if crc32(data) != info.CRC:
         raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
     return data
