@@ -575,12 +575,7 @@ def coco_figures(args, scratch: str) -> list[tuple]:
         ("build", "coco_ts", sets["1x"], scratch, 1, 1),
         fresh_dir=scratch,
     )
-    shipped, small = best_of_interleaved(
-        args.repeats,
-        ("build", "coco_ts", sets["1x"], scratch, 1, threads),
-        ("build", "coco_ts", sets["0.1x"], scratch, 1, threads),
-        fresh_dir=scratch,
-    )
+    shipped, small, ten_small = ten_small_builds_against_one(args.repeats, sets["1x"], sets["0.1x"], scratch, threads)
     inflate_floor = best_of(1, "floor", "coco_ts", sets["1x"], scratch, "inflate", fresh_dir=scratch)
     plan = best_of(1, "plan", "coco_ts", sets["1x"])
     progress("COCO_TS: streaming against Arrow iteration")
@@ -605,10 +600,10 @@ def coco_figures(args, scratch: str) -> list[tuple]:
             f"{small['peak_rss_mb']:.0f} MB at 0.1x",
         ),
         row(
-            "   build time at 1x / 10 x at 0.1x",
-            shipped["seconds"] / (10 * small["seconds"]),
+            "   build time at 1x / ten builds at 0.1x",
+            shipped["seconds"] / ten_small,
             "<= 1.10",
-            f"{shipped['seconds']:.1f} s vs {small['seconds']:.1f} s",
+            f"{shipped['seconds']:.1f} s vs {ten_small:.1f} s",
         ),
         row(
             "   streaming / Arrow iteration (speed)",
@@ -617,6 +612,20 @@ def coco_figures(args, scratch: str) -> list[tuple]:
             f"{it['rows'] / it['streamed']:.0f} vs {it['rows'] / it['iterated']:.0f} rows/s",
         ),
     ]
+
+
+def ten_small_builds_against_one(repeats: int, big: str, small: str, scratch: str, threads: int) -> tuple:
+    """(best build of `big`, the smallest-footprint build of `small`, best total of ten builds of `small`
+    run back to back), taken in turn `repeats` times. Ten small builds last as long as the big one, so
+    both meet the machine's slow phases alike; the best single small build times ten did not (it read
+    0.94-1.21 of the big build where ten back to back read 0.86-1.00)."""
+    bigs, smalls, totals = [], [], []
+    for _ in range(repeats):
+        bigs += best_of_interleaved(1, ("build", "coco_ts", big, scratch, 1, threads), fresh_dir=scratch)
+        ten = best_of_interleaved(1, *[("build", "coco_ts", small, scratch, 1, threads)] * 10, fresh_dir=scratch)
+        smalls += ten
+        totals.append(sum(result["seconds"] for result in ten))
+    return min(bigs, key=_slowness), min(smalls, key=lambda result: result["peak_rss_mb"]), min(totals)
 
 
 def _synthetic():

@@ -89,6 +89,20 @@ def test_interleaved_runs_take_turns_and_keep_the_best_of_each(monkeypatch, tmp_
     assert (feed["images_per_second"], build["seconds"]) == (340.0, 1.5)
 
 
+def test_ten_small_builds_are_timed_back_to_back_against_one_big(monkeypatch, tmp_path):
+    seconds = iter([12.0] + [1.3] * 10 + [11.0] + [1.2] * 10)
+    calls = []
+
+    def child(name, dataset, data_dir, *args):
+        calls.append(data_dir)
+        return {"seconds": next(seconds), "peak_rss_mb": 200.0 if data_dir == "big" else 180.0 + len(calls) % 3}
+
+    monkeypatch.setattr(run, "run_child", child)
+    big, small, ten_small = run.ten_small_builds_against_one(2, "big", "small", str(tmp_path / "cache"), 2)
+    assert calls == (["big"] + ["small"] * 10) * 2
+    assert big["seconds"] == 11.0 and ten_small == pytest.approx(12.0) and small["peak_rss_mb"] == 180.0
+
+
 @pytest.mark.parametrize("delivery", ["float32", "uint8", "uint8+convert"])
 def test_every_feed_the_table_times_delivers_every_row(tiny_stand_ins, cache_dir, delivery):
     pytest.importorskip("torch")
