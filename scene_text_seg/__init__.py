@@ -12,7 +12,9 @@ One module per concern, in the order data flows:
                back once a build is planned
     builder    the `datasets` builder the dataset scripts subclass; prepare / load / inventory
     words      ICDAR word files parsed and put on the decoded grid; detection targets
-    training   rows into trainer inputs and text-segmentation metrics
+    transform  rows into trainer inputs: the training transform, `for_training`
+    feed       batches to the model: `collate`, `DeviceFeed`
+    metrics    text-segmentation metrics from confusion matrices
     inspect    stats and preview
     publish    dataset card, Hub export, push
     synthetic  seeded stand-ins for the demo, the tests and the benchmarks
@@ -28,15 +30,17 @@ __all__ = [
     "builder",
     "cli",
     "errors",
+    "feed",
     "inputs",
     "inspect",
     "layout",
     "memory",
+    "metrics",
     "pixels",
     "publish",
     "spec",
     "synthetic",
-    "training",
+    "transform",
     "words",
 ]
 
@@ -47,14 +51,16 @@ from . import (
     builder,
     cli,
     errors,
+    feed,
     inputs,
     inspect,
     layout,
     memory,
+    metrics,
     pixels,
     publish,
     spec,
     synthetic,
-    training,
+    transform,
     words,
 )

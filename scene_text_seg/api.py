@@ -18,18 +18,10 @@ from .errors import (
     PublishError,
     SceneTextSegError,
 )
+from .feed import DeviceFeed, collate
+from .metrics import compute_metrics, segmentation_metrics
 from .spec import CLASS_NAMES, ID2LABEL, IGNORE_INDEX, LABEL2ID
-from .training import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    DeviceFeed,
-    TrainingTransform,
-    collate,
-    compute_metrics,
-    for_training,
-    segmentation_metrics,
-    training_transform,
-)
+from .transform import IMAGENET_MEAN, IMAGENET_STD, TrainingTransform, for_training, training_transform
 from .words import detection_targets
 
 __all__ = [

@@ -308,7 +308,7 @@ def test_stored_masks_are_inflated_directly_and_every_other_png_decodes_as_pil_d
     import datasets
     import PIL.Image
 
-    from scene_text_seg import pixels, training
+    from scene_text_seg import pixels, transform
 
     train = build(zip_inputs[0], cache_dir)["train"].cast_column("mask", datasets.Image(decode=False))
     stored = [mask["bytes"] for mask in train["mask"] if mask is not None]
@@ -316,7 +316,7 @@ def test_stored_masks_are_inflated_directly_and_every_other_png_decodes_as_pil_d
     assert 0 < len(directly) < len(stored)  # palette sources' rows are unfiltered, PIL's grey ones filtered
     for png in stored:
         expected = np.asarray(PIL.Image.open(io.BytesIO(png)))
-        np.testing.assert_array_equal(np.asarray(training.decode_mask({"bytes": png, "path": None})), expected)
+        np.testing.assert_array_equal(np.asarray(transform.decode_mask({"bytes": png, "path": None})), expected)
         if png in directly:
             np.testing.assert_array_equal(pixels.unfiltered_grey_pixels(png), expected)
 
@@ -348,17 +348,17 @@ def test_stored_masks_are_inflated_directly_and_every_other_png_decodes_as_pil_d
         "a stream too long": grey_png(zlib.compress(rows + b"\x00" * 51)),
     }
     assert pixels.unfiltered_grey_pixels(unfiltered) is not None
-    np.testing.assert_array_equal(np.asarray(training.decode_mask({"bytes": unfiltered, "path": None})), values)
+    np.testing.assert_array_equal(np.asarray(transform.decode_mask({"bytes": unfiltered, "path": None})), values)
     for name, png in others.items():
         assert pixels.unfiltered_grey_pixels(png) is None, name
         try:
-            expected = np.asarray(training.decode_image({"bytes": png, "path": None}))
+            expected = np.asarray(transform.decode_image({"bytes": png, "path": None}))
         except OSError as e:  # what PIL refuses, the training decode refuses alike
             with pytest.raises(type(e)):
-                np.asarray(training.decode_mask({"bytes": png, "path": None}))
+                np.asarray(transform.decode_mask({"bytes": png, "path": None}))
             continue
-        np.testing.assert_array_equal(np.asarray(training.decode_mask({"bytes": png, "path": None})), expected, name)
-    assert np.asarray(training.decode_mask({"bytes": others["an EXIF orientation"], "path": None})).shape == (50, 30)
+        np.testing.assert_array_equal(np.asarray(transform.decode_mask({"bytes": png, "path": None})), expected, name)
+    assert np.asarray(transform.decode_mask({"bytes": others["an EXIF orientation"], "path": None})).shape == (50, 30)
 
 
 def test_resized_labels_are_what_pils_nearest_resize_gives(zip_inputs, cache_dir):
@@ -368,7 +368,7 @@ def test_resized_labels_are_what_pils_nearest_resize_gives(zip_inputs, cache_dir
     import datasets
     import PIL.Image
 
-    from scene_text_seg import pixels, training
+    from scene_text_seg import pixels, transform
 
     def stored_png(values: np.ndarray) -> bytes:  # as the builder stores masks: grey, rows unfiltered
         rows = b"".join(b"\x00" + row.tobytes() for row in values)
@@ -385,29 +385,29 @@ def test_resized_labels_are_what_pils_nearest_resize_gives(zip_inputs, cache_dir
         targets |= {(max(1, height - 1), max(1, width - 1)), (max(1, height // 3), max(1, width // 2 + 1))}
         for target in targets:
             expected = np.asarray(PIL.Image.fromarray(values).resize(target[::-1], PIL.Image.Resampling.NEAREST))
-            labels = training.resized_labels({"bytes": png, "path": None}, target)
+            labels = transform.resized_labels({"bytes": png, "path": None}, target)
             np.testing.assert_array_equal(labels, expected, f"{width}x{height} to {target[1]}x{target[0]}")
     for source in range(1, 90):  # each axis on its own, every reduction and enlargement up to 90
         numbers = np.arange(source, dtype=np.int32)[np.newaxis, :]
         for target in range(1, 90):
             resized = PIL.Image.fromarray(numbers.astype(np.uint8)).resize((target, 1), PIL.Image.Resampling.NEAREST)
-            np.testing.assert_array_equal(training.nearest_indices(source, target), np.asarray(resized)[0])
+            np.testing.assert_array_equal(transform.nearest_indices(source, target), np.asarray(resized)[0])
 
     # Masks PIL must decode (filtered rows), rows without a mask, and the builder's masks in a training feed
     filtered = io.BytesIO()
     PIL.Image.fromarray(values).save(filtered, "PNG")
     assert pixels.unfiltered_grey_pixels(filtered.getvalue()) is None
     np.testing.assert_array_equal(
-        training.resized_labels({"bytes": filtered.getvalue(), "path": None}, (2, 2)),
+        transform.resized_labels({"bytes": filtered.getvalue(), "path": None}, (2, 2)),
         np.asarray(PIL.Image.fromarray(values).resize((2, 2), PIL.Image.Resampling.NEAREST)),
     )
-    np.testing.assert_array_equal(training.resized_labels(None, (4, 6)), np.full((4, 6), 255, np.uint8))
+    np.testing.assert_array_equal(transform.resized_labels(None, (4, 6)), np.full((4, 6), 255, np.uint8))
     train = build(zip_inputs[0], cache_dir)["train"]
     masks = [np.asarray(mask) for mask in train["mask"]]
     undecoded = train.cast_column("mask", datasets.Image(decode=False))["mask"]
     for mask, value in zip(masks, undecoded, strict=True):
         expected = np.asarray(PIL.Image.fromarray(mask).resize((80, 48), PIL.Image.Resampling.NEAREST))
-        np.testing.assert_array_equal(training.resized_labels(value, (48, 80)), expected)
+        np.testing.assert_array_equal(transform.resized_labels(value, (48, 80)), expected)
 
 
 # ---- metrics, against hand-computed cases ------------------------------------------------------------
@@ -554,10 +554,10 @@ def test_dct_scaling_respects_the_exif_orientation():
     import PIL.Image
     import PIL.ImageOps
 
-    from scene_text_seg import synthetic, training
+    from scene_text_seg import synthetic, transform
 
     photo = synthetic._encode(PIL.Image.new("RGB", (40, 24), (200, 10, 10)), "JPEG", 6)  # decodes to 24 x 40
-    reduced = training.decode_image({"bytes": photo, "path": None}, target=(12, 20))
+    reduced = transform.decode_image({"bytes": photo, "path": None}, target=(12, 20))
     assert reduced.size == (12, 20)  # half scale, then turned: what the target asked for on the decoded grid
-    full = training.decode_image({"bytes": photo, "path": None})
+    full = transform.decode_image({"bytes": photo, "path": None})
     assert full.size == (24, 40) == PIL.ImageOps.exif_transpose(PIL.Image.open(io.BytesIO(photo))).size

@@ -1,17 +1,17 @@
-"""Rows into trainer inputs, and text-segmentation metrics, in transformers' conventions.
+"""Rows into trainer inputs, in transformers' conventions: the training transform and `for_training`.
 
 Trainer-ready rows hold only `pixel_values` (float32 CHW) and `labels` (int64 HW, 255 = ignore), so
 any mix of rows collates: masks with and without text, rows without a mask, images of different
-sizes once a `size` is given. With `uint8=True` both stay uint8 until `DeviceFeed` converts them
+sizes once a `size` is given. With `uint8=True` both stay uint8 until `feed.DeviceFeed` converts them
 where the batch lands (a fifth of the bytes cross from DataLoader workers). Neither torch nor
-transformers is imported here at module level.
+transformers is imported here.
 """
 
 from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Optional, Union
 
 import datasets
@@ -19,9 +19,9 @@ import numpy as np
 import PIL.Image
 import PIL.ImageOps
 
-from .memory import dataloader_worker, keep_freed_memory
+from .memory import keep_freed_memory
 from .pixels import EXIF_ORIENTATION, SWAPS_AXES, unfiltered_grey_pixels
-from .spec import CLASS_NAMES, IGNORE_INDEX
+from .spec import IGNORE_INDEX
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -281,173 +281,3 @@ def for_training(dataset: TrainableDataset, batch_size: int = 16, **options) -> 
         # The transform's arrays as they are; "numpy" formatting would make uint8 arrays int64 (8x the bytes)
         return mapped if transform.uint8 else mapped.with_format("numpy")
     return dataset.with_transform(transform)
-
-
-def collate(rows: Sequence[Any]) -> Any:
-    """`DataLoader(collate_fn=ist_s.collate)` (or `Trainer(data_collator=...)`): torch's `default_collate`,
-    except that a column whose rows are the consecutive rows of one array (as the transform returns a
-    batch of same-sized rows) becomes a tensor over that array instead of a stacked copy. The copy
-    is ~0.8 ms a 640x360 float row on the benchmark machine, paid in the training process when the
-    loader has no workers (the Trainer's default); in a worker the batch goes into shared memory,
-    which is one copy either way, so workers collate as torch does.
-    """
-    import torch
-    from torch.utils.data import default_collate
-
-    if dataloader_worker() is not None or not rows or not all(isinstance(row, dict) for row in rows):
-        return default_collate(rows)
-    batch = {}
-    for key in rows[0]:
-        column = [row[key] for row in rows]
-        whole = _one_array(column)
-        batch[key] = torch.from_numpy(whole) if whole is not None else default_collate(column)
-    return batch
-
-
-def _one_array(column: list) -> Optional[np.ndarray]:
-    """The array whose rows, in order and all of them, are `column`'s arrays; None when there is none."""
-    whole = getattr(column[0], "base", None)
-    if not isinstance(whole, np.ndarray) or not whole.flags.c_contiguous or whole.shape[0] != len(column):
-        return None
-    start, step = whole.__array_interface__["data"][0], whole.strides[0]
-    for index, row in enumerate(column):
-        is_row = isinstance(row, np.ndarray) and row.base is whole and row.strides == whole.strides[1:]
-        if not is_row or row.__array_interface__["data"][0] != start + index * step:
-            return None
-    return whole
-
-
-class DeviceFeed:
-    """Batches onto a device, made model-ready there: uint8 `pixel_values` (`uint8=True`) become
-    float32 scaled to [0, 1] and normalised with `mean`/`std`, `labels` become int64.
-
-    The same move as timm's prefetching loader: workers hand over uint8 (0.9 MB per 640x360 example
-    instead of 4.6 MB of float32 and int64, whose hand-over cost the workers of the 2-core benchmark
-    machine about as much as the decode), and the conversion runs where the batch lands, on the
-    accelerator's time. Batches already float (the default transform) are only moved. Other keys are
-    moved when they are tensors.
-
-        loader = DataLoader(ist_s.for_training(train, size=(360, 640), uint8=True), batch_size=8, num_workers=2)
-        for batch in ist_s.DeviceFeed(loader, "cuda", mean=ist_s.IMAGENET_MEAN, std=ist_s.IMAGENET_STD):
-            loss = loss_fn(model(batch["pixel_values"]), batch["labels"])
-    """
-
-    def __init__(
-        self,
-        batches: Iterable[dict],
-        device: Any = None,
-        mean: Optional[Sequence[float]] = None,
-        std: Optional[Sequence[float]] = None,
-    ):
-        import torch  # a training dependency, not the package's
-
-        scale, offset = pixel_scale_and_offset(mean, std)
-        self.batches, self.device = batches, torch.device(device or "cpu")
-        self.scale = torch.from_numpy(scale).unsqueeze(0).to(self.device)
-        self.offset = None if offset is None else torch.from_numpy(offset).unsqueeze(0).to(self.device)
-
-    def __len__(self) -> int:
-        return len(self.batches)  # TypeError for a loader without a length, as the loader itself raises
-
-    def __iter__(self) -> Iterator[dict]:
-        for batch in self.batches:
-            yield self.convert(batch)
-
-    def convert(self, batch: dict) -> dict:
-        """One batch: every tensor moved to the device; uint8 pixels to normalised float32, labels to int64."""
-        import torch
-
-        moved = {
-            key: value.to(self.device, non_blocking=True) if isinstance(value, torch.Tensor) else value
-            for key, value in batch.items()
-        }
-        pixels = moved["pixel_values"]
-        if pixels.dtype == torch.uint8:
-            pixels = pixels.float().mul_(self.scale)  # in place after the one copy the dtype needs
-            moved["pixel_values"] = pixels.sub_(self.offset) if self.offset is not None else pixels
-        if "labels" in moved:
-            moved["labels"] = moved["labels"].long()
-        return moved
-
-
-# ---- metrics ---------------------------------------------------------------------------------------------
-
-
-def confusion_matrix(predictions: np.ndarray, labels: np.ndarray, num_classes: int = len(CLASS_NAMES)) -> np.ndarray:
-    """Counts [label, prediction] over the pixels whose label is a class (255 and Trainer's -100 padding skipped)."""
-    predictions, labels = np.asarray(predictions), np.asarray(labels)
-    if predictions.shape != labels.shape:
-        raise ValueError(f"predictions {predictions.shape} and labels {labels.shape} differ in shape")
-    valid = (labels >= 0) & (labels < num_classes)
-    pairs = labels[valid].astype(np.int64) * num_classes + predictions[valid].astype(np.int64)
-    return np.bincount(pairs, minlength=num_classes * num_classes)[: num_classes * num_classes].reshape(
-        num_classes, num_classes
-    )
-
-
-def _ratio(numerator: float, denominator: float) -> float:
-    return float(numerator / denominator) if denominator else float("nan")
-
-
-def metrics_from_confusion(confusion: np.ndarray) -> dict[str, float]:
-    """Per-class IoU, mean IoU, text precision / recall / F-score, pixel accuracy.
-
-    A value is NaN only where it is undefined (0/0): the IoU of a class absent from both labels and
-    predictions, every value when all labels are 255. Mean IoU averages the defined IoUs. The text
-    F-score is 2·tp / (2·tp + fp + fn): 0 when text was missed entirely or only predicted.
-    """
-    true_positives = np.diag(confusion).astype(np.float64)
-    predicted, actual = confusion.sum(axis=0), confusion.sum(axis=1)
-    ious = [_ratio(true_positives[c], actual[c] + predicted[c] - true_positives[c]) for c in range(len(confusion))]
-    defined = [iou for iou in ious if not np.isnan(iou)]
-    text = 1
-    tp, fp, fn = true_positives[text], predicted[text] - true_positives[text], actual[text] - true_positives[text]
-    return {
-        "pixel_accuracy": _ratio(true_positives.sum(), confusion.sum()),
-        "mean_iou": float(np.mean(defined)) if defined else float("nan"),
-        **{f"iou_{name}": iou for name, iou in zip(CLASS_NAMES, ious, strict=True)},
-        "text_precision": _ratio(tp, tp + fp),
-        "text_recall": _ratio(tp, tp + fn),
-        "text_fscore": _ratio(2 * tp, 2 * tp + fp + fn),
-    }
-
-
-def segmentation_metrics(
-    predictions: Union[np.ndarray, Sequence[np.ndarray]], labels: Union[np.ndarray, Sequence[np.ndarray]]
-) -> dict[str, float]:
-    """Text-segmentation metrics over one label map, a batch (N, H, W), or lists of maps of any sizes.
-
-    `predictions` hold class ids (0 background, 1 text); pixels labelled 255 (uncertain) are ignored,
-    as is Trainer's -100 padding. Keys: pixel_accuracy, mean_iou, iou_background, iou_text (the text
-    IoU), text_precision, text_recall, text_fscore.
-    """
-    if isinstance(predictions, np.ndarray) and isinstance(labels, np.ndarray):
-        return metrics_from_confusion(confusion_matrix(predictions, labels))
-    confusion = sum(
-        (confusion_matrix(p, t) for p, t in zip(predictions, labels, strict=True)),
-        np.zeros((len(CLASS_NAMES), len(CLASS_NAMES)), np.int64),
-    )
-    return metrics_from_confusion(confusion)
-
-
-def compute_metrics(eval_prediction: Any, chunk: int = 8) -> dict[str, float]:
-    """`Trainer(compute_metrics=...)`: logits (N, C, h, w) at any resolution, labels (N, H, W).
-
-    The logits are upsampled bilinearly to the labels' size before the argmax (SegFormer's are 1/4
-    scale), a few images at a time so memory stays small; then `segmentation_metrics`.
-    """
-    import torch  # the Trainer's own dependency; never imported by the package at module level
-
-    logits, labels = eval_prediction[0], eval_prediction[1]
-    if isinstance(logits, (tuple, list)):  # models that return more than logits
-        logits = logits[0]
-    labels = np.asarray(labels)
-    confusion = np.zeros((len(CLASS_NAMES), len(CLASS_NAMES)), np.int64)
-    with torch.no_grad():
-        for start in range(0, len(labels), chunk):
-            scores = torch.from_numpy(np.asarray(logits[start : start + chunk], np.float32))
-            scores = torch.nn.functional.interpolate(
-                scores, size=labels.shape[-2:], mode="bilinear", align_corners=False
-            )
-            confusion += confusion_matrix(scores.argmax(dim=1).numpy(), labels[start : start + chunk])
-    return metrics_from_confusion(confusion)
