@@ -1,6 +1,6 @@
 """COCO_TS: COCO-Text Segmentation, as a Hugging Face `datasets` builder.
 
-Pixel-level text masks (0 background, 1 text, 255 uncertain) for 14,690 MSCOCO 2014 training
+Pixel-level text masks (0 background, 1 text, 255 uncertain) for the MSCOCO 2014 training
 photos (those COCO-Text annotates with text). Every input is a download placed in one folder;
 only the labelled images are read from COCO's 13.5 GB `train2014.zip`.
 
@@ -13,43 +13,64 @@ This file holds what is COCO_TS's own; the mechanism is the engine's (`scene_tex
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import re
 import sys
+from types import ModuleType
 from typing import IO
 
 import datasets
 
+# ---- The engine, found beside this file (these lines are the same in every dataset module) ----------------
 
-def _checkout_folder() -> str:
-    """The folder holding this script's engine when `scene_text_seg` is not installed: a checkout.
 
-    datasets 3.x runs a loading script from a copy in its modules cache and writes, beside the
-    copy, a `.json` naming the original file; the engine sits beside that original.
+def _engine_folder() -> str:
+    """The folder whose `scene_text_seg/` belongs with this file: the folder this file was loaded from.
+
+    Imported as a module, that is this file's own folder. datasets 3.x runs a loading script from a copy
+    in its modules cache, one copy for all identical scripts, so the copy's folder (and the `.json` beside
+    it, which names whichever original came first) may belong to another checkout. The folder of the
+    script this load names reaches the builder as `base_path`, held by the `DatasetModule` of the
+    datasets frame that imports the copy (3.x is the last series that runs scripts: this does not move).
     """
-    here = os.path.abspath(__file__)
-    candidates = [os.path.dirname(here)]
-    record = os.path.splitext(here)[0] + ".json"
-    if os.path.isfile(record):
-        with open(record, encoding="utf-8") as f:
-            candidates.append(os.path.dirname(json.load(f)["original file path"]))
-    for folder in candidates:
-        if os.path.isfile(os.path.join(folder, "scene_text_seg", "__init__.py")):
-            return folder
-    raise ImportError("coco_ts needs its engine, the scene_text_seg package: run `pip install .` in the ist_s checkout")
+    frame = sys._getframe(1)
+    while frame is not None:
+        kwargs = getattr(frame.f_locals.get("dataset_module"), "builder_kwargs", None)
+        if isinstance(kwargs, dict) and kwargs.get("base_path"):
+            return os.path.realpath(kwargs["base_path"])
+        frame = frame.f_back
+    return os.path.dirname(os.path.realpath(__file__))
 
 
-# The engine is imported inside this block on purpose: datasets 3.x reads a script's unindented
-# import lines as PyPI requirements and refuses to run it when one is not installed, which would
-# refuse a plain checkout that was never `pip install`ed.
-try:
+def _import_engine() -> ModuleType:
+    """The engine beside this file; the installed one, said in a log line, when there is none beside it.
+
+    Imported inside a function on purpose: datasets 3.x reads a script's unindented import lines as
+    PyPI requirements and would refuse a checkout that was never `pip install`ed.
+    """
+    folder = _engine_folder()
+    beside = os.path.isfile(os.path.join(folder, "scene_text_seg", "__init__.py"))
+    loaded = sys.modules.get("scene_text_seg")
+    if beside and loaded is not None and os.path.dirname(os.path.dirname(os.path.realpath(loaded.__file__))) != folder:
+        raise ImportError(
+            f"{__name__} from {folder} needs the engine beside it, {os.path.join(folder, 'scene_text_seg')}, but this "
+            f"process already runs the one in {os.path.dirname(loaded.__file__)}: load it in a new process"
+        )
+    if beside and sys.path[:1] != [folder]:
+        sys.path.insert(0, folder)  # first, so that no other copy of the engine on the path is taken
     import scene_text_seg
-except ModuleNotFoundError:
-    sys.path.insert(0, _checkout_folder())
-    import scene_text_seg
-    from scene_text_seg.api import *  # noqa: F403 (the same names, once the checkout is on the path)
-else:
+
+    engine = os.path.dirname(os.path.realpath(scene_text_seg.__file__))
+    if beside and os.path.dirname(engine) != folder:
+        raise ImportError(f"{__name__} from {folder} needs the engine beside it, but {engine} was imported")
+    if not beside:
+        logging.getLogger(f"datasets.{__name__}").info(f"no engine beside {folder}: using the installed one, {engine}")
+    return scene_text_seg
+
+
+scene_text_seg = _import_engine()
+if scene_text_seg:  # always; indented because datasets 3.x reads unindented imports as requirements (see above)
     from scene_text_seg.api import *  # noqa: F403 (constants, errors, training helpers: scene_text_seg/api.py)
 
 # ---------------------------------------------------------------------------------------------
@@ -81,11 +102,6 @@ _CITATION = """\
 }
 """
 
-_DESCRIPTION = """\
-COCO_TS (COCO-Text Segmentation) holds 14,690 pixel-level text masks for MSCOCO 2014 training
-photos, generated from the COCO-Text word boxes by weak supervision. Pixel values: 0 background,
-1 text, 255 uncertain (ignore in training and evaluation).
-"""
 
 _HOMEPAGE = "http://clem.diism.unisi.it/~coco_ts/downloads/coco_ts"
 _LICENSE = (
@@ -97,6 +113,7 @@ COCO_DOWNLOAD = "http://images.cocodataset.org/zips/train2014.zip"
 COCO_TEXT_DOWNLOAD = "https://bgshih.github.io/cocotext/ (cocotext.v2.zip)"
 COCO_TS_DOWNLOAD = _HOMEPAGE
 InputFile = scene_text_seg.spec.InputFile
+split_sizes_text = scene_text_seg.spec.split_sizes_text
 
 # MSCOCO's train2014.zip as published (size, and its sha256 beside the md5 DESIGN §1b lists);
 # COCO-Text v2's md5 from MMOCR's preparer. The labels zip has no published checksum.
@@ -121,6 +138,12 @@ INPUTS = (
 
 # Rows on the genuine archives; COCO-Text's per-split counts are not published, so not checked.
 EXPECTED_SPLIT_SIZES = {"default": {"train": 14_690}, "cocotext_splits": {"train": None, "validation": None}}
+
+_DESCRIPTION = f"""\
+COCO_TS (COCO-Text Segmentation) holds {EXPECTED_SPLIT_SIZES["default"]["train"]:,} pixel-level text masks for
+MSCOCO 2014 training photos, generated from the COCO-Text word boxes by weak supervision. Pixel values:
+0 background, 1 text, 255 uncertain (ignore in training and evaluation).
+"""
 
 MANUAL_DOWNLOAD_INSTRUCTIONS = f"""\
 Put these files (or the folders they extract to, same names) in one folder and pass it as `data_dir`:
@@ -187,6 +210,7 @@ SPEC = scene_text_seg.spec.DatasetSpec(
     card_file="coco_ts.md",
     tags=("scene-text", "text-segmentation", "coco", "coco-text", "weak-supervision"),
     write_demo_inputs=write_demo_inputs,
+    stand_in_split_sizes={"default": {"train": 20}, "cocotext_splits": {"train": 12, "validation": 7}},
     split_assignment=scene_text_seg.spec.SplitAssignment("cocotext", read_cocotext_sets, "cocotext.v2.json"),
 )
 
@@ -205,7 +229,11 @@ class CocoTs(scene_text_seg.builder.SceneTextSegBuilder):
     SPEC = SPEC
     VERSION = VERSION
     BUILDER_CONFIGS = [
-        CocoTsConfig(name="default", version=VERSION, description="Every labelled image in one split: 14,690 train."),
+        CocoTsConfig(
+            name="default",
+            version=VERSION,
+            description=f"Every labelled image in one split: {split_sizes_text(EXPECTED_SPLIT_SIZES['default'])}.",
+        ),
         CocoTsConfig(
             name="cocotext_splits",
             version=VERSION,
@@ -220,7 +248,29 @@ class CocoTs(scene_text_seg.builder.SceneTextSegBuilder):
 # ---------------------------------------------------------------------------------------------
 
 CocoTsError = scene_text_seg.errors.SceneTextSegError
-load, prepare, inventory, export, push, main = scene_text_seg.api.bind(CocoTs)
+_functions = scene_text_seg.api.DatasetFunctions(CocoTs)
+load, prepare, inventory = _functions.load, _functions.prepare, _functions.inventory
+export, push, main = _functions.export, _functions.push, _functions.main
+
+# What `from coco_ts import *` gives, and what help(coco_ts) lists: this dataset's own names, then the shared ones.
+__all__ = [
+    "CocoTs",
+    "CocoTsConfig",
+    "CocoTsError",
+    "EXPECTED_SPLIT_SIZES",
+    "INPUTS",
+    "SPEC",
+    "VERSION",
+    "export",
+    "inventory",
+    "load",
+    "main",
+    "prepare",
+    "push",
+    "read_cocotext_sets",
+    "write_demo_inputs",
+    *scene_text_seg.api.__all__,
+]
 
 if __name__ == "__main__":
     # Import by name so the builder's module is `coco_ts`, not `__main__` (it names the cache folder).

@@ -14,41 +14,62 @@ class on the engine (`scene_text_seg`). With datasets 3.x it is also the loading
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import sys
+from types import ModuleType
 
 import datasets
 
+# ---- The engine, found beside this file (these lines are the same in every dataset module) ----------------
 
-def _checkout_folder() -> str:
-    """The folder holding this script's engine when `scene_text_seg` is not installed: a checkout.
 
-    datasets 3.x runs a loading script from a copy in its modules cache and writes, beside the
-    copy, a `.json` naming the original file; the engine sits beside that original.
+def _engine_folder() -> str:
+    """The folder whose `scene_text_seg/` belongs with this file: the folder this file was loaded from.
+
+    Imported as a module, that is this file's own folder. datasets 3.x runs a loading script from a copy
+    in its modules cache, one copy for all identical scripts, so the copy's folder (and the `.json` beside
+    it, which names whichever original came first) may belong to another checkout. The folder of the
+    script this load names reaches the builder as `base_path`, held by the `DatasetModule` of the
+    datasets frame that imports the copy (3.x is the last series that runs scripts: this does not move).
     """
-    here = os.path.abspath(__file__)
-    candidates = [os.path.dirname(here)]
-    record = os.path.splitext(here)[0] + ".json"
-    if os.path.isfile(record):
-        with open(record, encoding="utf-8") as f:
-            candidates.append(os.path.dirname(json.load(f)["original file path"]))
-    for folder in candidates:
-        if os.path.isfile(os.path.join(folder, "scene_text_seg", "__init__.py")):
-            return folder
-    raise ImportError("ist_s needs its engine, the scene_text_seg package: run `pip install .` in the ist_s checkout")
+    frame = sys._getframe(1)
+    while frame is not None:
+        kwargs = getattr(frame.f_locals.get("dataset_module"), "builder_kwargs", None)
+        if isinstance(kwargs, dict) and kwargs.get("base_path"):
+            return os.path.realpath(kwargs["base_path"])
+        frame = frame.f_back
+    return os.path.dirname(os.path.realpath(__file__))
 
 
-# The engine is imported inside this block on purpose: datasets 3.x reads a script's unindented
-# import lines as PyPI requirements and refuses to run it when one is not installed, which would
-# refuse a plain checkout that was never `pip install`ed.
-try:
+def _import_engine() -> ModuleType:
+    """The engine beside this file; the installed one, said in a log line, when there is none beside it.
+
+    Imported inside a function on purpose: datasets 3.x reads a script's unindented import lines as
+    PyPI requirements and would refuse a checkout that was never `pip install`ed.
+    """
+    folder = _engine_folder()
+    beside = os.path.isfile(os.path.join(folder, "scene_text_seg", "__init__.py"))
+    loaded = sys.modules.get("scene_text_seg")
+    if beside and loaded is not None and os.path.dirname(os.path.dirname(os.path.realpath(loaded.__file__))) != folder:
+        raise ImportError(
+            f"{__name__} from {folder} needs the engine beside it, {os.path.join(folder, 'scene_text_seg')}, but this "
+            f"process already runs the one in {os.path.dirname(loaded.__file__)}: load it in a new process"
+        )
+    if beside and sys.path[:1] != [folder]:
+        sys.path.insert(0, folder)  # first, so that no other copy of the engine on the path is taken
     import scene_text_seg
-except ModuleNotFoundError:
-    sys.path.insert(0, _checkout_folder())
-    import scene_text_seg
-    from scene_text_seg.api import *  # noqa: F403 (the same names, once the checkout is on the path)
-else:
+
+    engine = os.path.dirname(os.path.realpath(scene_text_seg.__file__))
+    if beside and os.path.dirname(engine) != folder:
+        raise ImportError(f"{__name__} from {folder} needs the engine beside it, but {engine} was imported")
+    if not beside:
+        logging.getLogger(f"datasets.{__name__}").info(f"no engine beside {folder}: using the installed one, {engine}")
+    return scene_text_seg
+
+
+scene_text_seg = _import_engine()
+if scene_text_seg:  # always; indented because datasets 3.x reads unindented imports as requirements (see above)
     from scene_text_seg.api import *  # noqa: F403 (constants, errors, training helpers: scene_text_seg/api.py)
 
 # ---------------------------------------------------------------------------------------------
@@ -84,12 +105,6 @@ _CITATION = """\
 }
 """
 
-_DESCRIPTION = """\
-IST_S (Incidental Scene Text Segmentation) holds 1475 pixel-level text masks (979 train,
-496 test) for the ICDAR 2015 Robust Reading "Incidental Scene Text" photos. The masks were
-generated from the ICDAR 2015 word boxes by weak supervision. Pixel values: 0 background,
-1 text, 255 uncertain (ignore in training and evaluation).
-"""
 
 _HOMEPAGE = "http://clem.diism.unisi.it/~coco_ts/downloads/ist_s"
 _LICENSE = (
@@ -101,6 +116,7 @@ _LICENSE = (
 ICDAR_DOWNLOADS = "https://rrc.cvc.uab.es/?ch=4&com=downloads (free registration)"
 IST_S_DOWNLOAD = "http://clem.diism.unisi.it/~coco_ts/download_ist_s.html"
 InputFile = scene_text_seg.spec.InputFile
+split_sizes_text = scene_text_seg.spec.split_sizes_text
 
 # Sizes and md5s of the ICDAR 2015 archives as published (MMOCR's dataset zoo, public listings).
 # The labels zip has no published checksum: it is reported with its sha256 instead.
@@ -137,6 +153,13 @@ EXPECTED_SPLIT_SIZES = {
     "with_unlabeled": {"train": 1000, "test": 500},
     "words": {"train": 1000, "test": 500},
 }
+
+_DESCRIPTION = f"""\
+IST_S (Incidental Scene Text Segmentation) holds {sum(EXPECTED_SPLIT_SIZES["default"].values()):,} pixel-level text
+masks ({split_sizes_text(EXPECTED_SPLIT_SIZES["default"])}) for the ICDAR 2015 Robust Reading "Incidental Scene
+Text" photos. The masks were generated from the ICDAR 2015 word boxes by weak supervision. Pixel values:
+0 background, 1 text, 255 uncertain (ignore in training and evaluation).
+"""
 
 # Folder words that name a split. ICDAR 2015 has no validation split; the sister set MLT_S
 # calls its second split `validation_labels`, so those words are read as test.
@@ -180,6 +203,11 @@ SPEC = scene_text_seg.spec.DatasetSpec(
     card_file="ist_s.md",
     tags=("scene-text", "text-segmentation", "icdar2015", "weak-supervision"),
     write_demo_inputs=write_demo_inputs,
+    stand_in_split_sizes={
+        "default": {"train": 22, "test": 11},
+        "with_unlabeled": {"train": 24, "test": 12},
+        "words": {"train": 24, "test": 12},
+    },
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -196,12 +224,17 @@ class IstS(scene_text_seg.builder.SceneTextSegBuilder):
     SPEC = SPEC
     VERSION = VERSION
     BUILDER_CONFIGS = [
-        IstSConfig(name="default", version=VERSION, description="Labelled pairs only: 979 train, 496 test."),
+        IstSConfig(
+            name="default",
+            version=VERSION,
+            description=f"Labelled pairs only: {split_sizes_text(EXPECTED_SPLIT_SIZES['default'])}.",
+        ),
         IstSConfig(
             name="with_unlabeled",
             version=VERSION,
             with_unlabeled=True,
-            description="Every ICDAR 2015 image (1000 train, 500 test); mask is None where IST_S has none.",
+            description=f"Every ICDAR 2015 image ({split_sizes_text(EXPECTED_SPLIT_SIZES['with_unlabeled'])}); "
+            "mask is None where IST_S has none.",
         ),
         IstSConfig(
             name="words",
@@ -219,7 +252,28 @@ class IstS(scene_text_seg.builder.SceneTextSegBuilder):
 # ---------------------------------------------------------------------------------------------
 
 IstSError = scene_text_seg.errors.SceneTextSegError
-load, prepare, inventory, export, push, main = scene_text_seg.api.bind(IstS)
+_functions = scene_text_seg.api.DatasetFunctions(IstS)
+load, prepare, inventory = _functions.load, _functions.prepare, _functions.inventory
+export, push, main = _functions.export, _functions.push, _functions.main
+
+# What `from ist_s import *` gives, and what help(ist_s) lists: this dataset's own names, then the shared ones.
+__all__ = [
+    "IstS",
+    "IstSConfig",
+    "IstSError",
+    "EXPECTED_SPLIT_SIZES",
+    "INPUTS",
+    "SPEC",
+    "VERSION",
+    "export",
+    "inventory",
+    "load",
+    "main",
+    "prepare",
+    "push",
+    "write_demo_inputs",
+    *scene_text_seg.api.__all__,
+]
 
 if __name__ == "__main__":
     # Import by name so the builder's module is `ist_s`, not `__main__` (it names the cache folder).

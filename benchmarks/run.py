@@ -303,7 +303,7 @@ def child_handover(delivery: str, workers: int) -> dict:
 def child_export(data_dir: str, cache_dir: str, out_dir: str) -> dict:
     import ist_s
 
-    ist_s.export(data_dir, out_dir, ("default",), cache_dir, verification_mode="no_checks")
+    ist_s.export(data_dir, out_dir, configs=("default",), cache_dir=cache_dir, verification_mode="no_checks")
     return {}
 
 

@@ -17,6 +17,11 @@ LABEL2ID = {name: index for index, name in ID2LABEL.items()}
 MASK_VALUES = frozenset({*ID2LABEL, IGNORE_INDEX})
 
 
+def split_sizes_text(sizes: dict[str, Optional[int]]) -> str:
+    """Split sizes as a description says them: `{"train": 979, "test": 496}` -> "979 train, 496 test"."""
+    return ", ".join(f"{rows:,} {split}" if rows is not None else split for split, rows in sizes.items())
+
+
 @dataclasses.dataclass(frozen=True)
 class InputFile:
     """One manual download: `{name}.zip`, or the folder `{name}/` it extracts to."""
@@ -68,6 +73,8 @@ class DatasetSpec:
     card_file: str  # the card's file name under dataset_card/
     tags: tuple[str, ...]
     write_demo_inputs: Callable[[str], object]  # writes synthetic stand-ins of every input into a folder
+    # config -> split -> rows on the stand-ins `write_demo_inputs` writes (the contract tests check them)
+    stand_in_split_sizes: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
     image_extensions: tuple[str, ...] = (".jpg", ".jpeg")
     languages: tuple[str, ...] = ("en",)  # of the text in the photos, for the card
     labels_role: str = "labels"

@@ -6,6 +6,7 @@ import datasets
 import pytest
 
 import ist_s
+from scene_text_seg import registry
 from tests.conftest import DATASETS_MAJOR, build, raw
 
 SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ist_s.py")
@@ -65,14 +66,10 @@ def test_missing_data_dir_in_the_builder_api():
 
 
 @scripts_supported
-@pytest.mark.parametrize("name", ["mlt_s", "coco_ts"])
-def test_load_dataset_runs_the_sister_scripts(name, tmp_path, cache_dir):
-    import importlib
-
-    from scene_text_seg import synthetic
-
-    module = importlib.import_module(name)
-    getattr(synthetic, f"write_{name}_inputs")(str(tmp_path))
+@pytest.mark.parametrize("name", registry.DATASETS)
+def test_load_dataset_runs_every_dataset_script(name, tmp_path, cache_dir):
+    module = registry.dataset_module(name)
+    module.SPEC.write_demo_inputs(str(tmp_path))
     script = os.path.join(os.path.dirname(SCRIPT), f"{name}.py")
     loaded = datasets.load_dataset(
         script, data_dir=str(tmp_path), trust_remote_code=True, cache_dir=cache_dir, verification_mode="no_checks"

@@ -18,19 +18,19 @@ from packaging.requirements import Requirement
 
 import ist_s
 from scene_text_seg import builder as engine
-from scene_text_seg import inputs
+from scene_text_seg import inputs, registry
 from tests.conftest import DATASETS_MAJOR, build
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHIPPED = [
-    "ist_s.py",
-    "mlt_s.py",
-    "coco_ts.py",
+    *(f"{name}.py" for name in registry.DATASETS),
     "scene_text_seg",
     "dataset_card",
     "pyproject.toml",
+    "setup.py",
     "requirements.txt",
     "README.md",
+    "LICENSE",
 ]
 
 
@@ -86,7 +86,7 @@ def test_pip_install_gives_import_and_console_command_anywhere(tmp_path):
     command = os.path.join(venv, "bin", "ist-s")
     demo = run([command, "demo", "--out", "demo.png"], str(empty), HF_HOME=str(tmp_path / "hf"))
     assert "$ ist-s build" in demo.stdout and (empty / "demo.png").stat().st_size > 0
-    for console in ("ist-s", "mlt-s", "coco-ts"):  # each dataset's command, each card shipped
+    for console in map(registry.command, registry.DATASETS):  # each dataset's command, each card shipped
         assert "is up to date" in run([os.path.join(venv, "bin", console), "card", "--check"], str(empty)).stdout
     built = run(
         [
@@ -119,11 +119,39 @@ def test_a_plain_checkout_runs_through_load_dataset_and_its_cache_follows_the_en
     )
     env = {"HF_MODULES_CACHE": str(tmp_path / "modules")}
     first = run([sys.executable, "-c", code], str(tmp_path), **env).stdout.splitlines()
-    assert first[0] == f"10 {os.path.join(checkout, 'scene_text_seg', '__init__.py')}"
+    assert first[0] == f"10 {os.path.realpath(os.path.join(checkout, 'scene_text_seg', '__init__.py'))}"
     with open(os.path.join(checkout, "scene_text_seg", "pixels.py"), "a") as f:
         f.write("\n# a change to the engine\n")
     second = run([sys.executable, "-c", code], str(tmp_path), **env).stdout.splitlines()
     assert os.path.dirname(second[1]) != os.path.dirname(first[1])  # new code, new cache folder
+
+
+@pytest.mark.skipif(DATASETS_MAJOR >= 4, reason="datasets >= 4 refuses loading scripts")
+def test_two_checkouts_each_run_their_own_engine_through_load_dataset(tmp_path, zip_inputs):
+    """datasets 3.x keeps one module-cache copy for identical scripts, its record naming the first checkout
+    it came from: a second checkout with an edited engine must still run its own engine, not the first's."""
+    first, second = (copy_checkout(str(tmp_path / name)) for name in ("first", "second"))
+    with open(os.path.join(second, "scene_text_seg", "builder.py"), "a") as f:
+        f.write("\nPROBE = 'the second checkout'\n")
+    code = (
+        "import sys, datasets; "
+        "ds = datasets.load_dataset(sys.argv[1], data_dir=sys.argv[2], trust_remote_code=True, "
+        "cache_dir=sys.argv[3], verification_mode='no_checks'); "
+        "engine = sys.modules['scene_text_seg']; "
+        "print(ds['test'].num_rows, engine.__file__, getattr(engine.builder, 'PROBE', None))"
+    )
+    env = {"HF_MODULES_CACHE": str(tmp_path / "modules")}
+    ran = {}
+    for checkout in (first, second, first):
+        argv = [sys.executable, "-c", code, os.path.join(checkout, "ist_s.py"), zip_inputs[0], str(tmp_path / "c")]
+        ran.setdefault(checkout, []).append(run(argv, str(tmp_path), **env).stdout.split())
+    copies = glob.glob(str(tmp_path / "modules" / "datasets_modules" / "datasets" / "ist_s" / "*" / "ist_s.py"))
+    assert len(copies) == 1  # the case that matters: one cached copy serves both checkouts
+    for checkout, probe in ((first, "None"), (second, "the second checkout")):
+        for rows, engine_file, *found in ran[checkout]:
+            assert rows == "6"
+            assert engine_file == os.path.realpath(os.path.join(checkout, "scene_text_seg", "__init__.py"))
+            assert " ".join(found) == probe
 
 
 def _edited_engine(tmp_path) -> str:
@@ -212,16 +240,10 @@ def test_product_code_never_imports_the_tests():
             assert not any(name.split(".")[0] in ("tests", "benchmarks") for name in names), path
 
 
-@pytest.mark.parametrize("name", ["ist_s", "mlt_s", "coco_ts"])
-def test_each_module_offers_the_same_public_names(name):
+@pytest.mark.parametrize("name", registry.DATASETS)
+def test_each_module_offers_the_same_shared_names(name):
     import importlib
-    import inspect
 
     module = importlib.import_module(name)
-    for public in ("load", "prepare", "inventory", "export", "push", "main"):
-        function = getattr(module, public)
-        assert function.__name__ == public and function.__doc__
-        assert "builder_cls" not in inspect.signature(function).parameters  # bound to this dataset
     for shared in ("CLASS_NAMES", "IGNORE_INDEX", "ID2LABEL", "for_training", "compute_metrics", "InvalidInputError"):
         assert getattr(module, shared) is getattr(ist_s, shared)
-    assert inspect.signature(module.load).parameters["data_dir"].default is inspect.Parameter.empty

@@ -120,7 +120,9 @@ def test_export_is_reproducible_and_shards(exported, zip_inputs, tmp_path):
             ):
                 assert a.read() == b.read(), name
     small = str(tmp_path / "small")
-    ist_s.export(zip_inputs[0], small, ("default",), cache, None, "no_checks", max_shard_size="5KB")
+    ist_s.export(
+        zip_inputs[0], small, configs=("default",), cache_dir=cache, verification_mode="no_checks", max_shard_size="5KB"
+    )
     shards = sorted(os.listdir(os.path.join(small, "data", "default")))
     assert len([s for s in shards if s.startswith("train-")]) > 1
     loaded = datasets.load_dataset(small, cache_dir=str(tmp_path / "c"))

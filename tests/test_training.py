@@ -86,7 +86,14 @@ def demo_inputs(tmp_path_factory):
 
 def mixed_rows(demo_inputs, cache_dir, streaming):
     """with_unlabeled train rows 3-6 (labelled, unlabeled, text-free, labelled), Arrow or streamed."""
-    dataset = ist_s.load(demo_inputs, "train", streaming, "with_unlabeled", cache_dir, verification_mode="no_checks")
+    dataset = ist_s.load(
+        demo_inputs,
+        split="train",
+        streaming=streaming,
+        config="with_unlabeled",
+        cache_dir=cache_dir,
+        verification_mode="no_checks",
+    )
     return dataset.skip(2).take(4) if streaming else dataset.select(range(2, 6))
 
 
@@ -526,7 +533,9 @@ def test_recipe_for_the_example_script(tmp_path, monkeypatch):
 
     ist_s.write_demo_inputs(str(tmp_path / "in"))
     export = str(tmp_path / "export")
-    ist_s.export(str(tmp_path / "in"), export, ("default",), str(tmp_path / "c"), verification_mode="no_checks")
+    ist_s.export(
+        str(tmp_path / "in"), export, configs=("default",), cache_dir=str(tmp_path / "c"), verification_mode="no_checks"
+    )
     dataset = datasets.load_dataset(export, cache_dir=str(tmp_path / "load"))
     namespace = {"dataset": dataset, "data_args": types.SimpleNamespace(dataset_name=export)}
     namespace = run_recipe("example-script", tmp_path, monkeypatch, json=json, os=os, ist_s=ist_s, **namespace)
