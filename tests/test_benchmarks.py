@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 import ist_s
-from benchmarks import run
+from benchmarks import children, figures, goals, measure
 from scene_text_seg import builder, synthetic
 
 
@@ -32,8 +32,8 @@ def test_stand_ins_build_like_the_real_archives(tiny_stand_ins, cache_dir):
 def test_arrow_holds_the_member_bytes_and_little_more(tiny_stand_ins, tmp_path, monkeypatch):
     root, _ = tiny_stand_ins
     monkeypatch.setattr(builder, "EXAMPLE_THREADS", builder.EXAMPLE_THREADS)  # the child sets it
-    floor = run.child_floor("ist_s", root, str(tmp_path))
-    built = run.child_build("ist_s", root, str(tmp_path / "cache"), 1, 1)
+    floor = children.child_floor("ist_s", root, str(tmp_path))
+    built = children.child_build("ist_s", root, str(tmp_path / "cache"), 1, 1)
     assert built["rows"] == 8
     assert built["arrow_bytes"] / floor["member_bytes"] <= 1.02
 
@@ -43,30 +43,32 @@ def test_coco_stand_ins_hold_the_member_count_and_build(tmp_path):
     labelled = synthetic.write_coco_stand_ins(root, labelled=7, members=40, unique=2, processes=1)
     with zipfile.ZipFile(os.path.join(root, "train2014.zip")) as archive:
         assert len(archive.namelist()) == 40
-    assert run.child_plan("coco_ts", root)["pairs"] == labelled == 7
-    built = run.child_build("coco_ts", root, str(tmp_path / "cache"), 1, 1)
-    floor = run.child_floor("coco_ts", root, str(tmp_path))
+    assert children.child_plan("coco_ts", root)["pairs"] == labelled == 7
+    built = children.child_build("coco_ts", root, str(tmp_path / "cache"), 1, 1)
+    floor = children.child_floor("coco_ts", root, str(tmp_path))
     assert built["rows"] == 7 and built["arrow_bytes"] / floor["member_bytes"] <= 1.02
 
 
 def test_the_decoded_row_figures_time_every_loop_over_the_same_rows(tiny_stand_ins, cache_dir):
-    timed = run.child_iterate("ist_s", tiny_stand_ins[0], cache_dir, rows=5, rounds=2)
+    timed = children.child_iterate("ist_s", tiny_stand_ins[0], cache_dir, rows=5, rounds=2)
     assert timed["rows"] == 5
     assert all(0 < timed[loop] < float("inf") for loop in ("bare", "indexed", "iterated", "streamed"))
 
 
 def test_a_child_reports_its_own_peak_memory_not_its_parents(tiny_stand_ins):
-    alone = run.run_child("plan", "ist_s", tiny_stand_ins[0])["peak_rss_mb"]
+    alone = measure.run_child("plan", "ist_s", tiny_stand_ins[0])["peak_rss_mb"]
     ballast = b"\x01" * int(alone * 3 * 2**20)  # this process now outweighs the child threefold
-    beside_ballast = run.run_child("plan", "ist_s", tiny_stand_ins[0])["peak_rss_mb"]
+    beside_ballast = measure.run_child("plan", "ist_s", tiny_stand_ins[0])["peak_rss_mb"]
     assert len(ballast) / 2**20 > 2 * beside_ballast and 0.8 < beside_ballast / alone < 1.25
 
 
 def test_the_table_flags_every_missed_goal():
-    assert run.row("x", 1.7, ">= 1.6", "")[-1] is False
-    assert run.row("x", 1.5, ">= 1.6", "")[-1] is True
-    assert run.row("x", 1.2, "<= 1.10", "")[-1] is True
-    assert run.row("x", 54.0, "images/s", "")[-1] is False
+    assert goals.row("x", 1.7, "ist_s.floor/num_proc_2", "")["missed"] is False  # >= 1.6
+    assert goals.row("x", 1.5, "ist_s.floor/num_proc_2", "")["missed"] is True
+    assert goals.row("x", 1.2, "ist_s.build/floor", "")["missed"] is True  # <= 1.10
+    assert goals.row("x", 54.0, None, "")["missed"] is False
+    with pytest.raises(KeyError, match=r"not in benchmarks/goals\.py"):
+        goals.row("x", 1.0, "no such goal", "")
 
 
 def test_interleaved_runs_take_turns_and_keep_the_best_of_each(monkeypatch, tmp_path):
@@ -83,8 +85,8 @@ def test_interleaved_runs_take_turns_and_keep_the_best_of_each(monkeypatch, tmp_
         calls.append((name, *args))
         return next(results[name])
 
-    monkeypatch.setattr(run, "run_child", child)
-    feed, build = run.best_of_interleaved(3, ("feed", "arrow", 2), ("build", "data"), fresh_dir=str(fresh))
+    monkeypatch.setattr(measure, "run_child", child)
+    feed, build = measure.best_of_interleaved(3, ("feed", "arrow", 2), ("build", "data"), fresh_dir=str(fresh))
     assert [call[0] for call in calls] == ["feed", "build"] * 3 and calls[0] == ("feed", "arrow", 2)
     assert (feed["images_per_second"], build["seconds"]) == (340.0, 1.5)
 
@@ -97,8 +99,8 @@ def test_ten_small_builds_are_timed_back_to_back_against_one_big(monkeypatch, tm
         calls.append(data_dir)
         return {"seconds": next(seconds), "peak_rss_mb": 200.0 if data_dir == "big" else 180.0 + len(calls) % 3}
 
-    monkeypatch.setattr(run, "run_child", child)
-    big, small, ten_small = run.ten_small_builds_against_one(2, "big", "small", str(tmp_path / "cache"), 2)
+    monkeypatch.setattr(measure, "run_child", child)
+    big, small, ten_small = figures.ten_small_builds_against_one(2, "big", "small", str(tmp_path / "cache"), 2)
     assert calls == (["big"] + ["small"] * 10) * 2
     assert big["seconds"] == 11.0 and ten_small == pytest.approx(12.0) and small["peak_rss_mb"] == 180.0
 
@@ -108,7 +110,7 @@ def test_every_feed_the_table_times_delivers_every_row(tiny_stand_ins, cache_dir
     pytest.importorskip("torch")
     root, labelled = tiny_stand_ins
     for source in ("arrow", "streaming"):
-        fed = run.child_feed(source, root, cache_dir, 0, delivery)
+        fed = children.child_feed(source, root, cache_dir, 0, delivery)
         assert fed["rows"] == labelled["train"] and fed["images_per_second"] > 0
     if delivery != "uint8+convert":
-        assert run.child_handover(delivery, 0)["images_per_second"] > 0
+        assert children.child_handover(delivery, 0)["images_per_second"] > 0
