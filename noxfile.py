@@ -1,9 +1,17 @@
 """The test matrix: `python3 -m nox` runs lint and the suite on both eras of `datasets`."""
 
+import os
+
 import nox
 
 nox.options.sessions = ["lint", "tests"]
 nox.options.error_on_missing_interpreters = True
+# uv builds each environment in seconds where pip takes minutes (CI installs it beside nox); pip's
+# virtualenv when uv is absent. uv does not read pip's configuration: the wheels pip is told to find
+# on this machine's disk (torch's CPU build among them) are passed on.
+nox.options.default_venv_backend = "uv|virtualenv"
+if os.environ.get("PIP_FIND_LINKS") and not os.environ.get("UV_FIND_LINKS"):
+    os.environ["UV_FIND_LINKS"] = os.environ["PIP_FIND_LINKS"]
 
 ERAS = {
     "3.6": "datasets==3.6.0",  # the last release that runs loading scripts
@@ -11,7 +19,8 @@ ERAS = {
 }
 # torch is a test/benchmark dependency only; 2.13.0 is the CPU build (another pin pulls a CUDA build).
 # transformers, accelerate and albumentations run the README's training recipes; never runtime dependencies.
-# setuptools builds the project offline in the test that installs it into a fresh virtual environment.
+# pip and setuptools build the project offline in the test that installs it into a fresh virtual environment
+# (a uv environment has no pip of its own).
 TEST_TOOLS = [
     "pytest==9.0.3",
     "hypothesis==6.155.2",
@@ -20,6 +29,7 @@ TEST_TOOLS = [
     "accelerate==1.15.0",
     "albumentations==2.0.8",
     "setuptools==84.2.1",
+    "pip==26.3",
 ]
 
 
