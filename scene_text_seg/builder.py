@@ -69,8 +69,8 @@ class SceneTextSegConfig(datasets.BuilderConfig):
         with_unlabeled: keep the images that have no mask (mask None).
         with_words: add each image's word polygons and transcriptions (the dataset's word files).
         assign_splits: divide the pairs by the dataset's split assignment file (COCO-Text's sets).
-        inputs_fingerprint: names, sizes and mtimes of the inputs; set by the builder so that a
-            changed input gets a new cache instead of the stale one.
+        inputs_fingerprint: names, sizes, mtimes, inodes and ctimes of the inputs; set by the builder
+            so that a changed input gets a new cache instead of the stale one.
         code_fingerprint: digest of the engine and the script; set by the builder so that changed
             code gets a new cache.
     """
