@@ -6,6 +6,7 @@ import collections
 import concurrent.futures
 import contextlib
 import dataclasses
+import errno
 import glob
 import hashlib
 import inspect
@@ -17,7 +18,7 @@ from typing import Optional, Union
 import datasets
 
 from . import words
-from .errors import CacheFolderError, InvalidInputError, SceneTextSegError
+from .errors import CacheFolderError, CacheFolderFullError, InvalidInputError, SceneTextSegError
 from .inputs import Source, inputs_fingerprint, locate_inputs, read_split_assignment, verify_inputs
 from .layout import Pair, plan_pairs, reassign_splits, shard
 from .memory import dataloader_worker, release_freed_memory
@@ -111,6 +112,38 @@ def input_error_in(error: BaseException) -> Optional[SceneTextSegError]:
     return None
 
 
+# Why a write can fail for want of room. EDQUOT is not defined everywhere (Windows).
+OUT_OF_SPACE = {
+    getattr(errno, name): why
+    for name, why in (
+        ("ENOSPC", "the disk is full"),
+        ("EDQUOT", "the disk quota is spent"),
+        ("EFBIG", "a file passed the file-size limit, ulimit -f"),
+    )
+    if hasattr(errno, name)
+}
+
+
+def out_of_space_in(error: BaseException) -> Optional[OSError]:
+    """The OSError saying a disk ran out of room behind `error` (itself, its causes and contexts), if any."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in OUT_OF_SPACE:
+            return error
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def cache_folder_full(error: OSError, folder: str) -> CacheFolderFullError:
+    """The one-line error for a build whose cache folder ran out of room."""
+    return CacheFolderFullError(
+        f"the cache folder {folder} ran out of space during the build ({errno.errorcode[error.errno]}: "
+        f"{OUT_OF_SPACE[error.errno]}): free space there or pass a cache_dir on another disk (--cache-dir), "
+        f"then build again; nothing half-written was kept"
+    )
+
+
 class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
     """Image + text-mask pairs from manually downloaded archives; a subclass sets SPEC and its configs."""
 
@@ -191,6 +224,8 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
             yield from super()._prepare_split_single(*args, **kwargs)
         except datasets.exceptions.DatasetGenerationError as e:
             error = input_error_in(e)
+            if error is None and (full := out_of_space_in(e)) is not None:
+                error = cache_folder_full(full, self._cache_dir_root)
             if error is None:
                 raise
             raise InputErrorFromBuild(error) from None
@@ -234,12 +269,20 @@ def threads_in_this_process(threads: int) -> int:
 
 
 @contextlib.contextmanager
-def plain_input_errors() -> Iterator[None]:
-    """`datasets` wraps errors raised while generating; surface ours as they were raised."""
+def plain_input_errors(cache_folder: str) -> Iterator[None]:
+    """`datasets` wraps errors raised while generating; surface ours as they were raised, and a
+    write that failed for want of room in `cache_folder` as a CacheFolderFullError naming it.
+
+    A build process translates what it meets itself (see InputErrorFromBuild); what is met here
+    comes from this process: a build with num_proc None or 1, or the writes after the rows
+    (dataset_info.json).
+    """
     try:
         yield
-    except datasets.exceptions.DatasetGenerationError as e:
+    except (datasets.exceptions.DatasetGenerationError, OSError) as e:
         error = input_error_in(e)
+        if error is None and (full := out_of_space_in(e)) is not None:
+            error = cache_folder_full(full, cache_folder)
         if error is None:
             raise
         raise error from None
@@ -269,7 +312,7 @@ def prepare(
     """Build (or find in the cache) the Arrow files of one config; returns the ready builder."""
     check_cache_folder(cache_dir)
     builder = builder_cls(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir)
-    with plain_input_errors():
+    with plain_input_errors(builder._cache_dir_root):
         builder.download_and_prepare(num_proc=num_proc, verification_mode=verification_mode)
     return builder
 

@@ -2,6 +2,7 @@
 stale open archive; an export writes only what it owns; a full cache folder is named as such and
 leaves nothing half-written."""
 
+import errno
 import io
 import os
 import shutil
@@ -114,3 +115,143 @@ def test_a_mask_edited_in_an_extracted_folder_with_its_mtime_kept_is_rebuilt(fol
     assert {k: v["mask_classes"] for k, v in after.items() if k != "img_1"} == {
         k: v["mask_classes"] for k, v in before.items() if k != "img_1"
     }
+
+
+# ---- export: only what it owns -----------------------------------------------------------------------
+
+OWNED = ("data", "README.md", "id2label.json")
+NO_CHECKS = {"verification_mode": "no_checks"}
+
+
+def files_of(folder) -> dict[str, bytes]:
+    """Every file under `folder`, by '/'-separated relative name, with its bytes."""
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()
+    }
+
+
+def git_clone(folder) -> dict[str, bytes]:
+    """The layout `git clone` leaves for a new Hub dataset repo, plus the user's notes."""
+    for name, data in {
+        ".git/HEAD": b"ref: refs/heads/main\n",
+        ".git/config": b"[core]\n\trepositoryformatversion = 0\n",
+        ".git/objects/4b/825dc642cb6eb9a060e54bf8d69288fbee4904": bytes(range(256)),
+        ".gitattributes": b"*.parquet filter=lfs diff=lfs merge=lfs -text\n",
+        "NOTES.md": b"# my notes\n",
+    }.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    return files_of(folder)
+
+
+def not_ours(files: dict[str, bytes]) -> dict[str, bytes]:
+    return {name: data for name, data in files.items() if name.split("/")[0] not in OWNED}
+
+
+def leftovers(folder) -> list[str]:
+    """Staging or retired folders left beside an export folder."""
+    return sorted(p.name for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}."))
+
+
+@pytest.fixture(scope="module")
+def export_cache(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("export_cache"))
+
+
+def test_export_into_a_git_clone_and_over_it_again_keeps_what_is_not_its_own(zip_inputs, tmp_path, export_cache):
+    import ist_s
+
+    repo = tmp_path / "repo"
+    theirs = git_clone(repo)
+    ist_s.export(zip_inputs[0], str(repo), ("default", "with_unlabeled"), export_cache, **NO_CHECKS)
+    first = files_of(repo)
+    assert not_ours(first) == theirs
+    assert {name.split("/")[0] for name in first} == {*OWNED, ".git", ".gitattributes", "NOTES.md"}
+    assert any(name.startswith("data/with_unlabeled/") for name in first)
+    # Again, over the earlier export: one config only, with a new note beside it.
+    (repo / "NOTES.md").write_bytes(b"# my notes, edited\n")
+    theirs = not_ours(files_of(repo))
+    ist_s.export(zip_inputs[0], str(repo), ("default",), export_cache, **NO_CHECKS)
+    fresh = tmp_path / "fresh"
+    ist_s.export(zip_inputs[0], str(fresh), ("default",), export_cache, **NO_CHECKS)
+    second = files_of(repo)
+    assert not_ours(second) == theirs
+    assert {name: data for name, data in second.items() if name not in theirs} == files_of(fresh)
+    assert not any(name.startswith("data/with_unlabeled/") for name in second)  # data/ is ours whole
+    assert leftovers(repo) == [] and leftovers(fresh) == []
+
+
+def test_export_refuses_a_folder_holding_one_of_its_names(zip_inputs, tmp_path, export_cache):
+    import ist_s
+
+    repo = tmp_path / "repo"
+    git_clone(repo)
+    (repo / "data").mkdir()
+    (repo / "data" / "mine.csv").write_bytes(b"a,b\n")
+    before = files_of(repo)
+    with pytest.raises(ist_s.PublishError, match=r"repo is not an earlier export \(it has no id2label.json\) and "):
+        ist_s.export(zip_inputs[0], str(repo), ("default",), export_cache, **NO_CHECKS)
+    with pytest.raises(ist_s.PublishError, match=r"and holds data, which an export writes: move them away"):
+        ist_s.export(zip_inputs[0], str(repo), ("default",), export_cache, **NO_CHECKS)
+    assert files_of(repo) == before and leftovers(repo) == []
+
+
+def fail_while_writing(monkeypatch, repo):
+    """The card fails after every shard is written."""
+    from scene_text_seg import publish
+
+    def render_card(*args, **kwargs):
+        raise RuntimeError("stop after the shards")
+
+    monkeypatch.setattr(publish, "render_card", render_card)
+    return RuntimeError
+
+
+def fail_while_swapping(monkeypatch, repo):
+    """Moving the new README.md into place fails once, after the new data/ went in."""
+    rename, failed = os.rename, []
+
+    def failing_rename(source, destination, *args, **kwargs):
+        if os.fspath(destination) == os.path.join(os.path.realpath(repo), "README.md") and not failed:
+            failed.append(source)
+            raise OSError(5, "Input/output error")
+        return rename(source, destination, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rename", failing_rename)
+    return OSError
+
+
+@pytest.mark.parametrize("earlier", ["export", "git clone"])
+@pytest.mark.parametrize("fail", [fail_while_writing, fail_while_swapping])
+def test_a_failed_export_leaves_the_folder_as_it_was(zip_inputs, tmp_path, export_cache, monkeypatch, earlier, fail):
+    import ist_s
+
+    repo = tmp_path / "repo"
+    git_clone(repo)
+    if earlier == "export":
+        ist_s.export(zip_inputs[0], str(repo), ("default", "with_unlabeled"), export_cache, **NO_CHECKS)
+        (repo / "data" / "default" / "train-00000-of-00002.parquet").write_bytes(b"an older shard")
+    before = files_of(repo)
+    error = fail(monkeypatch, repo)
+    with pytest.raises(error):
+        ist_s.export(zip_inputs[0], str(repo), ("default",), export_cache, **NO_CHECKS)
+    assert files_of(repo) == before
+    assert leftovers(repo) == []
+
+
+def test_a_full_disk_during_an_export_names_the_folder(zip_inputs, tmp_path, export_cache, monkeypatch):
+    import datasets
+
+    import ist_s
+
+    repo = tmp_path / "repo"
+    before = git_clone(repo)
+
+    def to_parquet(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(datasets.Dataset, "to_parquet", to_parquet)
+    message = rf"the disk of {tmp_path} ran out of space while the export was written beside {repo} \(ENOSPC: "
+    with pytest.raises(ist_s.PublishError, match=message):
+        ist_s.export(zip_inputs[0], str(repo), ("default",), export_cache, **NO_CHECKS)
+    assert files_of(repo) == before and leftovers(repo) == []
