@@ -255,3 +255,100 @@ def test_a_full_disk_during_an_export_names_the_folder(zip_inputs, tmp_path, exp
     with pytest.raises(ist_s.PublishError, match=message):
         ist_s.export(zip_inputs[0], str(repo), ("default",), export_cache, **NO_CHECKS)
     assert files_of(repo) == before and leftovers(repo) == []
+
+
+# ---- a cache folder out of space ---------------------------------------------------------------------
+
+FILE_SIZE_LIMIT = 4096  # bytes: above what a build writes before its rows, below either split's Arrow file
+
+BUILD_UNDER_A_FILE_SIZE_LIMIT = """
+import resource, signal, sys
+import ist_s
+data_dir, cache_dir, num_proc, limit = sys.argv[1], sys.argv[2], eval(sys.argv[3]), int(sys.argv[4])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead of killing us
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+try:
+    ist_s.load(data_dir, cache_dir=cache_dir, num_proc=num_proc, verification_mode="no_checks")
+except ist_s.SceneTextSegError as e:
+    print(type(e).__name__)
+    print(e)
+    sys.exit(3)
+"""
+
+
+def incomplete_builds(cache: str) -> list[str]:
+    return [os.path.join(root, d) for root, dirs, _ in os.walk(cache) for d in dirs if d.endswith(".incomplete")]
+
+
+@pytest.mark.parametrize("num_proc", [None, 2])
+def test_a_file_size_limit_during_a_build_names_the_cache_folder_and_a_rerun_builds_whole(
+    zip_inputs, tmp_path, cache_dir, num_proc
+):
+    import subprocess
+    import sys
+
+    reference = str(tmp_path / "reference")
+    expected = build(zip_inputs[0], reference)
+    written = {
+        name: os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(reference) for name in names
+    }
+    assert min(size for name, size in written.items() if name.endswith(".arrow")) > FILE_SIZE_LIMIT
+    assert max(size for name, size in written.items() if not name.endswith(".arrow")) < FILE_SIZE_LIMIT
+    argv = [zip_inputs[0], cache_dir, repr(num_proc), str(FILE_SIZE_LIMIT)]
+    worktree = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run(
+        [sys.executable, "-c", BUILD_UNDER_A_FILE_SIZE_LIMIT, *argv],
+        cwd=worktree,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 3, result.stderr[-3000:]
+    kind, message = result.stdout.strip().splitlines()
+    assert kind == "CacheFolderFullError"
+    assert message == (
+        f"the cache folder {cache_dir} ran out of space during the build (EFBIG: a file passed the file-size "
+        f"limit, ulimit -f): free space there or pass a cache_dir on another disk (--cache-dir), then build "
+        f"again; nothing half-written was kept"
+    )
+    assert incomplete_builds(cache_dir) == []
+    again = build(zip_inputs[0], cache_dir)  # the same cache folder, with room now
+    for split in ("train", "test"):
+        assert raw(again[split]) == raw(expected[split])
+
+
+@pytest.mark.parametrize("code", ["ENOSPC", "EDQUOT"])
+@pytest.mark.parametrize("num_proc", [None, 2])
+def test_a_full_disk_while_rows_are_written_names_the_cache_folder(zip_inputs, cache_dir, monkeypatch, code, num_proc):
+    import datasets
+
+    import ist_s
+
+    def write(*args, **kwargs):
+        raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
+
+    monkeypatch.setattr(datasets.arrow_writer.ArrowWriter, "write", write)  # forked build processes too
+    why = {"ENOSPC": "the disk is full", "EDQUOT": "the disk quota is spent"}[code]
+    message = rf"^the cache folder {cache_dir} ran out of space during the build \({code}: {why}\): free space"
+    with pytest.raises(ist_s.CacheFolderError, match=message) as raised:
+        build(zip_inputs[0], cache_dir, num_proc=num_proc)
+    assert type(raised.value).__name__ == "CacheFolderFullError"
+    assert incomplete_builds(cache_dir) == []
+
+
+def test_a_full_disk_after_the_rows_names_the_cache_folder(zip_inputs, tmp_path, cache_dir, monkeypatch):
+    # dataset_info.json is written by this process once the rows are, outside datasets' wrapping.
+    import datasets
+
+    import ist_s
+
+    def write_to_directory(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(datasets.DatasetInfo, "write_to_directory", write_to_directory)
+        with pytest.raises(ist_s.CacheFolderError, match=rf"^the cache folder {cache_dir} ran out of space .*ENOSPC"):
+            build(zip_inputs[0], cache_dir)
+    assert incomplete_builds(cache_dir) == []
+    rows = build(zip_inputs[0], cache_dir)["train"]
+    assert raw(rows) == raw(build(zip_inputs[0], str(tmp_path / "reference"))["train"])
