@@ -125,7 +125,14 @@ OUT_OF_SPACE = {
 
 
 def out_of_space_in(error: BaseException) -> Optional[OSError]:
-    """The OSError saying a disk ran out of room behind `error` (itself, its causes and contexts), if any."""
+    """The OSError saying a disk ran out of room behind `error`, if any.
+
+    Args:
+        error: an error, searched with its causes and contexts.
+
+    Returns:
+        The first OSError whose errno is in OUT_OF_SPACE, else None.
+    """
     seen = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
@@ -136,7 +143,15 @@ def out_of_space_in(error: BaseException) -> Optional[OSError]:
 
 
 def cache_folder_full(error: OSError, folder: str) -> CacheFolderFullError:
-    """The one-line error for a build whose cache folder ran out of room."""
+    """The one-line error for a build whose cache folder ran out of room.
+
+    Args:
+        error: the OSError, its errno in OUT_OF_SPACE.
+        folder: the cache folder, as the user gave it.
+
+    Returns:
+        The error to raise, naming the folder and the errno.
+    """
     return CacheFolderFullError(
         f"the cache folder {folder} ran out of space during the build ({errno.errorcode[error.errno]}: "
         f"{OUT_OF_SPACE[error.errno]}): free space there or pass a cache_dir on another disk (--cache-dir), "
@@ -273,9 +288,15 @@ def plain_input_errors(cache_folder: str) -> Iterator[None]:
     """`datasets` wraps errors raised while generating; surface ours as they were raised, and a
     write that failed for want of room in `cache_folder` as a CacheFolderFullError naming it.
 
-    A build process translates what it meets itself (see InputErrorFromBuild); what is met here
-    comes from this process: a build with num_proc None or 1, or the writes after the rows
-    (dataset_info.json).
+    A build process translates what it meets itself (see InputErrorFromBuild), and its error
+    arrives here whole; an OSError met here comes from this process's own writes after the rows
+    (dataset_info.json), which `datasets` does not wrap.
+
+    Args:
+        cache_folder: the cache folder to name.
+
+    Raises:
+        SceneTextSegError: ours, as raised; CacheFolderFullError for a disk out of room.
     """
     try:
         yield
@@ -309,7 +330,28 @@ def prepare(
     num_proc: Optional[int] = None,
     verification_mode: Optional[str] = None,
 ) -> SceneTextSegBuilder:
-    """Build (or find in the cache) the Arrow files of one config; returns the ready builder."""
+    """Build (or find in the cache) the Arrow files of one config; returns the ready builder.
+
+    The cache is keyed by the inputs' names and stat identities (`inputs.file_identity`), so an
+    input changed in any way is built again, never served from the old Arrow files.
+
+    Args:
+        builder_cls: the dataset's builder.
+        data_dir: the folder holding the inputs.
+        config: the config to build.
+        cache_dir: the `datasets` cache folder (default: HF_DATASETS_CACHE).
+        num_proc: build processes.
+        verification_mode: `"no_checks"` skips the inputs' checksums.
+
+    Returns:
+        The builder, its Arrow files complete.
+
+    Raises:
+        CacheFolderError: the cache folder cannot be written; CacheFolderFullError (a subclass) when
+            it ran out of space during the build (ENOSPC, EDQUOT, or EFBIG for a file-size limit):
+            nothing half-written is kept, and a build after that starts over.
+        SceneTextSegError: an input is missing or wrong (named).
+    """
     check_cache_folder(cache_dir)
     builder = builder_cls(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir)
     with plain_input_errors(builder._cache_dir_root):
@@ -330,7 +372,8 @@ def load(
     """What `load_dataset(script, config, data_dir=...)` returns, on any `datasets` version.
 
     A `DatasetDict` (a `Dataset` when `split` is given); an `IterableDataset(Dict)` when
-    streaming, which reads the archives in place and skips checksum verification.
+    streaming, which reads the archives in place and skips checksum verification. Arguments and
+    errors as `prepare`'s.
     """
     if streaming:
         builder = builder_cls(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir)

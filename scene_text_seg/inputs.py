@@ -208,7 +208,13 @@ def file_identity(info: os.stat_result) -> tuple[int, int, int, int]:
     A copy keeping its source's date (`cp -p`, `rsync -t`, unzip, a download tool), or `os.utime`,
     can give different content the old size and mtime; it cannot set the ctime back, which the
     kernel stamps on every write and every change of the inode, and a file renamed over the old
-    one has another inode.
+    one has another inode. (A chmod also changes the ctime: a needless rebuild, never a stale one.)
+
+    Args:
+        info: the file's `os.stat` result.
+
+    Returns:
+        (size, mtime, inode, ctime), times in nanoseconds.
     """
     return info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns
 
@@ -219,6 +225,14 @@ def inputs_fingerprint(dataset: DatasetSpec, data_dir: str, config: str = "defau
 
     `datasets` keys its cache by config and `data_dir` only, so an archive replaced in place
     would otherwise be served from the stale cache.
+
+    Args:
+        dataset: the dataset's spec.
+        data_dir: the folder holding the inputs.
+        config: the config whose inputs count.
+
+    Returns:
+        16 hex digits.
     """
     parts = []
     for spec in dataset.inputs_for(config).values():
@@ -244,6 +258,14 @@ def open_zip(path: str, identity: tuple[int, int, int, int], pid: int) -> ZipArc
     part of the key: a forked worker (num_proc, DataLoader) opens its own file; `identity`
     (`file_identity`) makes a replaced or rewritten archive a new entry, even one whose size and
     mtime were kept.
+
+    Args:
+        path: the archive.
+        identity: its `file_identity` now.
+        pid: this process's id.
+
+    Returns:
+        The open archive.
     """
     return ZipArchive(path)
 

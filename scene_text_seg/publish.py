@@ -191,8 +191,16 @@ def export(
 
 
 def check_export_folder(out_dir: str) -> None:
-    """Refuse, before building anything, a folder an export would spoil: a file, or someone else's
-    folder holding a name the export writes."""
+    """Refuse, before building anything, a folder an export would spoil.
+
+    Args:
+        out_dir: the export's folder: missing, an earlier export (it holds id2label.json), or a
+            folder holding none of EXPORT_ENTRIES.
+
+    Raises:
+        PublishError: `out_dir` is a file, or someone else's folder holding one of EXPORT_ENTRIES
+            (named).
+    """
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise PublishError(f"{out_dir} is a file: expected a folder to write the export to")
     if not os.path.isdir(out_dir) or os.path.lexists(os.path.join(out_dir, EXPORT_MARK)):
@@ -225,6 +233,13 @@ def staging_folder(target: str, entries: tuple[str, ...]) -> Iterator[str]:
 
     A failure, in the block or in the swap, leaves `target` as it was; no staging or retired folder
     is left behind either way.
+
+    Args:
+        target: the folder to fill.
+        entries: the names the block writes and `target` gives up.
+
+    Yields:
+        The staging folder.
     """
     target = os.path.realpath(target)  # beside the folder itself, on its disk, when `target` is a link
     parent, name = os.path.split(target)
@@ -246,6 +261,11 @@ def swap_entries(source: str, target: str, entries: list[str]) -> None:
     The old entries are moved aside first (into a folder beside `target`, removed at the end); if a
     move fails, the new entries moved so far go back and the old ones return to their places. (Only
     if that too fails is the folder of old entries left, for the user to recover them from.)
+
+    Args:
+        source: the folder holding the new entries.
+        target: the folder whose entries they replace.
+        entries: the names to move, each present in `source`.
     """
     parent, name = os.path.split(target)
     retired = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
