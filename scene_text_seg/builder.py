@@ -6,6 +6,7 @@ import collections
 import concurrent.futures
 import contextlib
 import dataclasses
+import errno
 import glob
 import hashlib
 import inspect
@@ -17,7 +18,7 @@ from typing import Optional, Union
 import datasets
 
 from . import words
-from .errors import CacheFolderError, InvalidInputError, SceneTextSegError
+from .errors import CacheFolderError, CacheFolderFullError, InvalidInputError, SceneTextSegError
 from .inputs import Source, inputs_fingerprint, locate_inputs, read_split_assignment, verify_inputs
 from .layout import Pair, plan_pairs, reassign_splits, shard
 from .memory import dataloader_worker, release_freed_memory
@@ -69,8 +70,8 @@ class SceneTextSegConfig(datasets.BuilderConfig):
         with_unlabeled: keep the images that have no mask (mask None).
         with_words: add each image's word polygons and transcriptions (the dataset's word files).
         assign_splits: divide the pairs by the dataset's split assignment file (COCO-Text's sets).
-        inputs_fingerprint: names, sizes and mtimes of the inputs; set by the builder so that a
-            changed input gets a new cache instead of the stale one.
+        inputs_fingerprint: names, sizes, mtimes, inodes and ctimes of the inputs; set by the builder
+            so that a changed input gets a new cache instead of the stale one.
         code_fingerprint: digest of the engine and the script; set by the builder so that changed
             code gets a new cache.
     """
@@ -109,6 +110,53 @@ def input_error_in(error: BaseException) -> Optional[SceneTextSegError]:
             return error
         error = error.__cause__ or error.__context__
     return None
+
+
+# Why a write can fail for want of room. EDQUOT is not defined everywhere (Windows).
+OUT_OF_SPACE = {
+    getattr(errno, name): why
+    for name, why in (
+        ("ENOSPC", "the disk is full"),
+        ("EDQUOT", "the disk quota is spent"),
+        ("EFBIG", "a file passed the file-size limit, ulimit -f"),
+    )
+    if hasattr(errno, name)
+}
+
+
+def out_of_space_in(error: BaseException) -> Optional[OSError]:
+    """The OSError saying a disk ran out of room behind `error`, if any.
+
+    Args:
+        error: an error, searched with its causes and contexts.
+
+    Returns:
+        The first OSError whose errno is in OUT_OF_SPACE, else None.
+    """
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in OUT_OF_SPACE:
+            return error
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def cache_folder_full(error: OSError, folder: str) -> CacheFolderFullError:
+    """The one-line error for a build whose cache folder ran out of room.
+
+    Args:
+        error: the OSError, its errno in OUT_OF_SPACE.
+        folder: the cache folder, as the user gave it.
+
+    Returns:
+        The error to raise, naming the folder and the errno.
+    """
+    return CacheFolderFullError(
+        f"the cache folder {folder} ran out of space during the build ({errno.errorcode[error.errno]}: "
+        f"{OUT_OF_SPACE[error.errno]}): free space there or pass a cache_dir on another disk (--cache-dir), "
+        f"then build again; nothing half-written was kept"
+    )
 
 
 class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
@@ -191,6 +239,8 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
             yield from super()._prepare_split_single(*args, **kwargs)
         except datasets.exceptions.DatasetGenerationError as e:
             error = input_error_in(e)
+            if error is None and (full := out_of_space_in(e)) is not None:
+                error = cache_folder_full(full, self._cache_dir_root)
             if error is None:
                 raise
             raise InputErrorFromBuild(error) from None
@@ -234,12 +284,26 @@ def threads_in_this_process(threads: int) -> int:
 
 
 @contextlib.contextmanager
-def plain_input_errors() -> Iterator[None]:
-    """`datasets` wraps errors raised while generating; surface ours as they were raised."""
+def plain_input_errors(cache_folder: str) -> Iterator[None]:
+    """`datasets` wraps errors raised while generating; surface ours as they were raised, and a
+    write that failed for want of room in `cache_folder` as a CacheFolderFullError naming it.
+
+    A build process translates what it meets itself (see InputErrorFromBuild), and its error
+    arrives here whole; an OSError met here comes from this process's own writes after the rows
+    (dataset_info.json), which `datasets` does not wrap.
+
+    Args:
+        cache_folder: the cache folder to name.
+
+    Raises:
+        SceneTextSegError: ours, as raised; CacheFolderFullError for a disk out of room.
+    """
     try:
         yield
-    except datasets.exceptions.DatasetGenerationError as e:
+    except (datasets.exceptions.DatasetGenerationError, OSError) as e:
         error = input_error_in(e)
+        if error is None and (full := out_of_space_in(e)) is not None:
+            error = cache_folder_full(full, cache_folder)
         if error is None:
             raise
         raise error from None
@@ -266,10 +330,31 @@ def prepare(
     num_proc: Optional[int] = None,
     verification_mode: Optional[str] = None,
 ) -> SceneTextSegBuilder:
-    """Build (or find in the cache) the Arrow files of one config; returns the ready builder."""
+    """Build (or find in the cache) the Arrow files of one config; returns the ready builder.
+
+    The cache is keyed by the inputs' names and stat identities (`inputs.file_identity`), so an
+    input changed in any way is built again, never served from the old Arrow files.
+
+    Args:
+        builder_cls: the dataset's builder.
+        data_dir: the folder holding the inputs.
+        config: the config to build.
+        cache_dir: the `datasets` cache folder (default: HF_DATASETS_CACHE).
+        num_proc: build processes.
+        verification_mode: `"no_checks"` skips the inputs' checksums.
+
+    Returns:
+        The builder, its Arrow files complete.
+
+    Raises:
+        CacheFolderError: the cache folder cannot be written; CacheFolderFullError (a subclass) when
+            it ran out of space during the build (ENOSPC, EDQUOT, or EFBIG for a file-size limit):
+            nothing half-written is kept, and a build after that starts over.
+        SceneTextSegError: an input is missing or wrong (named).
+    """
     check_cache_folder(cache_dir)
     builder = builder_cls(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir)
-    with plain_input_errors():
+    with plain_input_errors(builder._cache_dir_root):
         builder.download_and_prepare(num_proc=num_proc, verification_mode=verification_mode)
     return builder
 
@@ -287,7 +372,8 @@ def load(
     """What `load_dataset(script, config, data_dir=...)` returns, on any `datasets` version.
 
     A `DatasetDict` (a `Dataset` when `split` is given); an `IterableDataset(Dict)` when
-    streaming, which reads the archives in place and skips checksum verification.
+    streaming, which reads the archives in place and skips checksum verification. Arguments and
+    errors as `prepare`'s.
     """
     if streaming:
         builder = builder_cls(config_name=config, data_dir=str(data_dir), cache_dir=cache_dir)

@@ -21,5 +21,9 @@ class CacheFolderError(SceneTextSegError, PermissionError):
     """The datasets cache folder cannot be written."""
 
 
+class CacheFolderFullError(CacheFolderError):
+    """The datasets cache folder ran out of space, of disk quota, or hit the file-size limit during a build."""
+
+
 class PublishError(SceneTextSegError):
     """The export folder or the Hub refused the operation."""

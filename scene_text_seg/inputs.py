@@ -202,11 +202,37 @@ def verify_inputs(dataset: DatasetSpec, paths: dict[str, str]) -> bool:
     return genuine
 
 
+def file_identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells one version of a file from another without reading it: size, mtime, inode and ctime.
+
+    A copy keeping its source's date (`cp -p`, `rsync -t`, unzip, a download tool), or `os.utime`,
+    can give different content the old size and mtime; it cannot set the ctime back, which the
+    kernel stamps on every write and every change of the inode, and a file renamed over the old
+    one has another inode. (A chmod also changes the ctime: a needless rebuild, never a stale one.)
+
+    Args:
+        info: the file's `os.stat` result.
+
+    Returns:
+        (size, mtime, inode, ctime), times in nanoseconds.
+    """
+    return info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns
+
+
 def inputs_fingerprint(dataset: DatasetSpec, data_dir: str, config: str = "default") -> str:
-    """A cheap identity of the inputs (names, sizes, mtimes) that keys the Arrow cache.
+    """An identity of the inputs that keys the Arrow cache: each archive's and each extracted file's
+    name and `file_identity`, read with one stat per file (no content is read).
 
     `datasets` keys its cache by config and `data_dir` only, so an archive replaced in place
     would otherwise be served from the stale cache.
+
+    Args:
+        dataset: the dataset's spec.
+        data_dir: the folder holding the inputs.
+        config: the config whose inputs count.
+
+    Returns:
+        16 hex digits.
     """
     parts = []
     for spec in dataset.inputs_for(config).values():
@@ -214,25 +240,32 @@ def inputs_fingerprint(dataset: DatasetSpec, data_dir: str, config: str = "defau
         if path is None:
             parts.append(f"{spec.name}:missing")
         elif os.path.isfile(path):
-            info = os.stat(path)
-            parts.append(f"{os.path.basename(path)}:{info.st_size}:{info.st_mtime_ns}")
+            parts.append(f"{os.path.basename(path)}:{file_identity(os.stat(path))}")
         else:
             entries = []
             for name in folder_files(path):
-                info = os.stat(os.path.join(path, *name.split("/")))
-                entries.append(f"{name}:{info.st_size}:{info.st_mtime_ns}")
+                entries.append(f"{name}:{file_identity(os.stat(os.path.join(path, *name.split('/'))))}")
             parts.append(f"{spec.name}/:" + hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest())
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=4)
-def open_zip(path: str, size: int, mtime_ns: int, pid: int) -> ZipArchive:
+def open_zip(path: str, identity: tuple[int, int, int, int], pid: int) -> ZipArchive:
     """An open archive, its central directory read once per process and file version.
 
     A streamed split opens its archives once per shard, and reading COCO's directory of 82,783
     members takes a fraction of a second. Reads are safe from several threads. The process id is
-    part of the key: a forked worker (num_proc, DataLoader) opens its own file; size and mtime make a
-    replaced archive a new entry.
+    part of the key: a forked worker (num_proc, DataLoader) opens its own file; `identity`
+    (`file_identity`) makes a replaced or rewritten archive a new entry, even one whose size and
+    mtime were kept.
+
+    Args:
+        path: the archive.
+        identity: its `file_identity` now.
+        pid: this process's id.
+
+    Returns:
+        The open archive.
     """
     return ZipArchive(path)
 
@@ -247,8 +280,7 @@ class Source:
         self._zip: Optional[ZipArchive] = None
         if os.path.isfile(path):
             try:
-                info = os.stat(path)
-                self._zip = open_zip(path, info.st_size, info.st_mtime_ns, os.getpid())
+                self._zip = open_zip(path, file_identity(os.stat(path)), os.getpid())
             except UnicodeDecodeError as e:
                 raise InvalidInputError(
                     f"{path}: the member name {e.object!r} is not valid {e.encoding}, the encoding its flags "

@@ -4,6 +4,7 @@ script on any `datasets` version, and push."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -15,8 +16,16 @@ from typing import Optional
 import datasets
 from datasets.utils.py_utils import convert_file_size_to_int
 
-from .builder import ENGINE_DIR, SceneTextSegBuilder, config_features, config_names, prepare
-from .errors import PublishError
+from .builder import (
+    ENGINE_DIR,
+    OUT_OF_SPACE,
+    SceneTextSegBuilder,
+    config_features,
+    config_names,
+    out_of_space_in,
+    prepare,
+)
+from .errors import PublishError, SceneTextSegError
 from .inputs import find_input
 from .layout import shard_count
 from .spec import ID2LABEL, DatasetSpec
@@ -118,6 +127,13 @@ def render_card(
     return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n{body}"))
 
 
+# What an export writes, and all it ever replaces or removes in its folder: the rest (a Hub clone's
+# .git/ and .gitattributes, notes) is kept. data/ is ours whole: a shard of an earlier export that
+# this one does not write would be read as part of a split.
+EXPORT_ENTRIES = ("data", "README.md", "id2label.json")
+EXPORT_MARK = "id2label.json"  # the file that tells an earlier export from a folder of someone else's
+
+
 def export(
     builder_cls: type[SceneTextSegBuilder],
     data_dir: str,
@@ -130,22 +146,71 @@ def export(
 ) -> dict[str, dict[str, dict]]:
     """Write a Hub dataset repo folder: Parquet shards with the bytes embedded, the card, id2label.json.
 
-    `load_dataset(out_dir)` then needs no script on any `datasets` version. Returns the splits'
-    sizes as the card states them. `configs` defaults to every config whose inputs are all present
-    (those whose optional inputs are missing are skipped and logged).
+    `load_dataset(out_dir)` then needs no script on any `datasets` version. The export owns `data/`,
+    `README.md` and `id2label.json` and writes nothing else: over an earlier export it replaces
+    those three (`data/` whole) and keeps everything beside them (a clone's `.git/`,
+    `.gitattributes`, notes). Everything is written beside `out_dir` first and swapped in at the
+    end, so a failed export leaves the folder as it was.
+
+    Args:
+        builder_cls: the dataset's builder.
+        data_dir: the folder holding the dataset's inputs.
+        out_dir: a new folder, an earlier export, or a folder holding none of the three entries an
+            export writes (a fresh clone of an empty Hub repo).
+        configs: the configs to export; defaults to every config whose inputs are all present
+            (those whose optional inputs are missing are skipped and logged).
+        cache_dir: the `datasets` cache folder of the builds.
+        num_proc: build processes.
+        verification_mode: `"no_checks"` skips the inputs' checksums.
+        max_shard_size: the largest Parquet file, e.g. `"500MB"`.
+
+    Returns:
+        The splits' sizes as the card states them: config -> split -> {"num_examples", "num_bytes"}.
+
+    Raises:
+        PublishError: `out_dir` is a file, or is not an earlier export and already holds `data`,
+            `README.md` or `id2label.json` (named); or the export's disk ran out of space.
+        SceneTextSegError: a build failed (its input named).
     """
     configs = configs or configs_with_inputs(builder_cls, data_dir)
-    if os.path.isdir(out_dir) and os.listdir(out_dir) and not os.path.isfile(os.path.join(out_dir, "id2label.json")):
-        raise PublishError(f"{out_dir} is not empty and is not an earlier export: choose a new or empty folder")
+    check_export_folder(out_dir)
+    try:
+        with staging_folder(out_dir, EXPORT_ENTRIES) as staging:
+            return _write_export(
+                builder_cls, data_dir, staging, configs, max_shard_size, cache_dir, num_proc, verification_mode
+            )
+    except OSError as e:
+        full = None if isinstance(e, SceneTextSegError) else out_of_space_in(e)  # ours already name their folder
+        if full is None:
+            raise
+        raise PublishError(
+            f"the disk of {os.path.dirname(os.path.realpath(out_dir))} ran out of space while the export was "
+            f"written beside {out_dir} ({errno.errorcode[full.errno]}: {OUT_OF_SPACE[full.errno]}): free space "
+            f"there or export to another disk; {out_dir} is as it was"
+        ) from None
+
+
+def check_export_folder(out_dir: str) -> None:
+    """Refuse, before building anything, a folder an export would spoil.
+
+    Args:
+        out_dir: the export's folder: missing, an earlier export (it holds id2label.json), or a
+            folder holding none of EXPORT_ENTRIES.
+
+    Raises:
+        PublishError: `out_dir` is a file, or someone else's folder holding one of EXPORT_ENTRIES
+            (named).
+    """
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise PublishError(f"{out_dir} is a file: expected a folder to write the export to")
-    # Written beside its place and renamed into it at the end: a failed export leaves nothing
-    # that `load_dataset` would read (a folder of shards with no card merges every config).
-    with staging_folder(out_dir) as staging:
-        splits = _write_export(
-            builder_cls, data_dir, staging, configs, max_shard_size, cache_dir, num_proc, verification_mode
+    if not os.path.isdir(out_dir) or os.path.lexists(os.path.join(out_dir, EXPORT_MARK)):
+        return
+    colliding = [name for name in EXPORT_ENTRIES if os.path.lexists(os.path.join(out_dir, name))]
+    if colliding:
+        raise PublishError(
+            f"{out_dir} is not an earlier export (it has no {EXPORT_MARK}) and holds {', '.join(colliding)}, "
+            f"which an export writes: move them away or choose another folder"
         )
-    return splits
 
 
 def configs_with_inputs(builder_cls: type[SceneTextSegBuilder], data_dir: str) -> tuple[str, ...]:
@@ -162,22 +227,65 @@ def configs_with_inputs(builder_cls: type[SceneTextSegBuilder], data_dir: str) -
 
 
 @contextlib.contextmanager
-def staging_folder(target: str) -> Iterator[str]:
-    """A new folder beside `target`, renamed to `target` (replacing what was there) if the block succeeds."""
-    parent, name = os.path.split(os.path.abspath(target))
+def staging_folder(target: str, entries: tuple[str, ...]) -> Iterator[str]:
+    """A new folder beside `target` to write into; if the block succeeds, its `entries` take the place
+    of those of `target` (which is made if missing), and nothing else of `target` is touched.
+
+    A failure, in the block or in the swap, leaves `target` as it was; no staging or retired folder
+    is left behind either way.
+
+    Args:
+        target: the folder to fill.
+        entries: the names the block writes and `target` gives up.
+
+    Yields:
+        The staging folder.
+    """
+    target = os.path.realpath(target)  # beside the folder itself, on its disk, when `target` is a link
+    parent, name = os.path.split(target)
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{name}.partial-", dir=parent)
     try:
         yield staging
-        if os.path.exists(target):
-            retired = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
-            os.rename(target, os.path.join(retired, name))
-            os.rename(staging, target)
-            shutil.rmtree(retired)
+        if not os.path.isdir(target):
+            os.rename(staging, target)  # the whole folder at once
         else:
-            os.rename(staging, target)
+            swap_entries(staging, target, [e for e in entries if os.path.lexists(os.path.join(staging, e))])
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def swap_entries(source: str, target: str, entries: list[str]) -> None:
+    """Move each of `entries` from `source` into `target`, replacing the entry there of that name.
+
+    The old entries are moved aside first (into a folder beside `target`, removed at the end); if a
+    move fails, the new entries moved so far go back and the old ones return to their places. (Only
+    if that too fails is the folder of old entries left, for the user to recover them from.)
+
+    Args:
+        source: the folder holding the new entries.
+        target: the folder whose entries they replace.
+        entries: the names to move, each present in `source`.
+    """
+    parent, name = os.path.split(target)
+    retired = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
+    moved_aside, moved_in = [], []
+    try:
+        for entry in entries:
+            if os.path.lexists(os.path.join(target, entry)):
+                os.rename(os.path.join(target, entry), os.path.join(retired, entry))
+                moved_aside.append(entry)
+        for entry in entries:
+            os.rename(os.path.join(source, entry), os.path.join(target, entry))
+            moved_in.append(entry)
+    except BaseException:
+        for entry in moved_in:
+            os.rename(os.path.join(target, entry), os.path.join(source, entry))
+        for entry in moved_aside:
+            os.rename(os.path.join(retired, entry), os.path.join(target, entry))
+        os.rmdir(retired)  # empty again
+        raise
+    shutil.rmtree(retired)
 
 
 def write_atomically(path: str, text: str) -> None:

@@ -131,10 +131,13 @@ def test_export_is_reproducible_and_shards(exported, zip_inputs, tmp_path):
 
 
 def test_export_refuses_a_folder_that_is_not_an_export(zip_inputs, tmp_path, cache_dir, capsys):
+    # Files beside the export's own are kept (see test_state_checks); one of its names is refused.
     (tmp_path / "mine.txt").write_text("keep me")
+    (tmp_path / "README.md").write_text("my readme")
     code = ist_s.main(["export", "--data-dir", zip_inputs[0], "--out", str(tmp_path), "--cache-dir", cache_dir])
-    assert code == 2 and "is not empty and is not an earlier export" in capsys.readouterr().err
-    assert (tmp_path / "mine.txt").read_text() == "keep me"
+    err = capsys.readouterr().err
+    assert code == 2 and "is not an earlier export (it has no id2label.json) and holds README.md," in err
+    assert (tmp_path / "mine.txt").read_text() == "keep me" and (tmp_path / "README.md").read_text() == "my readme"
 
 
 class FakeHub:
