@@ -16,6 +16,7 @@ import datasets
 from . import builder, cli, publish
 from .errors import (
     CacheFolderError,
+    CacheFolderFullError,
     ChecksumMismatchError,
     InvalidInputError,
     MissingInputError,
@@ -36,6 +37,7 @@ __all__ = [
     "IMAGENET_STD",
     "LABEL2ID",
     "CacheFolderError",
+    "CacheFolderFullError",
     "ChecksumMismatchError",
     "DeviceFeed",
     "InvalidInputError",

@@ -168,6 +168,7 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
     DEFAULT_WRITER_BATCH_SIZE = 32  # ~5 MB of images per Arrow record batch: keeps peak memory flat
 
     def __init__(self, *args, data_dir: Optional[str] = None, **kwargs):
+        check_engine_beside(kwargs.get("base_path"), type(self))
         if data_dir is not None:
             data_dir = os.path.abspath(os.path.expanduser(str(data_dir)))
             config = kwargs.get("config_name") or self.DEFAULT_CONFIG_NAME
@@ -274,6 +275,25 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
                 yield image_id, example.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def check_engine_beside(base_path: Optional[str], builder_cls: type) -> None:
+    """Refuse to build with an engine other than the one beside the loading script.
+
+    datasets 3.x passes the folder of the script it was asked to load as `base_path`, and imports one
+    module-cache copy for every identical script: in a process that loaded the script of one checkout,
+    loading the same script from a second checkout gets the first's module, and with it the first's
+    engine. The dataset module's own lines pick the right engine when a process imports it first; this
+    catches the one case they cannot see."""
+    if not base_path:
+        return
+    beside = os.path.join(os.path.realpath(base_path), "scene_text_seg")
+    if os.path.isfile(os.path.join(beside, "__init__.py")) and beside != os.path.realpath(ENGINE_DIR):
+        raise ImportError(
+            f"{builder_cls.SPEC.name}: the script in {base_path} has its engine beside it, {beside}, but this process "
+            f"runs the engine in {os.path.realpath(ENGINE_DIR)} (datasets 3.x reuses the module of an identical "
+            f"script loaded before): load it in a new process"
+        )
 
 
 def threads_in_this_process(threads: int) -> int:

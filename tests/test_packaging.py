@@ -154,6 +154,29 @@ def test_two_checkouts_each_run_their_own_engine_through_load_dataset(tmp_path, 
             assert " ".join(found) == probe
 
 
+@pytest.mark.skipif(DATASETS_MAJOR >= 4, reason="datasets >= 4 refuses loading scripts")
+def test_a_second_checkout_in_the_same_process_is_refused_not_run_with_the_first_engine(tmp_path, zip_inputs):
+    """In one process, datasets 3.x serves the second checkout's identical script from the module it
+    imported for the first: the build must refuse it, naming both engines, never build with the first."""
+    first, second = (copy_checkout(str(tmp_path / name)) for name in ("first", "second"))
+    code = (
+        "import sys, datasets\n"
+        "options = dict(data_dir=sys.argv[3], trust_remote_code=True, cache_dir=sys.argv[4], "
+        "verification_mode='no_checks')\n"
+        "print(datasets.load_dataset(sys.argv[1], **options)['test'].num_rows)\n"
+        "try:\n"
+        "    datasets.load_dataset(sys.argv[2], **options)\n"
+        "except ImportError as e:\n"
+        "    print('refused:', e)\n"
+    )
+    scripts = [os.path.join(checkout, "ist_s.py") for checkout in (first, second)]
+    argv = [sys.executable, "-c", code, *scripts, zip_inputs[0], str(tmp_path / "c")]
+    lines = run(argv, str(tmp_path), HF_MODULES_CACHE=str(tmp_path / "modules")).stdout.splitlines()
+    assert lines[0] == "6"
+    assert lines[1].startswith("refused: ist_s: the script in ") and os.path.realpath(second) in lines[1]
+    assert os.path.realpath(os.path.join(first, "scene_text_seg")) in lines[1]
+
+
 def _edited_engine(tmp_path) -> str:
     copy = str(tmp_path / "engine")
     shutil.copytree(engine.ENGINE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
