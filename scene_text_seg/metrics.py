@@ -73,8 +73,8 @@ def confusion_matrix(
         raise MetricInputTypeError(f"num_classes must be an int, got {type(num_classes).__name__}")
     if not 1 <= num_classes <= IGNORE_INDEX:
         raise MetricInputError(f"num_classes must be 1 to {IGNORE_INDEX} (255 is the ignore value), got {num_classes}")
-    predictions = class_ids(predictions, where, scores_hint=True)
-    labels = class_ids(labels, labels_where)
+    predictions = _class_ids(predictions, where, scores_hint=True)
+    labels = _class_ids(labels, labels_where)
     if predictions.shape != labels.shape:
         raise MetricInputError(
             f"{where} has shape {predictions.shape} but {labels_where} has {labels.shape}: "
@@ -86,7 +86,7 @@ def confusion_matrix(
     return table[offset : offset + num_classes]
 
 
-def class_ids(values: Any, where: str, scores_hint: bool = False) -> np.ndarray:
+def _class_ids(values: Any, where: str, scores_hint: bool = False) -> np.ndarray:
     """`values` as an integer array, bool read as 0/1; refuses floats, strings and objects, naming `where`.
 
     Args:
@@ -102,8 +102,11 @@ def class_ids(values: Any, where: str, scores_hint: bool = False) -> np.ndarray:
     """
     try:
         array = np.asarray(values)
-    except (ValueError, TypeError) as e:  # ragged nested lists
-        raise MetricInputTypeError(f"{where} is not an array of class ids ({type(values).__name__}): {e}") from None
+    except (ValueError, TypeError):  # ragged nested lists
+        raise MetricInputTypeError(
+            f"{where} is not an array of class ids: numpy cannot make one array of this {type(values).__name__} "
+            "(rows of different lengths?)"
+        ) from None
     if array.dtype == np.bool_:
         return array.view(np.uint8)
     if array.dtype.kind in "iu":
@@ -121,7 +124,7 @@ def class_ids(values: Any, where: str, scores_hint: bool = False) -> np.ndarray:
 def _joint_histogram(
     predictions: np.ndarray, labels: np.ndarray, num_classes: int, offset: int, where: str, labels_where: str
 ) -> np.ndarray:
-    """Pixel counts per (label value + offset, prediction), a few thousand pixels at a time.
+    """Pixel counts per (label value + offset, prediction), 65,536 pixels (one step) at a time.
 
     Each step checks its predictions' range (and its labels' where their dtype can leave -100..255)
     on data already in the cache, so the checks add no pass over memory.
@@ -399,9 +402,7 @@ def _logits_hint(shape: tuple[int, ...]) -> str:
     if len(shape) == 4 and shape[-1] in (1, 2):
         return ": channels last? pass logits.transpose(0, 3, 1, 2)"
     if len(shape) == 3:
-        return (
-            ": class-id maps go to segmentation_metrics; a text logit per pixel needs its channel axis: logits[:, None]"
-        )
+        return ": class-id maps go to segmentation_metrics; one text logit per pixel needs a channel, logits[:, None]"
     return ""
 
 
