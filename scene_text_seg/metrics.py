@@ -3,7 +3,7 @@
 Every input is checked where it enters: predictions must be class ids, labels class ids or an ignore
 value, shapes must pair up. A value the metrics cannot score is an error naming the argument (or the
 file, through `where`), never a pixel counted as some class. The checks fold into the one pass that
-counts the pixels, so checking costs no extra pass over the data.
+counts the pixels, on data already in the CPU cache: no extra pass through memory.
 
 torch is imported only by `compute_metrics` (the Trainer form), never at module level.
 """
