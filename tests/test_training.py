@@ -440,9 +440,9 @@ def test_metrics_on_a_hand_computed_case():
 
 def test_metrics_where_values_are_undefined():
     nan = float("nan")
-    ignored = ist_s.segmentation_metrics(np.ones((4, 4)), np.full((4, 4), 255))
+    ignored = ist_s.segmentation_metrics(np.ones((4, 4), np.int64), np.full((4, 4), 255))
     assert all(np.isnan(value) for value in ignored.values())
-    no_text = ist_s.segmentation_metrics(np.zeros((2, 3)), np.zeros((2, 3)))
+    no_text = ist_s.segmentation_metrics(np.zeros((2, 3), np.int64), np.zeros((2, 3), np.int64))
     assert no_text["pixel_accuracy"] == 1 and no_text["mean_iou"] == 1 and no_text["iou_background"] == 1
     assert all(np.isnan(no_text[key]) for key in ("iou_text", "text_precision", "text_recall", "text_fscore"))
     false_text = ist_s.segmentation_metrics(np.array([[1, 0]]), np.array([[0, 0]]))
