@@ -338,7 +338,15 @@ def compute_metrics(eval_prediction: Any, chunk: int = 8) -> dict[str, float]:
     confusion = np.zeros((len(CLASS_NAMES), len(CLASS_NAMES)), np.int64)
     with torch.no_grad():
         for start in range(0, len(labels), chunk):
-            margins = torch.from_numpy(_text_margins(logits[start : start + chunk]))
+            margins = _text_margins(logits[start : start + chunk])
+            finite = np.isfinite(margins)
+            if not finite.all():  # scored, a diverged model reads as "all background" (upsampled, inf becomes NaN)
+                bad = np.flatnonzero(~finite.reshape(len(margins), -1).all(axis=1)) + start
+                raise MetricInputError(
+                    f"logits hold NaN or infinity (a diverged model?) in image(s) {[int(i) for i in bad[:4]]}: "
+                    f"they cannot be scored"
+                )
+            margins = torch.from_numpy(margins)
             margins = torch.nn.functional.interpolate(
                 margins, size=labels.shape[-2:], mode="bilinear", align_corners=False
             )

@@ -282,3 +282,17 @@ def test_eval_prediction_forms_refused():
         ist_s.compute_metrics((logits.astype(np.int64), labels))
     with refused(MetricInputError, "chunk"):
         ist_s.compute_metrics((logits, labels), chunk=0)
+
+
+def test_non_finite_logits_are_refused_not_scored_as_background():
+    pytest.importorskip("torch")
+    logits = np.zeros((3, 2, 4, 4), np.float32)
+    logits[2, 1, 1, 1] = np.nan
+    labels = np.zeros((3, 4, 4), np.int64)
+    for value in (np.nan, np.inf, -np.inf):
+        logits[2, 1, 1, 1] = value
+        with pytest.raises(ValueError, match=r"logits hold NaN or infinity \(a diverged model\?\) in image\(s\) \[2\]"):
+            metrics.compute_metrics((logits, labels))
+    logits[2, 1, 1, 1] = 1e30  # large but finite: scored
+    labels[2, 1, 1] = 1
+    assert metrics.compute_metrics((logits, labels))["iou_text"] == 1.0
