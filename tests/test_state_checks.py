@@ -163,7 +163,7 @@ def test_export_into_a_git_clone_and_over_it_again_keeps_what_is_not_its_own(zip
 
     repo = tmp_path / "repo"
     theirs = git_clone(repo)
-    ist_s.export(zip_inputs[0], str(repo), ("default", "with_unlabeled"), export_cache, **NO_CHECKS)
+    ist_s.export(zip_inputs[0], str(repo), configs=("default", "with_unlabeled"), cache_dir=export_cache, **NO_CHECKS)
     first = files_of(repo)
     assert not_ours(first) == theirs
     assert {name.split("/")[0] for name in first} == {*OWNED, ".git", ".gitattributes", "NOTES.md"}
@@ -171,9 +171,9 @@ def test_export_into_a_git_clone_and_over_it_again_keeps_what_is_not_its_own(zip
     # Again, over the earlier export: one config only, with a new note beside it.
     (repo / "NOTES.md").write_bytes(b"# my notes, edited\n")
     theirs = not_ours(files_of(repo))
-    ist_s.export(zip_inputs[0], str(repo), ("default",), export_cache, **NO_CHECKS)
+    ist_s.export(zip_inputs[0], str(repo), configs=("default",), cache_dir=export_cache, **NO_CHECKS)
     fresh = tmp_path / "fresh"
-    ist_s.export(zip_inputs[0], str(fresh), ("default",), export_cache, **NO_CHECKS)
+    ist_s.export(zip_inputs[0], str(fresh), configs=("default",), cache_dir=export_cache, **NO_CHECKS)
     second = files_of(repo)
     assert not_ours(second) == theirs
     assert {name: data for name, data in second.items() if name not in theirs} == files_of(fresh)
@@ -190,9 +190,9 @@ def test_export_refuses_a_folder_holding_one_of_its_names(zip_inputs, tmp_path, 
     (repo / "data" / "mine.csv").write_bytes(b"a,b\n")
     before = files_of(repo)
     with pytest.raises(ist_s.PublishError, match=r"repo is not an earlier export \(it has no id2label.json\) and "):
-        ist_s.export(zip_inputs[0], str(repo), ("default",), export_cache, **NO_CHECKS)
+        ist_s.export(zip_inputs[0], str(repo), configs=("default",), cache_dir=export_cache, **NO_CHECKS)
     with pytest.raises(ist_s.PublishError, match=r"and holds data, which an export writes: move them away"):
-        ist_s.export(zip_inputs[0], str(repo), ("default",), export_cache, **NO_CHECKS)
+        ist_s.export(zip_inputs[0], str(repo), configs=("default",), cache_dir=export_cache, **NO_CHECKS)
     assert files_of(repo) == before and leftovers(repo) == []
 
 
@@ -229,12 +229,14 @@ def test_a_failed_export_leaves_the_folder_as_it_was(zip_inputs, tmp_path, expor
     repo = tmp_path / "repo"
     git_clone(repo)
     if earlier == "export":
-        ist_s.export(zip_inputs[0], str(repo), ("default", "with_unlabeled"), export_cache, **NO_CHECKS)
+        ist_s.export(
+            zip_inputs[0], str(repo), configs=("default", "with_unlabeled"), cache_dir=export_cache, **NO_CHECKS
+        )
         (repo / "data" / "default" / "train-00000-of-00002.parquet").write_bytes(b"an older shard")
     before = files_of(repo)
     error = fail(monkeypatch, repo)
     with pytest.raises(error):
-        ist_s.export(zip_inputs[0], str(repo), ("default",), export_cache, **NO_CHECKS)
+        ist_s.export(zip_inputs[0], str(repo), configs=("default",), cache_dir=export_cache, **NO_CHECKS)
     assert files_of(repo) == before
     assert leftovers(repo) == []
 
@@ -253,7 +255,7 @@ def test_a_full_disk_during_an_export_names_the_folder(zip_inputs, tmp_path, exp
     monkeypatch.setattr(datasets.Dataset, "to_parquet", to_parquet)
     message = rf"the disk of {tmp_path} ran out of space while the export was written beside {repo} \(ENOSPC: "
     with pytest.raises(ist_s.PublishError, match=message):
-        ist_s.export(zip_inputs[0], str(repo), ("default",), export_cache, **NO_CHECKS)
+        ist_s.export(zip_inputs[0], str(repo), configs=("default",), cache_dir=export_cache, **NO_CHECKS)
     assert files_of(repo) == before and leftovers(repo) == []
 
 
