@@ -135,6 +135,9 @@ COCO_TEXT_SETS = {"train": "train", "val": "validation"}
 JSON_PIECE = 4 << 20  # cocotext.v2.json is read 4 MiB at a time
 ENTRY_LOOKAHEAD = 1 << 20  # text held past an entry before it is decoded: COCO-Text's longest is a few KB
 ENTRY_LIMIT = 64 << 20  # an entry still undecoded with this much text held is reported, never held whole
+# The end of the text held may cut a number into a shorter one ("12." of 12.5, "1e+" of 1e+5 decode as 12
+# and 1): a value is taken as whole only with more than this many characters after it.
+NUMBER_CUT = 2
 _SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace, exactly
 _PUNCTUATION = re.compile(r"[ \t\n\r]*([][{}:,])")
 # What comes between two entries of an object (a key without escapes, and its colon), or of an array.
@@ -165,7 +168,7 @@ class _JsonStream:
             f"{self.where}: not valid JSON at byte {offset:,}{size}: {problem} (cut short or damaged? extract it again)"
         )
 
-    def fill(self, ahead: int = ENTRY_LOOKAHEAD) -> None:
+    def fill(self, ahead: int) -> None:
         """Hold at least `ahead` characters past `pos` (all that is left, near the end); drop what was read."""
         done = self.text[: self.pos]
         self.start += len(done) if done.isascii() else len(done.encode())
@@ -189,7 +192,7 @@ class _JsonStream:
             self.pos = _SPACE.match(self.text, self.pos).end()
             if self.pos < len(self.text) or self.eof:
                 return self.text[self.pos : self.pos + 1]
-            self.fill()
+            self.fill(ENTRY_LOOKAHEAD)
 
     def take(self, expected: str) -> str:
         """Consume the next character, which must be one of `expected`."""
@@ -219,7 +222,7 @@ class _JsonStream:
                 if self.eof or not stopped_at_end or len(self.text) - pos > ENTRY_LIMIT:
                     raise self.error(e.pos, e.msg) from None
             else:
-                if end < len(self.text) or self.eof:  # a number ending the text held may go on
+                if end + NUMBER_CUT < len(self.text) or self.eof:
                     self.pos = end
                     return value
             self.fill(len(self.text) - pos + JSON_PIECE)  # a value longer than the lookahead: read on
@@ -260,7 +263,7 @@ class _JsonStream:
         index = 0
         while True:
             if len(self.text) - self.pos < ENTRY_LOOKAHEAD and not self.eof:
-                self.fill()  # so that `run` finds most of a piece ahead
+                self.fill(ENTRY_LOOKAHEAD)  # so that `run` finds most of a piece ahead
             key = self.key(opening, index)
             value = self.value()
             if use is not None:
@@ -283,7 +286,7 @@ class _JsonStream:
                 value, end = scan(text, found.end())
             except (StopIteration, json.JSONDecodeError):
                 break
-            if end >= len(text):  # a number ending the text held may go on
+            if end + NUMBER_CUT >= len(text):
                 break
             if use is not None:
                 use(found[1] if separator.groups else str(index), value)
@@ -318,7 +321,7 @@ def read_cocotext_sets(stream: IO[bytes], where: str) -> dict[str, str]:
             sets (naming it and both); a set with no image.
     """
     document = _JsonStream(stream, where)
-    document.fill()
+    document.fill(ENTRY_LOOKAHEAD)
     if document.text.startswith("\ufeff"):
         document.pos = 1  # a byte-order mark, which json.load accepts too
     if document.next_char() != "{":

@@ -36,7 +36,8 @@ class Trickle(io.RawIOBase):
         self.data, self.step = data, step
 
     def read(self, size=-1):
-        piece, self.data = self.data[: self.step], self.data[self.step :]
+        size = self.step if size < 0 else min(size, self.step)
+        piece, self.data = self.data[:size], self.data[size:]
         return piece
 
 
@@ -72,7 +73,12 @@ def document(imgs_first: bool, strings=("STOP", "{weird}")) -> bytes:
         str(9 * n): {"id": 9 * n, "set": "val" if n % 3 == 0 else "train", "file_name": synthetic.coco_name(n) + ".jpg"}
         for n in range(1, 5)
     }
-    parts = [("anns", anns), ("imgToAnns", {"9": [1], "18": [2, 3]}), ("cats", {}), ("info", {"v": "2.0"})]
+    parts = [
+        ("anns", anns),
+        ("imgToAnns", {"9": [1], "18": [2, 3]}),
+        ("cats", {}),
+        ("info", {"v": "2.0", "year": 20170, "rate": -1.5e-3}),
+    ]
     parts = [("imgs", imgs), *parts] if imgs_first else [*parts, ("imgs", imgs)]
     return json.dumps(dict(parts)).encode()
 
@@ -111,6 +117,26 @@ def test_piece_ends_inside_strings_with_escaped_quotes_and_braces(small_pieces):
         assert read_sets(raw_utf8, step) == expected
 
 
+def test_long_strings_and_numbers_across_every_piece_boundary(monkeypatch):
+    """Strings longer than the text held, and numbers that the end of the text held could cut short."""
+    long = 'x\\"{}[], ' * 40 + "\u00e9"
+    data = json.dumps(
+        {
+            "version": 20170,
+            "info": {"year": 20170, "v": long, "rate": -1.5e-3, "n": 12345678901234567890},
+            "anns": {str(n): {"utf8_string": long, "area": 1234.5678} for n in range(3)} | {"3": 98765},
+            "imgs": {str(n): {"file_name": f"{long}{n}.jpg", "set": ["train", "val"][n % 2]} for n in range(3)},
+            "last": 31415,
+        }
+    ).encode()
+    expected = reference(data)
+    for lookahead in (1, 4, 16, 1 << 20):
+        monkeypatch.setattr(coco_ts, "ENTRY_LOOKAHEAD", lookahead)
+        for piece in range(1, 40):
+            monkeypatch.setattr(coco_ts, "JSON_PIECE", piece)
+            assert read_sets(data) == expected, (lookahead, piece)
+
+
 @pytest.mark.parametrize("pieces", ["large", "small"])
 def test_a_document_cut_anywhere_is_an_error_never_fewer_images(pieces, monkeypatch):
     if pieces == "small":
@@ -139,6 +165,20 @@ def test_the_error_names_the_byte_where_reading_failed():
             read_sets(bad)
     with pytest.raises(coco_ts.InvalidInputError, match=r"x\.json: not UTF-8 at byte 40 "):
         read_sets(data[:40] + b"\xff" + data[40:])
+
+
+@pytest.mark.parametrize("piece", [1, 7, 4096])
+def test_byte_offsets_count_bytes_of_multibyte_characters(piece, monkeypatch):
+    monkeypatch.setattr(coco_ts, "JSON_PIECE", piece)
+    monkeypatch.setattr(coco_ts, "ENTRY_LOOKAHEAD", 5)
+    text = json.dumps(json.loads(document(False, ("caf\u00e9 \u6587\u5b57 \U0001f600",))), ensure_ascii=False)
+    data = text.encode()
+    assert len(data) > len(text)
+    with pytest.raises(coco_ts.InvalidInputError, match=rf"x\.json: not valid JSON at byte {len(data) + 1:,}(:| of )"):
+        read_sets(data + b" {}")
+    cut = data.index("\u6587".encode()) + 1  # inside a three-byte character
+    with pytest.raises(coco_ts.InvalidInputError, match=rf"x\.json: not UTF-8 at byte {cut - 1:,} "):
+        read_sets(data[:cut] + b"A" + data[cut + 1 :])
 
 
 def test_image_entries_are_json_objects_checked_whole():
