@@ -138,6 +138,9 @@ ENTRY_LIMIT = 64 << 20  # an entry still undecoded with this much text held is r
 # The end of the text held may cut a number into a shorter one ("12." of 12.5, "1e+" of 1e+5 decode as 12
 # and 1): a value is taken as whole only with more than this many characters after it.
 NUMBER_CUT = 2
+# A decoder error this close to the end of the text held may be a token the end cut ("-Infinit", "\\ud83d\\ude0"):
+# read on before reporting it.
+TOKEN_CUT = 16
 _SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace, exactly
 _PUNCTUATION = re.compile(r"[ \t\n\r]*([][{}:,])")
 # What comes between two entries of an object (a key without escapes, and its colon), or of an array.
@@ -218,7 +221,7 @@ class _JsonStream:
                 value, end = _JSON.raw_decode(self.text, pos)
             except json.JSONDecodeError as e:
                 # More text helps only when the decoder stopped at the end of the text held.
-                stopped_at_end = e.pos >= len(self.text) - 16 or e.msg.startswith("Unterminated string")
+                stopped_at_end = e.pos >= len(self.text) - TOKEN_CUT or e.msg.startswith("Unterminated string")
                 if self.eof or not stopped_at_end or len(self.text) - pos > ENTRY_LIMIT:
                     raise self.error(e.pos, e.msg) from None
             else:
