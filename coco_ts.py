@@ -155,37 +155,241 @@ The `cocotext_splits` config also reads COCO-Text v2's sets:
 
 # COCO-Text names its sets "train" and "val"; the second is our `validation`.
 COCO_TEXT_SETS = {"train": "train", "val": "validation"}
-# An image entry of cocotext.v2.json: a flat object holding "file_name" and "set".
-_FLAT_OBJECT = re.compile(rb"\{[^{}]*\}")
-_FILE_NAME = re.compile(rb'"file_name"\s*:\s*"([^"]*)"')
-_SET = re.compile(rb'"set"\s*:\s*"([^"]*)"')
+JSON_PIECE = 4 << 20  # cocotext.v2.json is read 4 MiB at a time
+ENTRY_LOOKAHEAD = 1 << 20  # text held past an entry before it is decoded: COCO-Text's longest is a few KB
+ENTRY_LIMIT = 64 << 20  # an entry still undecoded with this much text held is reported, never held whole
+# The end of the text held may cut a number into a shorter one ("12." of 12.5, "1e+" of 1e+5 decode as 12
+# and 1): a value is taken as whole only with more than this many characters after it.
+NUMBER_CUT = 2
+# A decoder error this close to the end of the text held may be a token the end cut ("-Infinit", "\\ud83d\\ude0"):
+# read on before reporting it.
+TOKEN_CUT = 16
+_SPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace, exactly
+_PUNCTUATION = re.compile(r"[ \t\n\r]*([][{}:,])")
+# What comes between two entries of an object (a key without escapes, and its colon), or of an array.
+_NEXT_MEMBER = re.compile(r'[ \t\n\r]*,[ \t\n\r]*"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
+_NEXT_ELEMENT = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
+# Numbers are checked by json's grammar, then kept as text: only `imgs` entries are used.
+_JSON = json.JSONDecoder(parse_float=str)
+
+
+class _JsonStream:
+    """A JSON document read in pieces: its two outer levels walked here, each value below them decoded
+    by the `json` module from the text held (a piece and a lookahead), so what is accepted is what
+    `json.load` accepts, in flat memory. Errors name the file and the byte where reading failed."""
+
+    def __init__(self, stream: IO[bytes], where: str):
+        import codecs  # its incremental decoder: a piece may end inside a character
+
+        self.stream, self.where = stream, where
+        self.utf8 = codecs.getincrementaldecoder("utf-8")()
+        self.text, self.pos = "", 0  # the text held, and where reading is in it
+        self.start = 0  # byte offset of text[0] in the file
+        self.bytes_read, self.eof = 0, False
+
+    def error(self, pos: int, problem: str) -> scene_text_seg.errors.InvalidInputError:
+        offset = self.start + len(self.text[:pos].encode())
+        size = f" of {self.bytes_read:,}" if self.eof else ""
+        return scene_text_seg.errors.InvalidInputError(
+            f"{self.where}: not valid JSON at byte {offset:,}{size}: {problem} (cut short or damaged? extract it again)"
+        )
+
+    def fill(self, ahead: int) -> None:
+        """Hold at least `ahead` characters past `pos` (all that is left, near the end); drop what was read."""
+        done = self.text[: self.pos]
+        self.start += len(done) if done.isascii() else len(done.encode())
+        parts, held = [self.text[self.pos :]], len(self.text) - self.pos
+        while held < ahead and not self.eof:
+            piece = self.stream.read(JSON_PIECE)
+            pending = len(self.utf8.getstate()[0])  # bytes of a character the last piece cut
+            try:
+                parts.append(self.utf8.decode(piece, final=not piece))
+            except UnicodeDecodeError as e:
+                raise scene_text_seg.errors.InvalidInputError(
+                    f"{self.where}: not UTF-8 at byte {self.bytes_read - pending + e.start:,} ({e.reason})"
+                ) from None
+            self.bytes_read, self.eof = self.bytes_read + len(piece), not piece
+            held += len(parts[-1])
+        self.text, self.pos = "".join(parts), 0
+
+    def next_char(self) -> str:
+        """The character after any whitespace ("" at the end of the file), not consumed."""
+        while True:
+            self.pos = _SPACE.match(self.text, self.pos).end()
+            if self.pos < len(self.text) or self.eof:
+                return self.text[self.pos : self.pos + 1]
+            self.fill(ENTRY_LOOKAHEAD)
+
+    def take(self, expected: str) -> str:
+        """Consume the next character, which must be one of `expected`."""
+        found = _PUNCTUATION.match(self.text, self.pos)
+        if found is None:  # something else, or whitespace up to the end of the text held
+            found = self.next_char()
+        else:
+            self.pos, found = found.start(1), found[1]
+        if not found or found not in expected:
+            raise self.error(self.pos, f"expected {' or '.join(map(repr, expected))}, found {self.shown(found)}")
+        self.pos += 1
+        return found
+
+    @staticmethod
+    def shown(found: str) -> str:
+        return repr(found) if found else "the end of the file"
+
+    def value(self) -> object:
+        """The JSON value at the position, decoded whole by the `json` module."""
+        while True:
+            pos = self.pos = _SPACE.match(self.text, self.pos).end()
+            try:
+                value, end = _JSON.raw_decode(self.text, pos)
+            except json.JSONDecodeError as e:
+                # More text helps only when the decoder stopped at the end of the text held.
+                stopped_at_end = e.pos >= len(self.text) - TOKEN_CUT or e.msg.startswith("Unterminated string")
+                if self.eof or not stopped_at_end or len(self.text) - pos > ENTRY_LIMIT:
+                    raise self.error(e.pos, e.msg) from None
+            else:
+                if end + NUMBER_CUT < len(self.text) or self.eof:
+                    self.pos = end
+                    return value
+            self.fill(len(self.text) - pos + JSON_PIECE)  # a value longer than the lookahead: read on
+
+    def keys(self):
+        """The keys of the object at the position (indices of an array), each yielded when its value is
+        next: the caller reads that value before asking for the next key."""
+        opening = self.take("{[")
+        closing = "}" if opening == "{" else "]"
+        if self.next_char() == closing:
+            self.pos += 1
+            return
+        index = 0
+        while True:
+            yield self.key(opening, index)
+            index += 1
+            if self.take(closing + ",") == closing:
+                return
+
+    def key(self, opening: str, index: int) -> str:
+        """An object's next key (its colon consumed), or an array's next index."""
+        if opening == "[":
+            return str(index)
+        if (found := self.next_char()) != '"':
+            raise self.error(self.pos, f"expected a property name in double quotes, found {self.shown(found)}")
+        key = self.value()
+        self.take(":")
+        return key
+
+    def entries(self, use=None) -> None:
+        """Decode every entry of the object (or array) at the position, handing each to `use` if given.
+        Runs of entries within the text held are decoded by `run`; the rest, one by one, here."""
+        opening = self.take("{[")
+        closing = "}" if opening == "{" else "]"
+        if self.next_char() == closing:
+            self.pos += 1
+            return
+        index = 0
+        while True:
+            if len(self.text) - self.pos < ENTRY_LOOKAHEAD and not self.eof:
+                self.fill(ENTRY_LOOKAHEAD)  # so that `run` finds most of a piece ahead
+            key = self.key(opening, index)
+            value = self.value()
+            if use is not None:
+                use(key, value)
+            index = self.run(_NEXT_MEMBER if opening == "{" else _NEXT_ELEMENT, use, index + 1)
+            if self.take(closing + ",") == closing:
+                return
+
+    def run(self, separator: re.Pattern, use, index: int) -> int:
+        """Decode the following `, key: value` entries while they sit well inside the text held (most of
+        the file: one match and one decode an entry); stop before anything else, for `entries` to
+        read (or report). The index of the next entry."""
+        text, pos, scan = self.text, self.pos, _JSON.scan_once
+        limit = len(text) if self.eof else len(text) - ENTRY_LOOKAHEAD
+        while pos < limit:
+            found = separator.match(text, pos)
+            if found is None:
+                break
+            try:
+                value, end = scan(text, found.end())
+            except (StopIteration, json.JSONDecodeError):
+                break
+            if end + NUMBER_CUT >= len(text):
+                break
+            if use is not None:
+                use(found[1] if separator.groups else str(index), value)
+            pos, index = end, index + 1
+        self.pos = pos
+        return index
+
+    def end(self) -> None:
+        """Nothing but whitespace may follow the document."""
+        if self.next_char():
+            raise self.error(self.pos, f"extra data after the end ({self.text[self.pos : self.pos + 20]!r})")
 
 
 def read_cocotext_sets(stream: IO[bytes], where: str) -> dict[str, str]:
     """Lower-cased image stem -> split, from cocotext.v2.json's `imgs` entries (`file_name`, `set`).
 
-    Read in 4 MiB pieces, never parsed whole: the file holds every annotation too, and `json`
-    would hold it all in memory, several times its size, for the few fields used here.
+    Read in 4 MiB pieces, never parsed whole (`json.load` would hold every annotation too, several
+    times the file's size), yet read to its end and checked: the file must be JSON as the `json`
+    module reads it, an object whose `imgs` entries are objects with a string `file_name` and `set`;
+    each of COCO-Text's sets must hold an image, and no image may be in two.
+
+    Args:
+        stream: the file's bytes, read with `read(size)` until it returns b"".
+        where: how errors name the file, e.g. "cocotext.v2.zip:cocotext.v2.json".
+
+    Returns:
+        Lower-cased file-name stem (e.g. "coco_train2014_000000000009") -> "train" or "validation".
+
+    Raises:
+        InvalidInputError: not UTF-8 or not JSON (naming the byte where it fails); an `imgs` entry
+            without a string `file_name` and `set`; a set other than train and val; an image in two
+            sets (naming it and both); a set with no image.
     """
-    sets: dict[str, str] = {}
-    carry = b""
-    while piece := stream.read(4 << 20):
-        buffer = carry + piece
-        end = 0
-        for found in _FLAT_OBJECT.finditer(buffer):
-            name, split = _FILE_NAME.search(found[0]), _SET.search(found[0])
-            if name and split:
-                if split[1].decode() not in COCO_TEXT_SETS:
-                    raise scene_text_seg.errors.InvalidInputError(
-                        f"{where}: image {name[1].decode()!r} is in set {split[1].decode()!r}, expected train or val"
-                    )
-                sets[name[1].decode().rsplit(".", 1)[0].lower()] = COCO_TEXT_SETS[split[1].decode()]
-            end = found.end()
-        opening = buffer.rfind(b"{", end)
-        carry = buffer[opening:] if opening >= 0 else b""  # an object cut by the piece's end
-    if not sets:
-        raise scene_text_seg.errors.InvalidInputError(f"{where}: no image entries (file_name and set) found")
-    return sets
+    document = _JsonStream(stream, where)
+    document.fill(ENTRY_LOOKAHEAD)
+    if document.text.startswith("\ufeff"):
+        document.pos = 1  # a byte-order mark, which json.load accepts too
+    if document.next_char() != "{":
+        raise document.error(document.pos, 'expected an object, {"imgs": {...}, ...}')
+    found: dict[str, tuple[str, str]] = {}  # stem -> (file name, set), as the file names them
+    for top in document.keys():
+        if document.next_char() in ("{", "["):
+            use = (lambda key, entry: _add_image(found, key, entry, where)) if top == "imgs" else None
+            document.entries(use)
+        else:
+            document.value()
+    document.end()
+    if not found:
+        raise scene_text_seg.errors.InvalidInputError(f"{where}: no image entries (an imgs object) found")
+    empty = [name for name in COCO_TEXT_SETS if name not in {split for _, split in found.values()}]
+    if empty:
+        raise scene_text_seg.errors.InvalidInputError(
+            f"{where}: no image in set {' or '.join(map(repr, empty))} among its {len(found):,} images: "
+            f"expected COCO-Text v2's train and val sets"
+        )
+    return {stem: COCO_TEXT_SETS[split] for stem, (_, split) in found.items()}
+
+
+def _add_image(found: dict[str, tuple[str, str]], key: str, entry: object, where: str) -> None:
+    """Record one `imgs` entry: stem -> (file name, set); a second set for the same image is an error."""
+    name, split = (entry.get("file_name"), entry.get("set")) if isinstance(entry, dict) else (None, None)
+    if not isinstance(name, str) or not isinstance(split, str):
+        shown = json.dumps(entry)
+        raise scene_text_seg.errors.InvalidInputError(
+            f"{where}: imgs entry {key!r} is {shown[:80] + ('...' if len(shown) > 80 else '')}: "
+            f"expected an object with a string file_name and set"
+        )
+    if split not in COCO_TEXT_SETS:
+        raise scene_text_seg.errors.InvalidInputError(
+            f"{where}: image {name!r} is in set {split!r}, expected train or val"
+        )
+    first = found.setdefault(name.rsplit(".", 1)[0].lower(), (name, split))
+    if first[1] != split:
+        named = repr(name) if first[0] == name else f"{first[0]!r} (and as {name!r})"
+        raise scene_text_seg.errors.InvalidInputError(
+            f"{where}: image {named} is in two sets, {first[1]!r} and {split!r}"
+        )
 
 
 def write_demo_inputs(folder: str) -> None:

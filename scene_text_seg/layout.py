@@ -58,6 +58,24 @@ def is_data_file(member: str, extensions: tuple[str, ...]) -> bool:
     return not is_junk(member) and member.lower().endswith(extensions)
 
 
+# Archives a download may hold inside itself (a zip zipped again): nothing in them is read.
+NESTED_ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz", ".rar", ".7z")
+
+
+def refuse_nested_archive(source: Source, member: str) -> None:
+    """An archive inside an input (double-zipped downloads hold one) is an error naming it: the images
+    or labels in it would otherwise be missing from the build without a word. Junk is never refused.
+
+    Raises:
+        InvalidInputError: `member` is an archive (.zip, .tar, .tar.gz, .tgz, .rar, .7z, any case).
+    """
+    if member.lower().endswith(NESTED_ARCHIVES) and not is_junk(member):
+        raise InvalidInputError(
+            f"{source.where(member)}: an archive inside {source.label}, whose files are not read: "
+            f"extract it and pass the inner archive or folder in place of {source.label}"
+        )
+
+
 def files_by_stem(members: Iterable[str], extensions: tuple[str, ...], where: Callable[[str], str]) -> dict[str, str]:
     """Lower-cased stem -> member, for the data files among `members`; duplicates are an error."""
     by_stem: dict[str, str] = {}
@@ -80,6 +98,7 @@ def labels_by_split(labels: Source, splits: tuple[str, ...], split_words: Mappin
     undetermined = []
     for member in labels.members():
         if is_junk(member) or not member.lower().endswith(".png"):
+            refuse_nested_archive(labels, member)
             continue
         split = splits[0] if len(splits) == 1 else split_of(member, split_words)
         if split is None:
@@ -156,6 +175,8 @@ def images_by_stem(
                 seen += 1
                 if wanted is None or stem(member).lower() in wanted:
                     files.append(member)
+            else:
+                refuse_nested_archive(source, member)
         left_out += seen - len(files)
         for key, member in files_by_stem(files, extensions, source.where).items():
             if key in found:
@@ -219,12 +240,39 @@ def plan_pairs(
 
 def reassign_splits(planned: dict[str, list[Pair]], assigned: dict[str, str], source: str) -> dict[str, list[Pair]]:
     """The pairs divided anew by an external assignment (lower-cased image stem -> split), in the
-    assignment's split order; pairs it does not name are counted and logged, never dropped silently."""
+    assignment's split order; pairs it does not name are counted and logged, never dropped silently.
+
+    Args:
+        planned: the labelled pairs, by the split the labels' layout gave them.
+        assigned: lower-cased image stem -> split, as the assignment file reads.
+        source: how messages name the assignment file, e.g. "cocotext.v2.zip:cocotext.v2.json".
+
+    Returns:
+        split -> its pairs in numeric order, for every split the assignment names.
+
+    Raises:
+        InvalidInputError: no pair is named by the assignment (it is not the file for these images), or
+            a split it names would hold no pair.
+    """
     splits: dict[str, list[Pair]] = {split: [] for split in dict.fromkeys(assigned.values())}
     unassigned = []
     for pair in (pair for pairs in planned.values() for pair in pairs):
         split = assigned.get(pair.image_id.lower())
         (splits[split] if split is not None else unassigned).append(pair)
+    labelled = len(unassigned) + sum(map(len, splits.values()))
+    if len(unassigned) == labelled:
+        raise InvalidInputError(
+            f"{source}: none of the {labelled} labelled image(s) ({some([p.image_id for p in unassigned], 3)}) is in "
+            f"its splits, which name {len(assigned):,} other image(s) ({some(sorted(assigned)[:3], 3)}): "
+            f"is it the split file for these images?"
+        )
+    empty = [split for split, pairs in splits.items() if not pairs]
+    if empty:
+        held = ", ".join(f"{len(pairs)} in {split}" for split, pairs in splits.items() if pairs)
+        raise InvalidInputError(
+            f"{source}: puts none of the {labelled} labelled image(s) in {' or '.join(empty)} ({held}, "
+            f"{len(unassigned)} in no split): expected every split it names to hold some"
+        )
     if unassigned:
         shown = some(pair.image_id for pair in unassigned)
         logger.warning(f"{len(unassigned)} labelled image(s) are in no split of {source}, so in no split here: {shown}")

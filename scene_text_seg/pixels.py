@@ -34,6 +34,16 @@ logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXIF_ORIENTATION = 0x0112
 SWAPS_AXES = {5, 6, 7, 8}  # orientations that turn the image by 90 degrees
+ORIENTATIONS = frozenset(range(1, 9))
+
+
+def normalised_orientation(value: object) -> int:
+    """The orientation `datasets.Image` applies for a tag's value: PIL's `exif_transpose` looks the value
+    up among 2-8 and leaves the image as it is for anything else (0, 9, 65535, a tuple), as if it were 1."""
+    try:
+        return int(value) if value in ORIENTATIONS else 1
+    except TypeError:  # an unhashable value: never an orientation
+        return 1
 
 
 def _jpeg_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
@@ -75,7 +85,7 @@ def jpeg_header(data: bytes, where: str) -> tuple[tuple[int, int], int]:
         with PIL.Image.open(io.BytesIO(data)) as image:
             if image.format != "JPEG":
                 raise InvalidInputError(f"{where}: expected a JPEG, found {image.format}")
-            return image.size, int(image.getexif().get(EXIF_ORIENTATION) or 1)
+            return image.size, normalised_orientation(image.getexif().get(EXIF_ORIENTATION, 1))
     except (OSError, SyntaxError, ValueError, struct.error, PIL.Image.DecompressionBombError) as e:
         if isinstance(e, InvalidInputError):
             raise
@@ -293,15 +303,16 @@ def image_header(data: bytes, where: str) -> ImageHeader:
     raise InvalidInputError(f"{where}: not a JPEG, PNG or GIF image (starts with {data[:8]!r})")
 
 
-def _exif_orientation(exif: bytes) -> int:
+def _exif_orientation(exif: bytes) -> Optional[object]:
+    """The Orientation tag's value as stored (None without one)."""
     tags = PIL.Image.Exif()
     tags.load(exif)
-    return int(tags.get(EXIF_ORIENTATION) or 1)
+    return tags.get(EXIF_ORIENTATION)
 
 
 def _xmp_orientation(xmp: bytes) -> int:
     match = XMP_ORIENTATION.search(xmp)
-    return int(match[1]) if match else 1
+    return normalised_orientation(int(match[1])) if match else 1
 
 
 def png_photo_header(data: bytes, where: str) -> ImageHeader:
@@ -326,9 +337,9 @@ def png_photo_header(data: bytes, where: str) -> ImageHeader:
             iend = offset
     if iend is None or iend + 12 > len(data):  # a photo must be whole, IEND and its CRC included
         raise InvalidInputError(f"{where}: truncated PNG (it ends before its IEND chunk)")
-    orientation = _exif_orientation(exif) if exif else 1
-    if orientation == 1:
-        orientation = _xmp_orientation(xmp)
+    # As PIL: XMP is read only when EXIF has no Orientation tag at all (a tag of 1, or of 9, wins).
+    tag = _exif_orientation(exif) if exif else None
+    orientation = _xmp_orientation(xmp) if tag is None else normalised_orientation(tag)
     return ImageHeader("PNG", (width, height), orientation)
 
 
@@ -349,7 +360,7 @@ def gif_header(data: bytes, where: str) -> ImageHeader:
     if len(data) < 13:
         raise InvalidInputError(f"{where}: truncated GIF (it ends inside its header)")
     width, height, flags = struct.unpack("<HHB", data[6:11])
-    pos, frames, xmp = 13 + colour_table(flags), 0, b""
+    pos, frames = 13 + colour_table(flags), 0
     while True:
         if pos >= len(data):
             raise InvalidInputError(f"{where}: truncated GIF (no trailer after {frames} frame(s))")
@@ -357,10 +368,7 @@ def gif_header(data: bytes, where: str) -> ImageHeader:
         if block == 0x3B:  # trailer
             break
         if block == 0x21:  # extension: label, then sub-blocks
-            end = skip_sub_blocks(pos + 2)
-            if data[pos + 1] == 0xFF and data[pos + 3 : pos + 14] == b"XMP DataXMP":
-                xmp = data[pos + 14 : end]
-            pos = end
+            pos = skip_sub_blocks(pos + 2)
         elif block == 0x2C:  # image: descriptor, local colour table, LZW code size, sub-blocks
             if pos + 10 > len(data):
                 raise InvalidInputError(f"{where}: truncated GIF (it ends inside an image descriptor)")
@@ -370,7 +378,17 @@ def gif_header(data: bytes, where: str) -> ImageHeader:
             raise InvalidInputError(f"{where}: corrupt GIF (unknown block {block:#04x} at byte {pos})")
     if frames == 0:
         raise InvalidInputError(f"{where}: corrupt GIF (no image in it)")
-    return ImageHeader("GIF", (width, height), _xmp_orientation(xmp), frames)
+    return ImageHeader("GIF", (width, height), _gif_orientation(data, where), frames)
+
+
+def _gif_orientation(data: bytes, where: str) -> int:
+    """The orientation `datasets.Image` applies to a GIF: whatever the installed PIL finds (Pillow 13 reads
+    no XMP from a GIF, so none), asked of PIL itself, which reads only the headers for it."""
+    try:
+        with PIL.Image.open(io.BytesIO(data)) as image:
+            return normalised_orientation(image.getexif().get(EXIF_ORIENTATION, 1))
+    except (OSError, SyntaxError, ValueError, struct.error) as e:
+        raise InvalidInputError(f"{where}: corrupt GIF ({e})") from None
 
 
 def neutralise_photo_orientation(data: bytes, header: ImageHeader, where: str) -> bytes:
@@ -495,5 +513,5 @@ def make_example(pair: Pair, images: Source, labels: Optional[Source], words: Op
     example["image"] = {"path": None, "bytes": image_bytes}
     if words is not None:
         parsed = parse_words(words.read(pair.words_member), words.where(pair.words_member))
-        example["words"] = orient_words(parsed, raw_size, orientation)
+        example["words"] = orient_words(parsed, raw_size, orientation, words.where(pair.words_member))
     return example

@@ -18,13 +18,26 @@ from .inputs import printable
 
 DONT_CARE = "###"
 COORDINATE = re.compile(r"\s*-?\d+\s*")
+LINE_BREAK = re.compile(r"\r?\n")  # only these end a line: U+2028, NEL, form feed belong to the text
+POLYGON_VALUE = datasets.Value("int32")  # one polygon coordinate, as stored
+
+
+def _value_range(value: datasets.Value) -> tuple:
+    """The smallest and largest number a numeric `datasets.Value` stores."""
+    dtype = np.dtype(value.dtype)
+    if dtype.kind in "iu":
+        return int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
+    return float(np.finfo(dtype).min), float(np.finfo(dtype).max)
+
+
+COORDINATE_RANGE = _value_range(POLYGON_VALUE)
 
 
 def feature() -> datasets.Sequence:
     """The `words` column: per row, the words in file order (a dict of lists, as `datasets` stores it)."""
     return datasets.Sequence(
         {
-            "polygon": datasets.Sequence(datasets.Value("int32"), length=8),
+            "polygon": datasets.Sequence(POLYGON_VALUE, length=8),
             "text": datasets.Value("string"),
             "ignore": datasets.Value("bool"),
         }
@@ -32,13 +45,26 @@ def feature() -> datasets.Sequence:
 
 
 def parse_words(data: bytes, where: str) -> dict[str, list]:
-    """The words of one ground-truth file, in file order: {"polygon": [[8 ints]], "text": [...], "ignore": [...]}."""
+    """The words of one ground-truth file, in file order.
+
+    Args:
+        data: the file's bytes: UTF-8 with or without a BOM, lines ending in LF or CRLF (only those:
+            any other line-break character is part of the transcription).
+        where: how errors name the file, e.g. "gt.zip:gt_img_1.txt".
+
+    Returns:
+        {"polygon": [[x1, y1, ..., x4, y4], ...], "text": [...], "ignore": [...]}.
+
+    Raises:
+        InvalidInputError: not UTF-8; a line that is not 8 integers and a transcription; a coordinate
+            the `words` column cannot store (outside COORDINATE_RANGE). The message names the line.
+    """
     try:
         text = data.decode("utf-8-sig")  # a leading BOM (the training files have one) is not part of the text
     except UnicodeDecodeError as e:
         raise InvalidInputError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     words: dict[str, list] = {"polygon": [], "text": [], "ignore": []}
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(LINE_BREAK.split(text), start=1):
         if not line.strip():
             continue
         fields = line.split(",", 8)
@@ -48,10 +74,27 @@ def parse_words(data: bytes, where: str) -> dict[str, list]:
                 f"(x1,y1,...,x4,y4,text), found {printable(line[:80])!r}"
             )
         transcription = fields[8]
-        words["polygon"].append([int(field) for field in fields[:8]])
+        polygon = [int(field) for field in fields[:8]]
+        check_coordinates(polygon, f"{where}: line {number}")
+        words["polygon"].append(polygon)
         words["text"].append(transcription)
         words["ignore"].append(transcription == DONT_CARE)
     return words
+
+
+def check_coordinates(polygon: list[int], where: str) -> None:
+    """Every coordinate must fit the `words` column's type, or writing the row would fail far from here.
+
+    Raises:
+        InvalidInputError: a coordinate outside COORDINATE_RANGE, naming `where` (file and line).
+    """
+    low, high = COORDINATE_RANGE
+    outside = [value for value in polygon if not low <= value <= high]
+    if outside:
+        raise InvalidInputError(
+            f"{where}: coordinate {outside[0]} outside the range the words column stores "
+            f"({POLYGON_VALUE.dtype}: {low} to {high})"
+        )
 
 
 def orient(x: int, y: int, width: int, height: int, orientation: int) -> tuple[int, int]:
@@ -70,15 +113,28 @@ def orient(x: int, y: int, width: int, height: int, orientation: int) -> tuple[i
     }[orientation]
 
 
-def orient_words(words: dict[str, list], raw_size: tuple[int, int], orientation: int) -> dict[str, list]:
-    """The words with their polygons moved from the raw pixel grid onto the decoded one (vertex order kept)."""
+def orient_words(
+    words: dict[str, list], raw_size: tuple[int, int], orientation: int, where: str = "the words"
+) -> dict[str, list]:
+    """The words with their polygons moved from the raw pixel grid onto the decoded one (vertex order kept).
+
+    Args:
+        words: as `parse_words` returns them.
+        raw_size: (width, height) of the stored pixel grid.
+        orientation: the EXIF orientation `datasets.Image` applies, 1 to 8.
+        where: how errors name the word file.
+
+    Raises:
+        InvalidInputError: a coordinate moved outside COORDINATE_RANGE (a flip of a huge negative one).
+    """
     if orientation == 1:
         return words
     width, height = raw_size
     polygons = []
-    for polygon in words["polygon"]:
+    for number, polygon in enumerate(words["polygon"], start=1):
         points = [orient(x, y, width, height, orientation) for x, y in zip(polygon[::2], polygon[1::2], strict=True)]
         polygons.append([coordinate for point in points for coordinate in point])
+        check_coordinates(polygons[-1], f"{where}: word {number} (turned by EXIF orientation {orientation})")
     return {**words, "polygon": polygons}
 
 
