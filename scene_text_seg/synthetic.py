@@ -307,9 +307,10 @@ def _backdrop(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
         y1 = y0 + int(rng.integers(small[1] // 8, small[1]))
         draw.rectangle((x0, y0, x1, y1), fill=tuple(int(c) for c in colour))
     scene = scene.resize(size, PIL.Image.Resampling.BICUBIC)
-    texture = PIL.Image.fromarray(rng.integers(0, 256, (height // 3 + 1, width // 3 + 1, 3), dtype=np.uint8))
-    grain = np.asarray(texture.resize(size, PIL.Image.Resampling.BILINEAR), np.float32) - 128
-    return np.asarray(scene, np.float32) + 0.12 * grain
+    # A grey texture (surfaces vary in brightness more than in hue), a third of the size scaled up.
+    texture = PIL.Image.fromarray(rng.integers(0, 256, (height // 3 + 1, width // 3 + 1), dtype=np.uint8), "L")
+    grain = np.asarray(texture.resize(size, PIL.Image.Resampling.BILINEAR), np.float32) * 0.1 - 12.8
+    return np.asarray(scene, np.float32) + grain[:, :, None]
 
 
 def _paint(pixels: np.ndarray, coverage: np.ndarray, colour: tuple, at: tuple[int, int]) -> None:
@@ -431,7 +432,7 @@ def _scene(rng: np.random.Generator, size: tuple[int, int], number: int, text_fr
         _dont_care_word(rng, pixels, layout, dont_care, words)
     pixels += rng.integers(-4, 5, pixels.shape, dtype=np.int8)  # sensor noise
     image = PIL.Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8), "RGB")
-    return _Scene(image, text, dont_care, words, ring=1 if min(size) < 100 else 2)
+    return _Scene(image, text, dont_care, words, ring=1 if min(size) < 400 else 2)
 
 
 def _dont_care_word(
