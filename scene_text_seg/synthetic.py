@@ -231,7 +231,15 @@ SIGN_COLOURS = (
 
 
 def check_look(look: str, size: tuple[int, int]) -> None:
-    """Raise ValueError naming `look` or `size` when a writer cannot draw that look at that size."""
+    """Check that the writers can draw `look` at `size`.
+
+    Args:
+        look: one of LOOKS: "boxes" (bright rectangles) or "photo" (words drawn on photo-like scenes).
+        size: (width, height) of the photos; the photo look needs at least MIN_PHOTO_SIZE.
+
+    Raises:
+        ValueError: naming `look` (not one of LOOKS) or `size` (too small for the photo look).
+    """
     if look not in LOOKS:
         raise ValueError(f"look: expected one of {', '.join(map(repr, LOOKS))}, found {look!r}")
     if look == "photo" and (size[0] < MIN_PHOTO_SIZE[0] or size[1] < MIN_PHOTO_SIZE[1]):
