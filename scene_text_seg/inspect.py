@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Mapping
 from typing import Optional
 
 import datasets
 import numpy as np
 import PIL.Image
 import PIL.ImageDraw
+import PIL.ImageFont
 
 from .pixels import decoded_size, image_header
 from .spec import IGNORE_INDEX
@@ -79,17 +81,103 @@ def overlay(image: PIL.Image.Image, mask: Optional[PIL.Image.Image], alpha: floa
     return PIL.Image.fromarray(out.round().astype(np.uint8), "RGB")
 
 
+NOTE_COLOUR = (255, 215, 90)  # a caption's notes ("no text", "unlabelled", "EXIF-turned")
+
+
+def tile_notes(row: Mapping) -> list[str]:
+    """What a reader would otherwise misread in a row's preview tile: "unlabelled" (no mask), "no text"
+    (a mask without a text pixel), "EXIF-turned" (the stored photo keeps an EXIF orientation, which
+    `datasets.Image` applied on decode, so the tile shows it turned).
+
+    Args:
+        row: a dataset row with `image_id`, `image` in its stored form ({"bytes": ..., "path": ...}: cast
+            the column with `datasets.Image(decode=False)`; a decoded photo no longer holds its orientation)
+            and `mask` (stored, decoded or None).
+
+    Returns:
+        The notes that apply, in that order; empty for a labelled, upright photo with text.
+
+    Raises:
+        TypeError: `row` is not a mapping, or its image is not in the stored form.
+        ValueError: `row` lacks `image_id`, `image` or `mask`.
+    """
+    if not isinstance(row, Mapping):
+        raise TypeError(f"row: expected a dataset row (a mapping), got {type(row).__name__}")
+    missing = [column for column in ("image_id", "image", "mask") if column not in row]
+    if missing:
+        raise ValueError(f"row: expected the columns image_id, image and mask, missing {', '.join(missing)}")
+    image, mask = row["image"], row["mask"]
+    if not isinstance(image, Mapping) or not isinstance(image.get("bytes"), bytes):
+        raise TypeError(
+            f"row['image']: expected the stored form {{'bytes': ..., 'path': ...}} (cast the column with "
+            f"datasets.Image(decode=False)), got {type(image).__name__}"
+        )
+    notes = []
+    if mask is None:
+        notes.append("unlabelled")
+    elif not _has_text(mask):
+        notes.append("no text")
+    if image_header(image["bytes"], row["image_id"]).orientation != 1:
+        notes.append("EXIF-turned")
+    return notes
+
+
+def tile_caption(row: Mapping) -> str:
+    """A preview tile's caption: the row's image_id, then its notes (see `tile_notes`).
+
+    Args:
+        row: as for `tile_notes`.
+
+    Returns:
+        For example "img_12", "img_3: unlabelled", "img_7: no text, EXIF-turned".
+
+    Raises:
+        TypeError, ValueError: as `tile_notes`.
+    """
+    notes = tile_notes(row)
+    return f"{row['image_id']}: {', '.join(notes)}" if notes else str(row["image_id"])
+
+
+def _has_text(mask: object) -> bool:
+    if isinstance(mask, Mapping) and isinstance(mask.get("bytes"), bytes):
+        with PIL.Image.open(io.BytesIO(mask["bytes"])) as image:
+            return bool((np.asarray(image) == 1).any())
+    if isinstance(mask, (PIL.Image.Image, np.ndarray)):
+        return bool((np.asarray(mask) == 1).any())
+    raise TypeError(f"row['mask']: expected None, a stored or a decoded image, got {type(mask).__name__}")
+
+
 def render_preview(dataset: datasets.Dataset, n: int = 8, seed: int = 0, cell: int = 320) -> PIL.Image.Image:
-    """A grid of `n` random rows (seeded), mask overlaid, each captioned with its image_id; word polygons
-    outlined (don't-care words in another colour) when the rows have words."""
+    """A grid of `n` random rows (seeded), mask overlaid, each captioned with its image_id and the notes a
+    reader needs (`tile_notes`: unlabelled, no text, EXIF-turned); word polygons outlined (don't-care
+    words in another colour) when the rows have words.
+
+    Args:
+        dataset: a built split with the columns image_id, image and mask (every config has them).
+        n: how many rows, at least 1 (fewer if the split is smaller).
+        seed: which rows (a seeded choice), at least 0.
+        cell: the width of a tile in pixels, at least 64.
+
+    Returns:
+        The grid, an RGB image.
+
+    Raises:
+        TypeError: an argument of the wrong type.
+        ValueError: a column missing, an empty split, or `n`, `seed` or `cell` out of range.
+    """
+    _check_preview_arguments(dataset, n, seed, cell)
     chosen = np.random.default_rng(seed).choice(dataset.num_rows, min(n, dataset.num_rows), replace=False)
     columns = min(4, len(chosen))
     box = (cell, cell * 3 // 4)  # each tile fits here, aspect kept; portrait photos stay small
     step_x, step_y = box[0] + 4, box[1] + 22
     grid = PIL.Image.new("RGB", (4 + columns * step_x, 4 + math.ceil(len(chosen) / columns) * step_y), (40, 40, 40))
     draw = PIL.ImageDraw.Draw(grid)
-    for number, index in enumerate(sorted(int(i) for i in chosen)):
-        row = dataset[index]
+    # The rows as stored: the captions read the photo's EXIF orientation, which decoding applies and drops.
+    stored = dataset.select(sorted(int(i) for i in chosen))
+    for column in ("image", "mask"):
+        stored = stored.cast_column(column, datasets.Image(decode=False))
+    for number, stored_row in enumerate(stored):
+        row = dataset.features.decode_example(stored_row)  # decoded as `dataset[index]` decodes it
         tile = overlay(row["image"], row["mask"])
         width = tile.width
         tile.thumbnail(box, PIL.Image.Resampling.NEAREST)  # nearest: mask edges stay crisp
@@ -98,8 +186,34 @@ def render_preview(dataset: datasets.Dataset, n: int = 8, seed: int = 0, cell: i
         grid.paste(tile, (left, top))
         if row.get("words"):
             draw_words(draw, row["words"], tile.width / width, (left, top))
-        draw.text((x + 2, y + box[1] + 4), row["image_id"], fill="white")
+        _draw_caption(draw, (x + 2, y + box[1] + 3), row["image_id"], tile_notes(stored_row))
     return grid
+
+
+def _draw_caption(draw: PIL.ImageDraw.ImageDraw, at: tuple[int, int], image_id: str, notes: list[str]) -> None:
+    font = PIL.ImageFont.load_default(size=13)
+    draw.text(at, image_id, fill="white", font=font)
+    if notes:
+        offset = draw.textlength(image_id + "  ", font=font)
+        draw.text((at[0] + offset, at[1]), ", ".join(notes), fill=NOTE_COLOUR, font=font)
+
+
+def _check_preview_arguments(dataset: object, n: object, seed: object, cell: object) -> None:
+    if not isinstance(dataset, datasets.Dataset):
+        raise TypeError(f"dataset: expected a datasets.Dataset (one split), got {type(dataset).__name__}")
+    missing = [column for column in ("image_id", "image", "mask") if column not in dataset.column_names]
+    if missing:
+        raise ValueError(
+            f"dataset: expected the columns image_id, image and mask, missing {', '.join(missing)} "
+            f"(found {', '.join(dataset.column_names)})"
+        )
+    if dataset.num_rows == 0:
+        raise ValueError("dataset: expected at least one row to preview, found none")
+    for name, value, low in (("n", n, 1), ("seed", seed, 0), ("cell", cell, 64)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name}: expected an integer, got {type(value).__name__} {value!r}")
+        if value < low:
+            raise ValueError(f"{name}: expected at least {low}, got {value}")
 
 
 def draw_words(draw: PIL.ImageDraw.ImageDraw, words: dict, scale: float, offset: tuple[int, int]) -> None:

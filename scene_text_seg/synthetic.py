@@ -2,11 +2,15 @@
 
 `write_inputs`: small IST_S inputs that mirror the real layout, and what they should load to.
 
-Images are small noisy JPEGs with a bright "word" rectangle; the mask marks the rectangle
-as text (1) with an uncertain (255) band around it. Every few images carry an EXIF
-Orientation tag, with the mask drawn on the raw grid or on the EXIF-oriented grid; masks
-are saved as grayscale, 8-bit palette (index colours differ from the values), 1-bit and
-small-palette PNGs. Some images have no mask. The labels zip has split folders and
+Two looks. `look="boxes"` (the default, what the tests rely on): small noisy JPEGs with a bright
+"word" rectangle; the mask marks the rectangle as text (1) with an uncertain (255) band around it.
+`look="photo"` (the demos): real words drawn with Pillow's scalable font in several sizes, angles and
+colours, on signs or straight on photo-like scenes; the mask is the glyph pixels (1) with an
+uncertain ring (255) around them, and each word's polygon is its turned bounding quadrilateral.
+Both looks: every few images carry an EXIF Orientation tag, with the mask drawn on the raw grid or
+on the EXIF-oriented grid; masks are saved as grayscale, 8-bit palette (index colours differ from
+the values), 1-bit and small-palette PNGs (those two without the 255 ring: they cannot hold it).
+Some images have no mask. The labels zip has split folders and
 `__MACOSX` / dot-file junk.
 
 `write_stand_ins`: realistic IST_S stand-ins for benchmarks (1280x720 photo-like JPEGs of
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -31,6 +36,9 @@ from typing import Optional
 
 import numpy as np
 import PIL.Image
+import PIL.ImageDraw
+import PIL.ImageFilter
+import PIL.ImageFont
 
 # PIL's own table for applying an EXIF orientation (what `datasets.Image` does on decode).
 ORIENTATION_TRANSPOSE = {
@@ -131,6 +139,8 @@ def _encode(image: PIL.Image.Image, photo_format: str, orientation: Optional[int
     elif photo_format == "PNG":
         image.save(buffer, "PNG", **options)
     else:  # GIF: no EXIF; the second frame, when there is one, is the first turned upside down
+        # The fast octree: PIL's default median cut takes about a second per 320x180 photo.
+        image = image.quantize(256, method=PIL.Image.Quantize.FASTOCTREE)
         more = [image.transpose(PIL.Image.Transpose.ROTATE_180)] if photo_format == "GIF2" else []
         image.save(buffer, "GIF", save_all=bool(more), append_images=more)
     return buffer.getvalue()
@@ -145,10 +155,16 @@ def make_split(
     text_free: frozenset[int] = frozenset(),
     format_of: Callable[[int], str] = lambda number: "JPEG",
     name_of: Callable[[int], str] = lambda number: f"img_{number}",
+    look: str = "boxes",
 ) -> dict[str, Expected]:
     """`count` images named `name_of(1)` … (img_1 … img_N); indices in `unlabeled` get no mask, those in
     `text_free` a mask without text (all background, as IST_S has for some photos). `format_of` picks
-    each photo's format (JPEG unless told)."""
+    each photo's format (JPEG unless told); `look` how the photos and masks are drawn (see the module).
+
+    Raises:
+        ValueError: `look` is not one of LOOKS, or `size` is below MIN_PHOTO_SIZE for the photo look.
+    """
+    check_look(look, size)
     width, height = size
     out = {}
     for number in range(1, count + 1):
@@ -157,16 +173,21 @@ def make_split(
         photo_format = format_of(number)
         if photo_format.startswith("GIF"):
             orientation, grid = None, "raw"  # a GIF carries no EXIF
-        x0, y0 = int(rng.integers(1, width // 2)), int(rng.integers(1, height // 2))
-        box = (x0, y0, x0 + int(rng.integers(3, width // 3)), y0 + int(rng.integers(2, height // 3)))
-        photo = _encode(_photo(rng, size, box), photo_format, orientation)
-        words = _words(number, box, text_free=number in text_free)
+        if look == "photo":
+            scene = _scene(rng, size, number, text_free=number in text_free)
+            picture, words, label_map = scene.image, scene.words, scene.label_map
+        else:
+            x0, y0 = int(rng.integers(1, width // 2)), int(rng.integers(1, height // 2))
+            box = (x0, y0, x0 + int(rng.integers(3, width // 3)), y0 + int(rng.integers(2, height // 3)))
+            picture, words = _photo(rng, size, box), _words(number, box, text_free=number in text_free)
+            label_map = functools.partial(_label_map, size, box)
+        photo = _encode(picture, photo_format, orientation)
         kind = {"extension": EXTENSIONS[photo_format], "frames": 2 if photo_format == "GIF2" else 1}
         if number in unlabeled:
             out[name_of(number)] = Expected(photo, orientation, None, None, None, words, **kind)
             continue
         mode = MASK_MODES[case % len(MASK_MODES)]
-        mask = _label_map(size, box, uncertain=mode not in ("1", "P2"))
+        mask = label_map(uncertain=mode not in ("1", "P2"))  # 1-bit and 2-colour masks cannot hold 255
         if number in text_free:
             mask = np.zeros_like(mask)
         if grid == "oriented":
@@ -187,6 +208,261 @@ def _words(number: int, box: tuple[int, int, int, int], text_free: bool) -> dict
         words["text"].append("###")
         words["ignore"].append(True)
     return words
+
+
+# ---- the photo look: words drawn with a real font on photo-like scenes -----------------------------------
+
+LOOKS = ("boxes", "photo")
+MIN_PHOTO_SIZE = (24, 16)  # the smallest font's shortest word fits here, unturned
+SIGN_WORDS = (
+    "EXIT", "OPEN", "SALE", "Hotel", "CAFE", "STOP", "Bus 12", "PARKING", "Station", "Bakery", "24h",
+    "Welcome", "Taxi", "Market", "BANK", "Gate 3", "Pizza", "Metro", "Books", "NO ENTRY", "Tickets", "Park",
+)  # fmt: skip
+SHORTEST_WORD = "24h"
+# (panel, text) colours of signs: light text on dark panels and the other way round
+SIGN_COLOURS = (
+    ((24, 70, 160), (245, 245, 240)),
+    ((0, 110, 70), (250, 250, 250)),
+    ((190, 30, 35), (255, 240, 220)),
+    ((245, 205, 40), (20, 20, 25)),
+    ((236, 236, 230), (30, 40, 120)),
+    ((28, 28, 32), (255, 200, 60)),
+)
+
+
+def check_look(look: str, size: tuple[int, int]) -> None:
+    """Check that the writers can draw `look` at `size`.
+
+    Args:
+        look: one of LOOKS: "boxes" (bright rectangles) or "photo" (words drawn on photo-like scenes).
+        size: (width, height) of the photos; the photo look needs at least MIN_PHOTO_SIZE.
+
+    Raises:
+        ValueError: naming `look` (not one of LOOKS) or `size` (too small for the photo look).
+    """
+    if look not in LOOKS:
+        raise ValueError(f"look: expected one of {', '.join(map(repr, LOOKS))}, found {look!r}")
+    if look == "photo" and (size[0] < MIN_PHOTO_SIZE[0] or size[1] < MIN_PHOTO_SIZE[1]):
+        low = "x".join(map(str, MIN_PHOTO_SIZE))
+        raise ValueError(f"size: look='photo' needs at least {low} pixels, found {size[0]}x{size[1]}")
+
+
+@functools.cache
+def _font(size: int) -> PIL.ImageFont.FreeTypeFont:
+    return PIL.ImageFont.load_default(size=size)
+
+
+@dataclasses.dataclass
+class _Glyphs:
+    """One word drawn, turned, on its own canvas: coverage in [0, 1] and its polygon on that canvas."""
+
+    coverage: np.ndarray  # float32 (h, w): how much of each pixel the glyphs cover
+    polygon: np.ndarray  # int (4, 2): the turned bounding quadrilateral, clockwise from top-left
+    panel: np.ndarray  # float (4, 2): a sign's outline around the word
+
+
+def _glyphs(text: str, font_size: int, angle: float, blur: float = 0.0) -> Optional[_Glyphs]:
+    """`text` drawn anti-aliased and turned by `angle` degrees (anticlockwise); None if no pixel is covered
+    by half. The polygon bounds the pixels covered by at least half (the mask's text pixels) with a
+    margin, in the word's own direction."""
+    font = _font(font_size)
+    left, top, right, bottom = font.getbbox(text)
+    pad = 2 + int(blur * 2)
+    canvas = PIL.Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 0)
+    PIL.ImageDraw.Draw(canvas).text((pad - left, pad - top), text, fill=255, font=font)
+    if blur:
+        canvas = canvas.filter(PIL.ImageFilter.GaussianBlur(blur))
+    turned = canvas.rotate(angle, resample=PIL.Image.Resampling.BICUBIC, expand=True)
+    coverage = np.asarray(turned, np.float32) / 255
+    ys, xs = np.nonzero(coverage >= 0.5)
+    if not len(xs):
+        return None
+    theta = np.deg2rad(angle)
+    along, across = np.array([np.cos(theta), -np.sin(theta)]), np.array([np.sin(theta), np.cos(theta)])
+    points = np.stack([xs, ys], axis=1).astype(np.float64)
+    u, v = points @ along, points @ across
+
+    def quadrilateral(margin: float) -> np.ndarray:
+        u0, u1, v0, v1 = u.min() - margin, u.max() + margin, v.min() - margin, v.max() + margin
+        return np.array([u0 * along + v0 * across for u0, v0 in ((u0, v0), (u1, v0), (u1, v1), (u0, v1))])
+
+    # Rounding moves a corner by at most 0.71 pixel: a margin of 1 keeps every covered pixel inside.
+    margin = max(1.0, 0.1 * font_size)
+    return _Glyphs(coverage, np.round(quadrilateral(margin)).astype(int), quadrilateral(margin + 0.3 * font_size))
+
+
+def _muted(rng: np.random.Generator, count: int) -> np.ndarray:
+    """`count` colours as photos hold them: mostly grey, brown, olive and sky tones, little saturation."""
+    colours = rng.integers(30, 225, (count, 3)).astype(np.float32)
+    grey = colours.mean(axis=1, keepdims=True)
+    return grey + rng.uniform(0.2, 0.5, (count, 1)) * (colours - grey)
+
+
+def _backdrop(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
+    """A photo-like scene, float32 (h, w, 3): a smooth muted colour field lit from above, a few
+    soft-edged blocks (walls, windows, shop fronts) and a mild texture."""
+    width, height = size
+    # Drawn at a quarter of the size: scaling it up softens the blocks' edges as a blur would, in less time.
+    small = (max(width // 4, 4), max(height // 4, 3))
+    low = PIL.Image.fromarray(_muted(rng, 12).reshape(3, 4, 3).astype(np.uint8))
+    field = np.asarray(low.resize(small, PIL.Image.Resampling.BICUBIC), np.float32)
+    field += np.linspace(30, -30, small[1], dtype=np.float32)[:, None, None]
+    scene = PIL.Image.fromarray(np.clip(field, 0, 255).astype(np.uint8))
+    draw = PIL.ImageDraw.Draw(scene)
+    for colour in _muted(rng, int(rng.integers(2, 6))):
+        x0, y0 = int(rng.integers(-small[0] // 4, small[0])), int(rng.integers(-small[1] // 4, small[1]))
+        x1 = x0 + int(rng.integers(small[0] // 8, small[0] // 2 + 2))
+        y1 = y0 + int(rng.integers(small[1] // 8, small[1]))
+        draw.rectangle((x0, y0, x1, y1), fill=tuple(int(c) for c in colour))
+    scene = scene.resize(size, PIL.Image.Resampling.BICUBIC)
+    # A grey texture (surfaces vary in brightness more than in hue), a third of the size scaled up.
+    texture = PIL.Image.fromarray(rng.integers(0, 256, (height // 3 + 1, width // 3 + 1), dtype=np.uint8), "L")
+    grain = np.asarray(texture.resize(size, PIL.Image.Resampling.BILINEAR), np.float32) * 0.1 - 12.8
+    return np.asarray(scene, np.float32) + grain[:, :, None]
+
+
+def _paint(pixels: np.ndarray, coverage: np.ndarray, colour: tuple, at: tuple[int, int]) -> None:
+    """Blend `colour` into `pixels` where `coverage` says, with the canvas's top-left at `at` (clipped)."""
+    height, width = pixels.shape[:2]
+    x, y = at
+    left, top = max(x, 0), max(y, 0)
+    right, bottom = min(x + coverage.shape[1], width), min(y + coverage.shape[0], height)
+    if left >= right or top >= bottom:
+        return
+    alpha = coverage[top - y : bottom - y, left - x : right - x, None]
+    region = pixels[top:bottom, left:right]
+    region[...] = (1 - alpha) * region + alpha * np.asarray(colour, np.float32)
+
+
+def _stamp(target: np.ndarray, glyphs: _Glyphs, at: tuple[int, int]) -> None:
+    """Mark the pixels the glyphs cover by at least half, on `target` (bool, image-sized)."""
+    ys, xs = np.nonzero(glyphs.coverage >= 0.5)
+    target[ys + at[1], xs + at[0]] = True  # inside the image: the polygon holding them was placed inside
+
+
+@dataclasses.dataclass
+class _Scene:
+    """A drawn photo, the pixels of its legible and its don't-care words, and its ICDAR words."""
+
+    image: PIL.Image.Image
+    text: np.ndarray  # bool (h, w): glyph pixels of legible words
+    dont_care: np.ndarray  # bool (h, w): glyph pixels of don't-care (###) words
+    words: dict
+    ring: int  # the uncertain ring's width, in pixels
+
+    def label_map(self, uncertain: bool) -> np.ndarray:
+        """Text (1) where legible glyphs are drawn; with `uncertain`, 255 on don't-care glyphs and on a
+        ring of `ring` pixels around every glyph."""
+        mask = np.zeros(self.text.shape, np.uint8)
+        if uncertain:
+            drawn = PIL.Image.fromarray((self.text | self.dont_care).astype(np.uint8) * 255, "L")
+            # On a 0/255 map a box blur is non-zero exactly where a max filter of the same square is,
+            # and PIL's box blur is ten times faster than its max filter.
+            mask[np.asarray(drawn.filter(PIL.ImageFilter.BoxBlur(self.ring))) > 0] = 255
+        mask[self.text] = 1
+        return mask
+
+
+class _Layout:
+    """Places words on an image of `size` so that their polygons lie inside it and their signs do not overlap."""
+
+    def __init__(self, rng: np.random.Generator, size: tuple[int, int]):
+        self.rng, self.size, self.taken = rng, size, []
+
+    def place(self, glyphs: _Glyphs, tries: int = 12) -> Optional[tuple[int, int]]:
+        """An offset putting the canvas's polygon inside the image, its sign clear of earlier ones."""
+        width, height = self.size
+        low, high = -glyphs.polygon.min(axis=0), np.array([width - 1, height - 1]) - glyphs.polygon.max(axis=0)
+        if (low > high).any():
+            return None
+        for _ in range(tries):
+            at = (int(self.rng.integers(low[0], high[0] + 1)), int(self.rng.integers(low[1], high[1] + 1)))
+            outline = glyphs.panel + at
+            box = (*outline.min(axis=0) - 2, *outline.max(axis=0) + 2)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in self.taken):
+                self.taken.append(box)
+                return at
+        return None
+
+
+def _legible_word(rng: np.random.Generator, number: int, first: bool) -> str:
+    # A transcription holding a comma (a price) on every third image, as ICDAR's files have some.
+    if first and number % 3 == 0:
+        return f"{int(rng.integers(1, 10))},{int(rng.integers(10, 100))}"
+    return SIGN_WORDS[int(rng.integers(len(SIGN_WORDS)))]
+
+
+def _scene(rng: np.random.Generator, size: tuple[int, int], number: int, text_free: bool) -> _Scene:
+    """A photo-like scene with one to three legible words (on signs or straight on the scene), a small
+    blurred don't-care word on even images; a text-free image gets only the don't-care word."""
+    width, height = size
+    pixels, layout = _backdrop(rng, size), _Layout(rng, size)
+    text, dont_care = np.zeros((height, width), bool), np.zeros((height, width), bool)
+    words: dict = {"polygon": [], "text": [], "ignore": []}
+    small, large = max(7, height // 14), max(8, height // 4)
+    for index in range(0 if text_free else int(rng.integers(1, 4))):
+        word = _legible_word(rng, number, first=index == 0)
+        font_size = int(rng.integers(small, large + 1))
+        angle = float(rng.uniform(-30, 30)) if rng.random() < 0.6 else 0.0
+        # The first word must fit: unturned, then smaller, then the shortest word (tiny images).
+        attempts = [(word, font_size, angle)]
+        if index == 0:
+            attempts += [(word, smaller, 0.0) for smaller in range(font_size, 5, -1)]
+            attempts += [(SHORTEST_WORD, smaller, 0.0) for smaller in range(font_size, 5, -1)]
+        for word, font_size, angle in attempts:
+            glyphs = _glyphs(word, font_size, angle)
+            at = layout.place(glyphs) if glyphs else None
+            if at:
+                break
+        else:
+            if index == 0:
+                raise ValueError(f"size: {width}x{height} holds no word")  # check_look keeps this away
+            continue
+        on_sign = rng.random() < 0.65
+        panel, colour = SIGN_COLOURS[int(rng.integers(len(SIGN_COLOURS)))]
+        if on_sign:
+            corner = np.floor(glyphs.panel.min(axis=0)).astype(int)
+            extent = np.ceil(glyphs.panel.max(axis=0)).astype(int) - corner + 1
+            outline = PIL.Image.new("L", tuple(int(e) for e in extent), 0)
+            PIL.ImageDraw.Draw(outline).polygon([tuple(p) for p in glyphs.panel - corner], fill=255)
+            _paint(pixels, np.asarray(outline, np.float32) / 255, panel, tuple(int(c) for c in corner + at))
+        else:  # straight on the scene: light on dark, dark on light
+            x0, y0 = glyphs.polygon.min(axis=0) + at
+            x1, y1 = glyphs.polygon.max(axis=0) + at
+            light = pixels[y0 : y1 + 1, x0 : x1 + 1].mean() < 120
+            colour = tuple(int(c) for c in (rng.integers(215, 256, 3) if light else rng.integers(0, 45, 3)))
+        _paint(pixels, glyphs.coverage, colour, at)
+        _stamp(text, glyphs, at)
+        words["polygon"].append((glyphs.polygon + at).reshape(-1).tolist())
+        words["text"].append(word)
+        words["ignore"].append(False)
+    if text_free or number % 2 == 0:
+        _dont_care_word(rng, pixels, layout, dont_care, words)
+    pixels += rng.integers(-4, 5, pixels.shape, dtype=np.int8)  # sensor noise
+    image = PIL.Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8), "RGB")
+    return _Scene(image, text, dont_care, words, ring=1 if min(size) < 400 else 2)
+
+
+def _dont_care_word(
+    rng: np.random.Generator, pixels: np.ndarray, layout: _Layout, dont_care: np.ndarray, words: dict
+) -> None:
+    """A small, faint, blurred word (illegible: don't care); where none fits, a don't-care polygon in a
+    corner over nothing drawn, as the boxes look has."""
+    word = SIGN_WORDS[int(rng.integers(len(SIGN_WORDS)))]
+    glyphs = _glyphs(word, max(6, pixels.shape[0] // 18), float(rng.uniform(-20, 20)), blur=0.8)
+    at = layout.place(glyphs) if glyphs else None
+    if at:
+        x0, y0 = glyphs.polygon.min(axis=0) + at
+        x1, y1 = glyphs.polygon.max(axis=0) + at
+        under = pixels[y0 : y1 + 1, x0 : x1 + 1].mean(axis=(0, 1))
+        _paint(pixels, glyphs.coverage, tuple(under + (45 if under.mean() < 128 else -45)), at)
+        _stamp(dont_care, glyphs, at)
+        polygon = (glyphs.polygon + at).reshape(-1).tolist()
+    else:
+        polygon = [0, 0, 2, 0, 2, 1, 0, 1]
+    words["polygon"].append(polygon)
+    words["text"].append("###")
+    words["ignore"].append(True)
 
 
 def gt_file(words: dict, bom: bool) -> bytes:
@@ -224,15 +500,26 @@ def write_inputs(
     junk: bool = True,
     text_free: Optional[dict[str, set[int]]] = None,
     words: bool = False,
+    look: str = "boxes",
 ) -> dict[str, dict[str, Expected]]:
-    """Write the three inputs into `root` (as zips or extracted folders); return split -> image_id -> Expected."""
+    """Write the three inputs into `root` (as zips or extracted folders); return split -> image_id -> Expected.
+
+    `look` is "boxes" (bright rectangles, the tests' default) or "photo" (words drawn on photo-like
+    scenes, the demo's; `size` at least MIN_PHOTO_SIZE).
+
+    Raises:
+        ValueError: `look` is not one of LOOKS, or `size` is too small for the photo look.
+    """
+    check_look(look, size)
     rng = np.random.default_rng(seed)
     layout = layout or Layout()
     unlabeled = unlabeled if unlabeled is not None else {"train": {4, 9}, "test": {3}}
     text_free = text_free or {}
     expected = {
-        "train": make_split(rng, n_train, unlabeled["train"], size, 0, frozenset(text_free.get("train", ()))),
-        "test": make_split(rng, n_test, unlabeled["test"], size, 3, frozenset(text_free.get("test", ()))),
+        "train": make_split(
+            rng, n_train, unlabeled["train"], size, 0, frozenset(text_free.get("train", ())), look=look
+        ),
+        "test": make_split(rng, n_test, unlabeled["test"], size, 3, frozenset(text_free.get("test", ())), look=look),
     }
     os.makedirs(root, exist_ok=True)
     labels = {}
@@ -288,15 +575,24 @@ def write_mlt_s_inputs(
     size: tuple[int, int] = (40, 24),
     form: str = "zip",
     layout: Optional[Layout] = None,
+    look: str = "boxes",
 ) -> dict[str, dict[str, Expected]]:
     """Stand-ins of MLT_S's ten inputs: eight training zips (img_1 … in order), the validation zip, the
-    labels zip (`MLT_S_labels/training_labels/`, `.../validation_labels/`); mixed formats, EXIF tags."""
+    labels zip (`MLT_S_labels/training_labels/`, `.../validation_labels/`); mixed formats, EXIF tags.
+    `look` as for `write_inputs`.
+
+    Raises:
+        ValueError: `look` is not one of LOOKS, or `size` is too small for the photo look.
+    """
+    check_look(look, size)
     rng = np.random.default_rng(seed)
     layout = layout or Layout("MLT_S_labels/", {"train": "training_labels", "validation": "validation_labels"})
     unlabeled = unlabeled if unlabeled is not None else {"train": {3, 10}, "validation": {2}}
     expected = {
-        "train": make_split(rng, MLT_TRAINING_ZIPS * per_zip, unlabeled["train"], size, 0, format_of=mlt_format),
-        "validation": make_split(rng, n_validation, unlabeled["validation"], size, 3, format_of=mlt_format),
+        "train": make_split(
+            rng, MLT_TRAINING_ZIPS * per_zip, unlabeled["train"], size, 0, format_of=mlt_format, look=look
+        ),
+        "validation": make_split(rng, n_validation, unlabeled["validation"], size, 3, format_of=mlt_format, look=look),
     }
     os.makedirs(root, exist_ok=True)
     for index in range(MLT_TRAINING_ZIPS):
@@ -323,11 +619,17 @@ def write_coco_ts_inputs(
     size: tuple[int, int] = (40, 24),
     form: str = "zip",
     cocotext: bool = True,
+    look: str = "boxes",
 ) -> dict[str, dict[str, Expected]]:
     """Stand-ins of COCO_TS's inputs: `train2014.zip` (`train2014/COCO_train2014_<id>.jpg`, most of them
     unlabelled, some grey), `COCO_TS_labels.zip` (flat `coco_ts_labels/<stem>.png`), and with
     `cocotext` the COCO-Text v2 annotations (`cocotext.v2.json`) whose sets divide the labelled images:
-    every third in `val`, one labelled image in neither set."""
+    every third in `val`, one labelled image in neither set. `look` as for `write_inputs`.
+
+    Raises:
+        ValueError: `look` is not one of LOOKS, or `size` is too small for the photo look.
+    """
+    check_look(look, size)
     rng = np.random.default_rng(seed)
     labelled = labelled if labelled is not None else set(range(1, n_images + 1, 2))
     images = make_split(
@@ -337,6 +639,7 @@ def write_coco_ts_inputs(
         size,
         format_of=lambda number: "JPEG grey" if number % 4 == 1 else "JPEG",
         name_of=coco_name,
+        look=look,
     )
     expected = {"train": images}
     os.makedirs(root, exist_ok=True)
