@@ -13,6 +13,7 @@ This file holds what is COCO_TS's own; the mechanism is the engine's (`scene_tex
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
