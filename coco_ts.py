@@ -396,7 +396,7 @@ def _add_image(found: dict[str, tuple[str, str]], key: str, entry: object, where
 def write_demo_inputs(folder: str) -> None:
     """Write small synthetic stand-ins of the downloads into `folder` (never real images): a train2014
     zip of mostly unlabelled photos (some grey), the labels, and COCO-Text's sets."""
-    scene_text_seg.synthetic.write_coco_ts_inputs(folder, seed=2014, n_images=40, size=(320, 240))
+    scene_text_seg.synthetic.write_coco_ts_inputs(folder, seed=2014, n_images=40, size=(320, 240), look="photo")
 
 
 SPEC = scene_text_seg.spec.DatasetSpec(

@@ -182,7 +182,14 @@ def write_demo_inputs(folder: str) -> None:
     """Write small synthetic stand-ins of the three downloads into `folder` (never real images): 24 train
     and 12 test photos, some without a mask and some whose mask holds no text, as in IST_S."""
     scene_text_seg.synthetic.write_inputs(
-        folder, seed=2015, n_train=24, n_test=12, size=(320, 180), text_free={"train": {5, 11}, "test": {4}}, words=True
+        folder,
+        seed=2015,
+        n_train=24,
+        n_test=12,
+        size=(320, 180),
+        text_free={"train": {5, 11}, "test": {4}},
+        words=True,
+        look="photo",
     )
 
 

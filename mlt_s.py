@@ -168,7 +168,9 @@ as `data_dir`:
 def write_demo_inputs(folder: str) -> None:
     """Write small synthetic stand-ins of the ten downloads into `folder` (never real images): JPEG,
     PNG and GIF photos, some EXIF-tagged, some without a mask."""
-    scene_text_seg.synthetic.write_mlt_s_inputs(folder, seed=2017, per_zip=3, n_validation=8, size=(320, 180))
+    scene_text_seg.synthetic.write_mlt_s_inputs(
+        folder, seed=2017, per_zip=3, n_validation=8, size=(320, 180), look="photo"
+    )
 
 
 SPEC = scene_text_seg.spec.DatasetSpec(
