@@ -14,6 +14,8 @@ import glob
 import os
 import re
 import shlex
+import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -201,3 +203,47 @@ def test_a_block_marked_not_run_is_skipped_and_every_other_one_runs(tmp_path, mo
     (tmp_path / "run").mkdir()
     assert run_page("page.md", stand_ins, tmp_path / "run", monkeypatch)["ran"] is True
     assert capsys.readouterr().out.startswith("ist-s ")
+
+
+# ---- housekeeping: what the project leaves behind -----------------------------------------------------------
+
+
+def test_the_test_session_leaves_nothing_in_the_temporary_folder(tmp_path):
+    """A pytest run with the suite's conftest removes its sandbox (the datasets cache and modules) at exit."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    (tmp_path / "test_tiny.py").write_text(
+        "import os, tempfile\n"
+        "def test_sandbox_in_use():\n"
+        "    cache = os.environ['HF_DATASETS_CACHE']\n"
+        "    assert os.path.basename(os.path.dirname(cache)).startswith('ist_s_tests_')\n"
+        "    assert os.path.dirname(os.path.dirname(cache)) == tempfile.gettempdir()\n"
+        "    os.makedirs(cache)\n"
+        "    open(os.path.join(cache, 'left'), 'w').close()\n"
+    )
+    pytest_with_our_conftest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.conftest"]
+    result = subprocess.run(
+        [*pytest_with_our_conftest, "--rootdir", str(tmp_path), str(tmp_path / "test_tiny.py")],
+        cwd=REPO,
+        env={**os.environ, "TMPDIR": str(temporary)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+    assert [name for name in os.listdir(temporary) if name.startswith("ist_s_tests_")] == []
+
+
+def test_no_generated_image_is_committed():
+    ignored = subprocess.run(
+        ["git", "check-ignore", "ist_s_demo_preview.png", "coco_ts_preview.png", "demo_preview.png", "site/"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    if ignored.returncode == 128:
+        pytest.skip("not a git checkout")
+    assert ignored.stdout.split() == ["ist_s_demo_preview.png", "coco_ts_preview.png", "demo_preview.png", "site/"]
+    tracked = subprocess.run(["git", "ls-files", "*.png"], cwd=REPO, capture_output=True, text=True, check=True)
+    assert tracked.stdout == ""
