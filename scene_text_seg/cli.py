@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import shlex
+import signal
 import sys
 import tempfile
 import time
@@ -343,6 +344,33 @@ def _prog(name: str) -> str:
     return command if os.path.basename(sys.argv[0]) == command else f"python {name}.py"
 
 
+# Whether this process is running a verb: processes it forks meanwhile (datasets' build pool) leave
+# Ctrl-C to it. Without that each worker printed its own KeyboardInterrupt traceback; the verb's
+# process stops them itself as it unwinds (the pool is terminated on the way out).
+_running_a_verb = False
+
+
+def _leave_ctrl_c_to_the_verb() -> None:
+    if _running_a_verb:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; elsewhere workers are spawned, not forked
+    os.register_at_fork(after_in_child=_leave_ctrl_c_to_the_verb)
+
+
+def _raised_while_interrupted(error: BaseException) -> bool:
+    """Whether `error` was raised while a Ctrl-C was unwinding: datasets' process pool, cleaning up in a
+    `finally`, turns the KeyboardInterrupt into a TimeoutError whose context is the interrupt."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def main(builder_cls: type[engine.SceneTextSegBuilder], argv: Optional[list[str]] = None, prog: str = "") -> int:
     """Run one verb of a dataset's command line.
 
@@ -362,6 +390,8 @@ def main(builder_cls: type[engine.SceneTextSegBuilder], argv: Optional[list[str]
     engine_logger = logging.getLogger("datasets.scene_text_seg")
     level = engine_logger.level
     engine_logger.setLevel(logging.INFO)
+    global _running_a_verb
+    running, _running_a_verb = _running_a_verb, True
     try:
         return args.handler(args)
     except KeyboardInterrupt:
@@ -377,7 +407,11 @@ def main(builder_cls: type[engine.SceneTextSegBuilder], argv: Optional[list[str]
     except Exception as e:
         if args.debug:
             raise
+        if _raised_while_interrupted(e):
+            print("interrupted", file=sys.stderr)
+            return 130
         print(f"error: {type(e).__name__}: {e} (run with --debug for the traceback)", file=sys.stderr)
         return 1
     finally:
+        _running_a_verb = running
         engine_logger.setLevel(level)

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import struct
 import subprocess
 import sys
@@ -237,6 +238,53 @@ def test_ctrl_c_prints_one_line_and_exits_130(verb, where, zip_inputs, cache_dir
     assert (code, err) == (130, "interrupted\n")
     with pytest.raises(KeyboardInterrupt):  # --debug shows where it stopped
         ist_s.main([verb, *options, "--debug"])
+
+
+# A build whose rows come slowly, and which says so on stderr once rows are being made (in every build
+# process: they are forked with the patch), so that Ctrl-C surely falls in the middle of it.
+ROWS_SLOWLY = """
+import sys, time
+import ist_s
+from scene_text_seg import builder
+
+make_rows = builder.SceneTextSegBuilder._generate_examples
+
+def slowly(self, *args, **kwargs):
+    for row in make_rows(self, *args, **kwargs):
+        print("making rows", file=sys.stderr, flush=True)
+        time.sleep(0.5)
+        yield row
+
+builder.SceneTextSegBuilder._generate_examples = slowly
+sys.exit(ist_s.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("num_proc", ["1", "2"])
+def test_ctrl_c_during_a_real_build_prints_one_line_and_exits_130(num_proc, zip_inputs, tmp_path):
+    argv = ["build", "--data-dir", zip_inputs[0], "--cache-dir", str(tmp_path / "cache"), "--num-proc", num_proc]
+    process = subprocess.Popen(
+        [sys.executable, "-c", ROWS_SLOWLY, *argv, "--verification-mode", "no_checks"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a process group of its own, which gets the SIGINT as a terminal's would
+    )
+    before = []
+    try:
+        for line in process.stderr:
+            before.append(line)
+            if line == "making rows\n":
+                break
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert before[-1] == "making rows\n", "".join(before)
+    assert process.returncode == 130, err
+    assert err.splitlines()[-1] == "interrupted" and "KeyboardInterrupt" not in err, err
 
 
 def _main(module, capsys, *argv):
