@@ -9,6 +9,8 @@ import argparse
 import json
 import logging
 import os
+import shlex
+import signal
 import sys
 import tempfile
 import time
@@ -17,6 +19,7 @@ from typing import Optional
 
 import datasets
 
+from . import __version__
 from . import builder as engine
 from .errors import SceneTextSegError
 from .inputs import check_inputs
@@ -104,29 +107,56 @@ def _cmd_preview(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    spec = args.builder_cls.SPEC
-    with tempfile.TemporaryDirectory(prefix=f"{spec.name}_demo_") as folder:
-        data_dir, cache_dir = os.path.join(folder, "data"), args.cache_dir or os.path.join(folder, "cache")
-        spec.write_demo_inputs(data_dir)
-        print(f"demo inputs (synthetic stand-ins for the downloads) in {data_dir}: {sorted(os.listdir(data_dir))}")
-        # The stand-in archives are not the published ones: their checksums cannot match.
-        common = {
-            "builder_cls": args.builder_cls,
-            "data_dir": data_dir,
-            "cache_dir": cache_dir,
-            "num_proc": None,
-            "verification_mode": "no_checks",
-        }
-        first_split = next(iter(spec.split_images))
-        steps = [
-            ("build", _cmd_build, {"config": "default"}),
-            ("stats", _cmd_stats, {"config": _every_image_config(args.builder_cls), "json": False}),
-            ("preview", _cmd_preview, {"config": "default", "split": first_split, "n": 8, "seed": 0, "out": args.out}),
-        ]
-        for name, handler, options in steps:
-            print(f"\n$ {args.prog} {name}")
-            handler(types.SimpleNamespace(**common, **options))
+    if args.keep is None:
+        with tempfile.TemporaryDirectory(prefix=f"{args.builder_cls.SPEC.name}_demo_") as folder:
+            _run_demo(args, os.path.join(folder, "data"), args.cache_dir or os.path.join(folder, "cache"))
+        return 0
+    _check_keep_folder(args.keep)
+    # Kept stand-ins are built into the datasets cache the next commands read, so they start from it.
+    _run_demo(args, args.keep, args.cache_dir)
+    _print_next_steps(args)
     return 0
+
+
+def _check_keep_folder(folder: str) -> None:
+    """Refuse a folder that holds anything: the stand-ins would overwrite downloads of the same names."""
+    if os.path.exists(folder) and not (os.path.isdir(folder) and not os.listdir(folder)):
+        raise UsageError(f"--keep {folder!r}: expected a new or empty folder, found one that holds files")
+
+
+def _run_demo(args, data_dir: str, cache_dir: Optional[str]) -> None:
+    spec = args.builder_cls.SPEC
+    spec.write_demo_inputs(data_dir)
+    print(f"demo inputs (synthetic stand-ins for the downloads) in {data_dir}: {sorted(os.listdir(data_dir))}")
+    # The stand-in archives are not the published ones: their checksums cannot match.
+    common = {
+        "builder_cls": args.builder_cls,
+        "data_dir": data_dir,
+        "cache_dir": cache_dir,
+        "num_proc": None,
+        "verification_mode": "no_checks",
+    }
+    first_split = next(iter(spec.split_images))
+    steps = [
+        ("build", _cmd_build, {"config": "default"}),
+        ("stats", _cmd_stats, {"config": _every_image_config(args.builder_cls), "json": False}),
+        ("preview", _cmd_preview, {"config": "default", "split": first_split, "n": 8, "seed": 0, "out": args.out}),
+    ]
+    for name, handler, options in steps:
+        print(f"\n$ {args.prog} {name}")
+        handler(types.SimpleNamespace(**common, **options))
+
+
+def _print_next_steps(args) -> None:
+    """What to try on the kept stand-ins: commands and Python, with the checksum check they need off."""
+    name, folder = args.builder_cls.SPEC.name, args.keep
+    options = f"--data-dir {shlex.quote(folder)} --verification-mode no_checks"
+    print(f"\nkept the stand-ins in {folder}; try next (stand-ins need no_checks: they are not the published files):")
+    for verb in ("build", "stats --json", "preview --out preview.png"):
+        print(f"  {args.prog} {verb} {options}")
+    print("  and in Python:")
+    print(f"    import {name}")
+    print(f"    dataset = {name}.load({folder!r}, verification_mode='no_checks')")
 
 
 def _every_image_config(builder_cls: type[engine.SceneTextSegBuilder]) -> str:
@@ -187,22 +217,43 @@ EXAMPLES = {
     "verify": "verify --data-dir ~/{name}_downloads",
     "stats": "stats --data-dir ~/{name}_downloads --json",
     "preview": "preview --data-dir ~/{name}_downloads --out grid.png --split {split} --n 8 --seed 1",
-    "demo": "demo --out demo_preview.png",
+    "demo": "demo --keep {name}_data",
     "export": "export --data-dir ~/{name}_downloads --out {name}_hub",
     "push": "push --data-dir ~/{name}_downloads --repo-id my-org/{name} --private",
     "card": "card --check",
 }
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (argparse names the option in its error)."""
+class UsageError(SceneTextSegError):
+    """A command line option that cannot be honoured as given (exit 2, like argparse's usage errors)."""
+
+
+def _whole_number(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, found {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected at least {least}, found {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (argparse names the option in its error).
+
+    Raises:
+        argparse.ArgumentTypeError: `text` is not a whole number, or is below 1.
+    """
+    return _whole_number(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: a whole number of at least 0, e.g. a seed (argparse names the option in its error).
+
+    Raises:
+        argparse.ArgumentTypeError: `text` is not a whole number, or is negative.
+    """
+    return _whole_number(text, 0)
 
 
 def _options(spec) -> dict[str, argparse.ArgumentParser]:
@@ -238,6 +289,7 @@ def build_parser(builder_cls: type[engine.SceneTextSegBuilder], prog: str) -> ar
         epilog=f"Start with `{prog} demo`: it needs no download.",
     )
     parser.set_defaults(builder_cls=builder_cls, prog=prog)
+    parser.add_argument("--version", action="version", version=f"{spec.name.replace('_', '-')} {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     def verb(name: str, handler, help: str, options: tuple[str, ...], config: Optional[str] = None):
@@ -263,9 +315,14 @@ def build_parser(builder_cls: type[engine.SceneTextSegBuilder], prog: str) -> ar
     preview.add_argument("--out", default=f"{spec.name}_preview.png", help="PNG to write")
     preview.add_argument("--split", default=splits[0], choices=splits)
     preview.add_argument("--n", type=positive_int, default=8, help="how many images")
-    preview.add_argument("--seed", type=int, default=0, help="which images (seeded choice)")
+    preview.add_argument("--seed", type=non_negative_int, default=0, help="which images (seeded choice)")
     demo = verb("demo", _cmd_demo, "Run build, stats and preview on a small synthetic input set.", ("cache",))
     demo.add_argument("--out", default=f"{spec.name}_demo_preview.png", help="PNG the preview is written to")
+    demo.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="write the stand-ins (every input of every config) into DIR, a new or empty folder, and keep them",
+    )
     export_help = "Write a Hub dataset repo folder (Parquet + card) that needs no script."
     export_verb = verb("export", _cmd_export, export_help, building)
     export_verb.add_argument("--out", required=True, help="folder to write (new, or an earlier export)")
@@ -287,16 +344,61 @@ def _prog(name: str) -> str:
     return command if os.path.basename(sys.argv[0]) == command else f"python {name}.py"
 
 
+# Whether this process is running a verb: processes it forks meanwhile (datasets' build pool) leave
+# Ctrl-C to it. Without that each worker printed its own KeyboardInterrupt traceback; the verb's
+# process stops them itself as it unwinds (the pool is terminated on the way out).
+_running_a_verb = False
+
+
+def _leave_ctrl_c_to_the_verb() -> None:
+    if _running_a_verb:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; elsewhere workers are spawned, not forked
+    os.register_at_fork(after_in_child=_leave_ctrl_c_to_the_verb)
+
+
+def _raised_while_interrupted(error: BaseException) -> bool:
+    """Whether `error` was raised while a Ctrl-C was unwinding: datasets' process pool, cleaning up in a
+    `finally`, turns the KeyboardInterrupt into a TimeoutError whose context is the interrupt."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def main(builder_cls: type[engine.SceneTextSegBuilder], argv: Optional[list[str]] = None, prog: str = "") -> int:
-    """Run one verb; exit 2 for bad input or usage, 1 for anything else, no traceback unless --debug."""
+    """Run one verb of a dataset's command line.
+
+    Args:
+        builder_cls: the dataset's builder (`ist_s.IstS`, ...).
+        argv: the arguments after the command name (default: `sys.argv[1:]`).
+        prog: the command's name in messages (default: `ist-s` when run as that console command,
+            else `python ist_s.py`).
+
+    Returns:
+        The exit code: 0 done, 2 bad input or usage, 130 interrupted (Ctrl-C), 1 anything else;
+        one `error: ...` (or `interrupted`) line on stderr and no traceback unless `--debug`.
+    """
     args = build_parser(builder_cls, prog or _prog(builder_cls.SPEC.name)).parse_args(argv)
     # Our INFO lines (skipped images, sha256 of the labels) reach stderr through the `datasets`
     # logger tree's own handler; the level is ours alone, so datasets itself stays as quiet as set.
     engine_logger = logging.getLogger("datasets.scene_text_seg")
     level = engine_logger.level
     engine_logger.setLevel(logging.INFO)
+    global _running_a_verb
+    running, _running_a_verb = _running_a_verb, True
     try:
         return args.handler(args)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("interrupted", file=sys.stderr)
+        return 130
     except (SceneTextSegError, datasets.exceptions.ManualDownloadError) as e:
         if args.debug:
             raise
@@ -305,7 +407,11 @@ def main(builder_cls: type[engine.SceneTextSegBuilder], argv: Optional[list[str]
     except Exception as e:
         if args.debug:
             raise
+        if _raised_while_interrupted(e):
+            print("interrupted", file=sys.stderr)
+            return 130
         print(f"error: {type(e).__name__}: {e} (run with --debug for the traceback)", file=sys.stderr)
         return 1
     finally:
+        _running_a_verb = running
         engine_logger.setLevel(level)

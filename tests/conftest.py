@@ -1,5 +1,6 @@
 """Shared fixtures: synthetic inputs written once per session, a fresh cache per test."""
 
+import atexit
 import dataclasses
 import io
 import os
@@ -9,6 +10,19 @@ import zipfile
 
 # Before `datasets` is imported: never touch the user's cache or the network.
 _SANDBOX = tempfile.mkdtemp(prefix="ist_s_tests_")
+_SESSION_PID = os.getpid()
+
+
+def _remove_sandbox() -> None:
+    """Remove the sandbox when the test process exits: after the last test and every fixture's finaliser.
+
+    Processes forked from it (DataLoader workers, build processes) leave it to the process that made it.
+    """
+    if os.getpid() == _SESSION_PID:
+        shutil.rmtree(_SANDBOX, ignore_errors=True)
+
+
+atexit.register(_remove_sandbox)
 os.environ.setdefault("HF_HOME", os.path.join(_SANDBOX, "hf"))
 os.environ["HF_DATASETS_CACHE"] = os.path.join(_SANDBOX, "datasets")
 os.environ["HF_MODULES_CACHE"] = os.path.join(_SANDBOX, "modules")

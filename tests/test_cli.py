@@ -1,11 +1,15 @@
 """The command line, and every bad input failing cleanly through it: exit code, culprit named, no traceback."""
 
+import importlib
 import json
 import os
 import re
+import shlex
+import signal
 import struct
 import subprocess
 import sys
+import textwrap
 import time
 import zipfile
 import zlib
@@ -15,6 +19,7 @@ import PIL.Image
 import pytest
 
 import ist_s
+import scene_text_seg
 from scene_text_seg import cli as command_line
 from scene_text_seg import inputs, inspect, pixels, synthetic
 from tests.conftest import (
@@ -159,6 +164,139 @@ def test_usage_error_exits_2(capsys):
     assert code == 2 and "invalid choice" in err
 
 
+@pytest.mark.parametrize("name", ["ist_s", "mlt_s", "coco_ts"])
+def test_version_names_the_command_and_the_engine_version(name, capsys):
+    module = importlib.import_module(name)
+    with pytest.raises(SystemExit) as exit:
+        module.main(["--version"])
+    assert exit.value.code == 0
+    assert capsys.readouterr().out == f"{name.replace('_', '-')} {scene_text_seg.__version__}\n"
+
+
+def test_a_negative_seed_is_a_usage_error_naming_the_option(zip_inputs, capsys):
+    code, _, err = cli(capsys, "preview", "--data-dir", zip_inputs[0], "--seed", "-1")
+    assert code == 2 and "argument --seed: expected at least 0, found -1" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["ist_s", "mlt_s", "coco_ts"])
+def test_demo_keep_writes_every_input_keeps_them_and_says_what_to_try(name, tmp_path, capsys, monkeypatch):
+    module = importlib.import_module(name)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _main(module, capsys, "demo", "--keep", "kept", "--out", "demo.png")
+    assert code == 0, err
+    kept = sorted(os.listdir(tmp_path / "kept"))
+    assert kept == sorted(spec.filename for spec in module.SPEC.inputs)  # optional inputs (words) too
+    prog = f"python {name}.py"
+    tries = [line.strip() for line in out.splitlines() if line.startswith(f"  {prog} ")]
+    assert f"{prog} build --data-dir kept --verification-mode no_checks" in tries
+    for line in tries:  # every printed command runs as printed
+        code, _, err = _main(module, capsys, *shlex.split(line)[2:])
+        assert code == 0, (line, err)
+    python = out.split("and in Python:\n", 1)[1]
+    namespace = {}
+    exec(textwrap.dedent(python), namespace)
+    assert namespace["dataset"].num_rows == module.load("kept", verification_mode="no_checks").num_rows
+
+
+def test_demo_keep_refuses_a_folder_that_holds_files(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "downloads").mkdir()
+    (tmp_path / "downloads" / "ch4_test_images.zip").write_bytes(b"the real one")
+    code, _, err = cli(capsys, "demo", "--keep", "downloads")
+    assert (
+        code == 2 and err == "error: --keep 'downloads': expected a new or empty folder, found one that holds files\n"
+    )
+    assert (tmp_path / "downloads" / "ch4_test_images.zip").read_bytes() == b"the real one"
+    assert not (tmp_path / "ist_s_demo_preview.png").exists()
+
+
+def _interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    ("verb", "where"),
+    [
+        ("build", "scene_text_seg.builder.SceneTextSegBuilder._generate_examples"),  # while rows are made
+        ("verify", "scene_text_seg.inputs.hash_file"),  # while inputs are hashed
+        ("demo", "scene_text_seg.cli.render_preview"),  # in the demo's last step
+    ],
+)
+def test_ctrl_c_prints_one_line_and_exits_130(verb, where, zip_inputs, cache_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(where, _interrupt)
+    options = {
+        "build": ["--data-dir", zip_inputs[0], "--cache-dir", cache_dir, "--verification-mode", "no_checks"],
+        "verify": ["--data-dir", zip_inputs[0]],
+        "demo": ["--cache-dir", cache_dir],
+    }[verb]
+    try:
+        code, _, err = cli(capsys, verb, *options)
+    except KeyboardInterrupt:  # caught here, or pytest would stop the whole run
+        pytest.fail("Ctrl-C escaped the command line as a traceback")
+    assert (code, err) == (130, "interrupted\n")
+    with pytest.raises(KeyboardInterrupt):  # --debug shows where it stopped
+        ist_s.main([verb, *options, "--debug"])
+
+
+# A build whose rows come slowly, and which says so on stderr once rows are being made (in every build
+# process: they are forked with the patch), so that Ctrl-C surely falls in the middle of it.
+ROWS_SLOWLY = """
+import sys, time
+import ist_s
+from scene_text_seg import builder
+
+make_rows = builder.SceneTextSegBuilder._generate_examples
+
+def slowly(self, *args, **kwargs):
+    for row in make_rows(self, *args, **kwargs):
+        print("making rows", file=sys.stderr, flush=True)
+        time.sleep(0.5)
+        yield row
+
+builder.SceneTextSegBuilder._generate_examples = slowly
+sys.exit(ist_s.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("num_proc", ["1", "2"])
+def test_ctrl_c_during_a_real_build_prints_one_line_and_exits_130(num_proc, zip_inputs, tmp_path):
+    argv = ["build", "--data-dir", zip_inputs[0], "--cache-dir", str(tmp_path / "cache"), "--num-proc", num_proc]
+    process = subprocess.Popen(
+        [sys.executable, "-c", ROWS_SLOWLY, *argv, "--verification-mode", "no_checks"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a process group of its own, which gets the SIGINT as a terminal's would
+    )
+    before = []
+    try:
+        for line in process.stderr:
+            before.append(line)
+            if line == "making rows\n":
+                break
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert before[-1] == "making rows\n", "".join(before)
+    assert process.returncode == 130, err
+    assert err.splitlines()[-1] == "interrupted" and "KeyboardInterrupt" not in err, err
+
+
+def _main(module, capsys, *argv):
+    """A dataset module's command line, in this process: (exit code, stdout, stderr)."""
+    try:
+        code = module.main(list(argv))
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 # ---- bad input: non-zero exit, the culprit named, no traceback -----------------------------------------
 
 
@@ -291,6 +429,7 @@ SLOW_BUILD = """
 import sys, time
 sys.path.insert(0, {repo!r})
 import ist_s
+import scene_text_seg
 from scene_text_seg import builder
 real = builder.make_example
 def slow(*args):

@@ -1,8 +1,5 @@
 """Into trainers: worker and node sharding, the training transform and its options, any mix of rows
-collating, the metrics against hand-computed cases, and the README's recipes as written."""
-
-import os
-import re
+collating, the metrics against hand-computed cases (the docs' recipes run in test_docs.py)."""
 
 import numpy as np
 import pytest
@@ -477,74 +474,6 @@ def test_compute_metrics_upsamples_quarter_scale_logits():
     assert metrics["iou_background"] == pytest.approx(63 / 95)
     assert metrics["text_precision"] == pytest.approx(0.5) and metrics["text_recall"] == 1
     assert metrics["pixel_accuracy"] == pytest.approx(95 / 127)
-
-
-# ---- the README's recipes, as written ------------------------------------------------------------------
-
-
-def readme_recipe(name: str) -> str:
-    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")) as f:
-        return re.search(rf"<!-- recipe: {name} -->\s*```python\n(.*?)```", f.read(), re.S).group(1)
-
-
-def run_recipe(name: str, tmp_path, monkeypatch, **namespace) -> dict:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    exec(compile(readme_recipe(name), f"README recipe {name}", "exec"), namespace)
-    return namespace
-
-
-def test_recipe_pytorch_loop_learns(tmp_path, monkeypatch):
-    pytest.importorskip("torch")
-    losses = run_recipe("pytorch", tmp_path, monkeypatch)["losses"]
-    assert len(losses) == 6 + 6 + 6  # 22 rows, then 24 streamed, in batches of 4
-    assert np.mean(losses[-3:]) < np.mean(losses[:3])
-
-
-def test_recipe_trainer_trains_and_reports_text_metrics(tmp_path, monkeypatch):
-    pytest.importorskip("transformers")
-    pytest.importorskip("accelerate")
-    namespace = run_recipe("trainer", tmp_path, monkeypatch)
-    metrics, history = namespace["metrics"], namespace["trainer"].state.log_history
-    for key in ("eval_mean_iou", "eval_iou_text", "eval_iou_background", "eval_text_fscore", "eval_pixel_accuracy"):
-        assert 0 <= metrics[key] <= 1, key
-    assert np.isfinite(next(entry["train_loss"] for entry in history if "train_loss" in entry))
-    assert len([entry for entry in history if "eval_iou_text" in entry]) == 3  # each epoch, then evaluate()
-
-
-def test_recipe_augment_collates(tmp_path, monkeypatch):
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("albumentations")
-    namespace = run_recipe("augment", tmp_path, monkeypatch)
-    for name in ("augmented", "processed"):
-        batch = next(iter(torch.utils.data.DataLoader(namespace[name], batch_size=4, num_workers=2, shuffle=True)))
-        assert tuple(batch["pixel_values"].shape) == (4, 3, 128, 128), name
-        assert set(torch.unique(batch["labels"]).tolist()) <= {0, 1, 255}, name
-        assert batch["pixel_values"].min() < 0  # normalised
-    padded = [namespace["augmented"][i]["labels"] for i in range(len(namespace["augmented"]))]
-    assert any((labels == 255).any() for labels in padded)
-
-
-def test_recipe_for_the_example_script(tmp_path, monkeypatch):
-    import json
-    import types
-
-    import datasets
-
-    ist_s.write_demo_inputs(str(tmp_path / "in"))
-    export = str(tmp_path / "export")
-    ist_s.export(
-        str(tmp_path / "in"), export, configs=("default",), cache_dir=str(tmp_path / "c"), verification_mode="no_checks"
-    )
-    dataset = datasets.load_dataset(export, cache_dir=str(tmp_path / "load"))
-    namespace = {"dataset": dataset, "data_args": types.SimpleNamespace(dataset_name=export)}
-    namespace = run_recipe("example-script", tmp_path, monkeypatch, json=json, os=os, ist_s=ist_s, **namespace)
-    edited = namespace["dataset"]
-    assert set(edited) == {"train", "validation"}
-    assert {"image", "label"} <= set(edited["train"].column_names)  # what the script reads
-    assert isinstance(edited["train"].features["label"], datasets.Image)
-    assert {int(k): v for k, v in namespace["id2label"].items()} == ist_s.ID2LABEL
-    assert namespace["compute_metrics"] is ist_s.compute_metrics
 
 
 def test_dct_scaled_decoding_changes_pixels_little_and_labels_not(demo_inputs, cache_dir):
