@@ -3,13 +3,14 @@
 Timings and memory are measured by `python benchmarks/run.py`, not here.
 """
 
+import json
 import os
 import zipfile
 
 import pytest
 
 import ist_s
-from benchmarks import children, figures, goals, measure
+from benchmarks import children, figures, goals, measure, report
 from scene_text_seg import builder, synthetic
 
 
@@ -114,3 +115,13 @@ def test_every_feed_the_table_times_delivers_every_row(tiny_stand_ins, cache_dir
         assert fed["rows"] == labelled["train"] and fed["images_per_second"] > 0
     if delivery != "uint8+convert":
         assert children.child_handover(delivery, 0)["images_per_second"] > 0
+
+
+def test_the_docs_show_the_table_of_the_last_run():
+    with open(report.LAST_RUN, encoding="utf-8") as f:
+        run = json.load(f)
+    with open(report.DOCS_PAGE, encoding="utf-8") as f:
+        page = f.read()
+    assert report.docs_block(run) in page, "run `python benchmarks/report.py --write-docs`"
+    for figure in run["figures"]:
+        assert figure["goal"] == (str(goals.GOALS[figure["goal_key"]]) if figure["goal_key"] else "-")

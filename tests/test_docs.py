@@ -21,17 +21,19 @@ import tempfile
 import numpy as np
 import pytest
 
-import coco_ts
-import ist_s
-import mlt_s
+from scene_text_seg import registry
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAGES = ["README.md", *sorted(os.path.relpath(p, REPO) for p in glob.glob(os.path.join(REPO, "docs", "*.md")))]
-COMMANDS = {"ist-s": ist_s, "mlt-s": mlt_s, "coco-ts": coco_ts}
-STAND_INS = {"ist_s_data": ist_s, "mlt_s_data": mlt_s, "coco_ts_data": coco_ts}
+MODULES = {name: registry.dataset_module(name) for name in registry.DATASETS}
+COMMANDS = {registry.command(name): module for name, module in MODULES.items()}
+STAND_INS = {f"{name}_data": module for name, module in MODULES.items()}  # the folders `demo --keep` examples use
 RUN = {"python", "bash", "console"}  # the languages that run; a block without one is shown, never run
 NOT_RUN = re.compile(r"<!-- not run: (\S.*) -->")
-SETUP = ["python3 -m pip install . && ist-s demo", "python3 -m pip install nox==2026.10.20 && python3 -m nox"]
+SETUP = [
+    "python3 -m pip install . && ist-s demo",
+    "python3 -m pip install nox==2026.10.20 uv==0.13.9 && python3 -m nox",
+]
 
 
 @dataclasses.dataclass
@@ -133,8 +135,8 @@ def check_training(namespace: dict, out: str) -> None:
         assert set(torch.unique(batch["labels"]).tolist()) <= {0, 1, 255}, name
         assert batch["pixel_values"].min() < 0  # normalised
     edited = namespace["dataset"]  # recipe 4, then the rows section's `dataset`
-    assert {int(k): v for k, v in namespace["id2label"].items()} == ist_s.ID2LABEL
-    assert namespace["compute_metrics"] is ist_s.compute_metrics
+    assert {int(k): v for k, v in namespace["id2label"].items()} == MODULES["ist_s"].ID2LABEL
+    assert namespace["compute_metrics"] is MODULES["ist_s"].compute_metrics
     assert set(edited) == {"train", "test"} and tuple(namespace["ready"]["train"][0]["labels"].shape) == (512, 512)
 
 
