@@ -330,9 +330,11 @@ def checked_size(size: Any) -> Optional[tuple[int, int]]:
     """
     if size is None:
         return None
-    if _is_int(size):
+    if isinstance(size, numbers.Real) and not isinstance(size, (bool, np.bool_)):
+        side = int(size) if math.isfinite(size) and size >= 1 and size == int(size) else 512
         raise ValueError(
-            f"size must be (height, width), got the single number {size!r}: give ({size}, {size}) for a square"
+            f"size must be (height, width), two positive ints; got the single number {size!r}: "
+            f"give ({side}, {side}) for a square"
         )
     if (
         isinstance(size, Sequence)

@@ -145,8 +145,9 @@ def test_a_bad_size_is_refused_naming_size(built, size, no_row_read):
     assert "(512, 512)" in message or f"({size}, {size})" in message  # how to ask for a square
     with pytest.raises(ValueError, match="size must be"):
         ist_s.TrainingTransform(size=size)
-    if size == 512:
-        assert message == "size must be (height, width), got the single number 512: give (512, 512) for a square"
+    if size in (0, 512):  # 512.0 too
+        square = "give (512, 512) for a square"
+        assert message == f"size must be (height, width), two positive ints; got the single number {size!r}: {square}"
 
 
 def test_good_sizes_are_taken_as_height_and_width(built):
