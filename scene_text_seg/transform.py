@@ -162,15 +162,13 @@ class TrainingTransform:
         image_column: str = "image",
         label_column: Optional[str] = "mask",
     ):
-        self.size = checked_size(size)
+        self.size = _checked_size(size)
         self.scale, self.offset = pixel_scale_and_offset(mean, std)
         for name, flag in (("dct_scaling", dct_scaling), ("uint8", uint8)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {flag!r}")
         if augment is not None and not callable(augment):
-            raise TypeError(
-                f"augment must be callable (albumentations' augment(image=, mask=) -> dict) or None, got {augment!r}"
-            )
+            raise TypeError(f"augment must be callable (augment(image=, mask=) -> dict) or None, got {_shown(augment)}")
         self.image_column, self.label_column = _checked_columns(image_column, label_column)
         if augment is not None and label_column is None:
             raise ValueError("augment transforms image and mask together: give a label_column, or no augment")
@@ -322,7 +320,7 @@ def _array_described(value: Any) -> str:
     return type(value).__name__
 
 
-def checked_size(size: Any) -> Optional[tuple[int, int]]:
+def _checked_size(size: Any) -> Optional[tuple[int, int]]:
     """`size` as (height, width) ints, or None.
 
     Raises:
@@ -337,15 +335,20 @@ def checked_size(size: Any) -> Optional[tuple[int, int]]:
             f"give ({side}, {side}) for a square"
         )
     if (
-        isinstance(size, Sequence)
+        isinstance(size, (Sequence, np.ndarray))
         and not isinstance(size, str)
         and len(size) == 2
         and all(_is_int(v) and v > 0 for v in size)
     ):
         return int(size[0]), int(size[1])
     raise ValueError(
-        f"size must be None or (height, width), two positive ints, e.g. (512, 512) for a square; got {size!r}"
+        f"size must be None or (height, width), two positive ints, e.g. (512, 512) for a square; got {_shown(size)}"
     )
+
+
+def _shown(value: Any) -> str:
+    """`repr(value)` on one line (a numpy array's repr breaks lines)."""
+    return " ".join(repr(value).split())
 
 
 def _is_int(value: Any) -> bool:
@@ -401,7 +404,7 @@ def _channel_values(name: str, values: Any) -> np.ndarray:
     )
     if not numbers_given or len(values) != 3 or not all(math.isfinite(value) for value in values):
         raise ValueError(
-            f"{name} must be 3 finite numbers, one per RGB channel (e.g. IMAGENET_{name.upper()}), got {values!r}"
+            f"{name} must be 3 finite numbers, one per RGB channel (e.g. IMAGENET_{name.upper()}), got {_shown(values)}"
         )
     return np.asarray(values, np.float64).reshape(3, 1, 1)
 

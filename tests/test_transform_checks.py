@@ -151,7 +151,7 @@ def test_a_bad_size_is_refused_naming_size(built, size, no_row_read):
 
 
 def test_good_sizes_are_taken_as_height_and_width(built):
-    for size in ([24, 40], (np.int64(24), 40)):
+    for size in ([24, 40], (np.int64(24), 40), np.array([24, 40])):
         row = ist_s.for_training(built["train"], size=size)[0]
         assert row["pixel_values"].shape == (3, 24, 40) and row["labels"].shape == (24, 40)
 
@@ -168,6 +168,7 @@ def test_good_sizes_are_taken_as_height_and_width(built):
         (0.5, transform.IMAGENET_STD, "mean must be 3 finite numbers"),
         ("rgb", transform.IMAGENET_STD, "mean must be 3 finite numbers"),
         (transform.IMAGENET_MEAN, ("0.2", "0.2", "0.2"), "std must be 3 finite numbers"),
+        (np.zeros((3, 1)), transform.IMAGENET_STD, "mean must be 3 finite numbers"),  # said on one line
     ],
 )
 def test_bad_mean_or_std_is_refused_before_pixels_turn_nan(built, mean, std, wrong, no_row_read):
