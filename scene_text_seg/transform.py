@@ -205,7 +205,7 @@ class TrainingTransform:
             if column is not None and column not in batch:
                 raise ValueError(
                     f"the batch has no column {column!r} ({argument}); its columns: {list(batch)}: "
-                    f"pass {argument}= naming the column to read"
+                    f"pass {argument}= naming the column to read (a Trainer needs remove_unused_columns=False)"
                 )
         images = batch[self.image_column]
         if isinstance(images, (PIL.Image.Image, Mapping)):  # dataset[i] gives one row, not a batch of one

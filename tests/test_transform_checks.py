@@ -122,6 +122,7 @@ def test_the_transform_names_a_column_its_batch_lacks(built):
         ist_s.TrainingTransform(label_column="label")(batch)
     message = one_line(error)
     assert "the batch has no column 'label' (label_column)" in message and "'mask'" in message
+    assert message.endswith("(a Trainer needs remove_unused_columns=False)")  # the usual way to lose them
     renamed = {("photo" if key == "image" else key): value for key, value in batch.items()}
     with pytest.raises(ValueError, match=r"the batch has no column 'image' \(image_column\)"):
         ist_s.training_transform(renamed)
