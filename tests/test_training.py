@@ -172,9 +172,9 @@ def test_a_batch_is_one_array_when_its_rows_agree_in_size_and_lists_otherwise(zi
     assert [p.shape for p in apart["pixel_values"]] == [(3, 3, 4), (3, 2, 5)]
     assert (apart["pixel_values"][0][0] == 1).all() and (apart["pixel_values"][0][1:] == 0).all()
     assert all((labels == ist_s.IGNORE_INDEX).all() and labels.dtype == np.int64 for labels in apart["labels"])
-    masks = [PIL.Image.new("L", (4, 3), 1), PIL.Image.new("L", (2, 2), 1)]  # same photos, masks on other grids
-    kept = ist_s.TrainingTransform()({"image": [PIL.Image.new("RGB", (4, 3))] * 2, "mask": masks})
-    assert [labels.shape for labels in kept["labels"]] == [(3, 4), (2, 2)]
+    masks = [PIL.Image.new("L", (4, 3), 1), PIL.Image.new("L", (2, 2), 1)]  # same photos, a mask on another grid
+    with pytest.raises(ValueError, match=r"'mask' is 2x2, its image 4x3: a mask must be on its image's pixel grid"):
+        ist_s.TrainingTransform()({"image": [PIL.Image.new("RGB", (4, 3))] * 2, "mask": masks})  # never misaligned
 
 
 def test_freed_memory_is_kept_for_the_next_row_where_rows_are_decoded(zip_inputs, cache_dir, monkeypatch):
