@@ -20,7 +20,7 @@ from .errors import InvalidInputError, MissingInputError
 from .inputs import some
 from .layout import natural_key
 from .metrics import confusion_matrix, metrics_from_confusion
-from .pixels import count_values, unfiltered_grey_pixels
+from .pixels import unfiltered_grey_pixels
 from .spec import CLASS_NAMES
 from .transform import _stored_mask_pixels
 
@@ -181,12 +181,17 @@ def _labels(mask: dict) -> np.ndarray:
 
 
 def _class_ids(values: np.ndarray, where: str) -> np.ndarray:
-    """A prediction's uint8 values as class ids: {0, 1} as they are, {0, 255} with 255 as text."""
-    present = np.flatnonzero(count_values(values))
-    if present.max(initial=0) <= 1:
+    """A prediction's uint8 values as class ids: {0, 1} as they are, {0, 255} with 255 as text.
+
+    A max (and, for a 0/255 mask, the comparison its class ids need anyway and two counts) decides:
+    a fraction of the time a full count of values takes, which only an error needs."""
+    top = int(values.max(initial=0))
+    if top <= 1:
         return values
-    if set(present.tolist()) <= {0, 255}:
-        return (values == 255).view(np.uint8)
+    text = values == 255
+    if top == 255 and np.count_nonzero(text) == np.count_nonzero(values):  # nothing but 0 and 255
+        return text.view(np.uint8)
+    present = np.flatnonzero(np.bincount(values.ravel(), minlength=256))
     raise _Unscorable(f"{where} holds {_values_text(present)}: expected 0/1 (1 = text) or 0/255 (255 = text)")
 
 
@@ -272,7 +277,7 @@ def _decoded_png(data: bytes, where: str, shape: tuple[int, int]) -> np.ndarray:
             values = np.asarray(image)
     except (OSError, SyntaxError, ValueError, PIL.Image.DecompressionBombError) as e:
         raise _Unscorable(f"{where} cannot be read as a PNG ({e})") from None
-    return values.view(np.uint8) if values.dtype == bool else values  # mode 1: 0/1
+    return values  # mode 1 gives bool: 0/1
 
 
 class _ArrayPredictions:
@@ -304,9 +309,7 @@ class _ArrayPredictions:
             )
         if values.shape != shape:
             raise _Unscorable(f"{where} has shape {values.shape}, its mask {shape} (height, width)")
-        if values.dtype == bool:
-            return values.view(np.uint8)
-        if values.dtype != np.uint8:
+        if values.dtype != np.uint8 and values.dtype != bool:
             if values.min() < 0 or values.max() > 255:
                 raise _Unscorable(f"{where} holds {_values_text(np.unique(values))}: expected 0/1 or 0/255")
             values = values.astype(np.uint8)
