@@ -87,7 +87,7 @@ def evaluate(dataset: datasets.Dataset, predictions: Predictions) -> dict[str, f
     confusion = np.zeros((len(CLASS_NAMES), len(CLASS_NAMES)), np.int64)
     problems = []
     for image_id, mask in _masks(rows):
-        labels = _labels(mask)
+        labels = _labels(mask, image_id)
         try:
             prediction = source.class_ids(image_id, labels.shape)
         except _Unscorable as e:
@@ -171,10 +171,17 @@ def _masks(rows: datasets.Dataset) -> Iterator[tuple[str, dict]]:
         yield from zip(batch["image_id"], batch["mask"], strict=True)
 
 
-def _labels(mask: dict) -> np.ndarray:
-    """The label map, HW uint8: a stored mask inflated directly, anything else as `datasets.Image` decodes it."""
+def _labels(mask: dict, image_id: str) -> np.ndarray:
+    """The label map, HW: a stored mask inflated directly, anything else as `datasets.Image` decodes it."""
     pixels = _stored_mask_pixels(mask)
-    return pixels if pixels is not None else np.asarray(datasets.Image().decode_example(mask))
+    if pixels is not None:
+        return pixels
+    image = datasets.Image().decode_example(mask)
+    if len(image.getbands()) != 1:
+        raise InvalidInputError(
+            f"dataset: the mask of {image_id} has mode {image.mode}: expected a single-channel label map"
+        )
+    return np.asarray(image)
 
 
 # ---- the predictions: a folder of PNGs, or arrays ------------------------------------------------------------

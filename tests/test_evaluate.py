@@ -294,6 +294,14 @@ def test_rows_without_a_mask_are_refused_naming_the_default_config(zip_inputs, c
         evaluate(every_image, write_folder(tmp_path / "p", predictions))
 
 
+def test_a_mask_of_several_channels_is_refused_naming_its_row():
+    dataset = masks_dataset({"a": np.zeros((2, 2), np.uint8)})
+    dataset = dataset.cast_column("mask", datasets.Image(decode=False))
+    rgb = dataset.map(lambda row: {"mask": {"bytes": png(np.zeros((2, 2, 3), np.uint8), "RGB"), "path": None}})
+    with pytest.raises(InvalidInputError, match=r"^dataset: the mask of a has mode RGB: expected a single-channel"):
+        evaluate(rgb, {"a": np.zeros((2, 2), np.uint8)})
+
+
 def test_only_masks_are_read(tmp_path):
     """No photo is decoded: a split whose image bytes are no image at all scores the same."""
     masks = {"a": np.array([[0, 1], [1, 255]], np.uint8)}
