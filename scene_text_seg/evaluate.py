@@ -258,7 +258,7 @@ class _FolderPredictions:
             data = f.read()
         values = unfiltered_grey_pixels(data)  # an unfiltered 8-bit grey PNG: one inflate, no PIL
         if values is None:
-            values = _decoded_png(data, where, shape)
+            values = _decoded_png(data, where)
         if values.shape != shape:
             raise _Unscorable(_size_text(where, values.shape, shape))
         return _class_ids(values, where)
@@ -268,8 +268,8 @@ def _size_text(where: str, found: tuple[int, ...], shape: tuple[int, int]) -> st
     return f"{where} is {found[1]}x{found[0]}, its mask {shape[1]}x{shape[0]} (width x height)"
 
 
-def _decoded_png(data: bytes, where: str, shape: tuple[int, int]) -> np.ndarray:
-    """A prediction PNG's values, HW uint8, decoded by PIL once its format, mode and size are checked."""
+def _decoded_png(data: bytes, where: str) -> np.ndarray:
+    """A prediction PNG's values, HW uint8 (bool for mode 1), decoded by PIL once its format and mode are checked."""
     try:
         with PIL.Image.open(io.BytesIO(data)) as image:
             if image.format != "PNG":
@@ -279,8 +279,6 @@ def _decoded_png(data: bytes, where: str, shape: tuple[int, int]) -> np.ndarray:
                     f"{where} has mode {image.mode} ({len(image.getbands())} channel(s)): expected a single-channel "
                     "8-bit PNG (mode L, P or 1)"
                 )
-            if image.size[::-1] != shape:
-                raise _Unscorable(_size_text(where, image.size[::-1], shape))
             values = np.asarray(image)
     except (OSError, SyntaxError, ValueError, PIL.Image.DecompressionBombError) as e:
         raise _Unscorable(f"{where} cannot be read as a PNG ({e})") from None
