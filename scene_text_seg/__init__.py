@@ -2,6 +2,7 @@
 
 One module per concern, in the order data flows:
 
+    registry   the datasets of the family, one line each
     spec       what a dataset script declares (inputs, splits, counts, texts); the label format
     errors     the errors, each naming the file or archive member
     archive    a zip's member table kept compact; members read through zipfile
@@ -15,6 +16,8 @@ One module per concern, in the order data flows:
     transform  rows into trainer inputs: the training transform, `for_training`
     feed       batches to the model: `collate`, `DeviceFeed`
     metrics    text-segmentation metrics from confusion matrices
+    evaluation a model's predicted masks scored against a split, the same way for every dataset
+               (`scene_text_seg.evaluate(dataset, predictions)`)
     inspect    stats and preview
     publish    dataset card, Hub export, push
     synthetic  seeded stand-ins for the demo, the tests and the benchmarks
@@ -30,6 +33,8 @@ __all__ = [
     "builder",
     "cli",
     "errors",
+    "evaluate",
+    "evaluation",
     "feed",
     "inputs",
     "inspect",
@@ -38,6 +43,7 @@ __all__ = [
     "metrics",
     "pixels",
     "publish",
+    "registry",
     "spec",
     "synthetic",
     "transform",
@@ -51,6 +57,7 @@ from . import (
     builder,
     cli,
     errors,
+    evaluation,
     feed,
     inputs,
     inspect,
@@ -59,8 +66,10 @@ from . import (
     metrics,
     pixels,
     publish,
+    registry,
     spec,
     synthetic,
     transform,
     words,
 )
+from .evaluation import evaluate

@@ -23,6 +23,7 @@ from .errors import (
     PublishError,
     SceneTextSegError,
 )
+from .evaluation import evaluate
 from .feed import DeviceFeed, collate
 from .metrics import compute_metrics, segmentation_metrics
 from .spec import CLASS_NAMES, ID2LABEL, IGNORE_INDEX, LABEL2ID
@@ -48,6 +49,7 @@ __all__ = [
     "collate",
     "compute_metrics",
     "detection_targets",
+    "evaluate",
     "for_training",
     "segmentation_metrics",
     "training_transform",

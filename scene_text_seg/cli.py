@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import shlex
 import signal
@@ -22,6 +23,7 @@ import datasets
 from . import __version__
 from . import builder as engine
 from .errors import SceneTextSegError
+from .evaluation import evaluate
 from .inputs import check_inputs
 from .inspect import compute_stats, render_preview
 from .publish import card_path, export, push, render_card, write_atomically
@@ -93,6 +95,37 @@ def _cmd_stats(args) -> int:
         if "words_per_image" in numbers:
             print(f"  words per image         {numbers['words_per_image']:.2f}")
             print(f"  don't-care words        {numbers['dont_care_word_share']:.2%}")
+    return 0
+
+
+SCORES = (  # (key of segmentation_metrics, how the table names it), the field's headline score first
+    ("iou_text", "text IoU (fgIoU)"),
+    ("text_precision", "text precision"),
+    ("text_recall", "text recall"),
+    ("text_fscore", "text F-score"),
+    ("mean_iou", "mean IoU"),
+    ("iou_background", "background IoU"),
+    ("pixel_accuracy", "pixel accuracy"),
+)
+
+
+def _cmd_evaluate(args) -> int:
+    spec = args.builder_cls.SPEC
+    splits = list(spec.expected_split_sizes.get(args.config) or spec.split_images)
+    if args.split not in splits:
+        print(
+            f"error: the {args.config} config has no split {args.split!r}: choose {', '.join(splits)}", file=sys.stderr
+        )
+        return 2
+    dataset = _load(args, args.config, args.split)
+    scores = evaluate(dataset, args.predictions)
+    if args.json:  # a score undefined on this split (NaN) is null: NaN is not JSON
+        print(json.dumps({key: None if math.isnan(value) else value for key, value in scores.items()}, indent=2))
+        return 0
+    print(f"{args.split} ({args.config}): {dataset.num_rows} masks scored against {args.predictions}, 255 ignored")
+    for key, name in SCORES:
+        value = scores[key]
+        print(f"  {name:20} {'undefined' if math.isnan(value) else f'{value:.2%}'}")
     return 0
 
 
@@ -221,6 +254,7 @@ EXAMPLES = {
     "export": "export --data-dir ~/{name}_downloads --out {name}_hub",
     "push": "push --data-dir ~/{name}_downloads --repo-id my-org/{name} --private",
     "card": "card --check",
+    "evaluate": "evaluate --data-dir ~/{name}_downloads --predictions predicted_masks --split {split} --json",
 }
 
 
@@ -333,6 +367,14 @@ def build_parser(builder_cls: type[engine.SceneTextSegBuilder], prog: str) -> ar
     push_verb.add_argument("--token", help="Hub token (default: the logged-in one)")
     push_verb.add_argument("--revision", help="branch to push to (created if needed)")
     publishing(push_verb)
+    evaluate_help = "Score a folder of predicted masks (<image_id>.png) against a split: text IoU, P/R/F, mean IoU."
+    evaluate_verb = verb("evaluate", _cmd_evaluate, evaluate_help, building, "default")
+    evaluate_verb.add_argument(
+        "--predictions", required=True, help="folder of <image_id>.png masks: 0/1, or 0/255 with 255 = text"
+    )
+    every_split = list(dict.fromkeys(split for sizes in spec.expected_split_sizes.values() for split in sizes))
+    evaluate_verb.add_argument("--split", default=splits[-1], choices=every_split, help=f"default: {splits[-1]}")
+    evaluate_verb.add_argument("--json", action="store_true", help="print JSON for machines (null: undefined)")
     card = verb("card", _cmd_card, "Regenerate the dataset card's YAML from the builder.", ())
     card.add_argument("--check", action="store_true", help="exit 1 if the checked-in card is out of date")
     return parser

@@ -95,7 +95,7 @@ def _class_ids(values: Any, where: str, scores_hint: bool = False) -> np.ndarray
         scores_hint: say how scores become class ids (argmax, or one channel's logit > 0).
 
     Returns:
-        The array (a uint8 view for bool, no copy for integers).
+        The array (a uint8 copy for bool, no copy for integers).
 
     Raises:
         MetricInputTypeError: not an integer or bool array, or not an array at all (ragged lists).
@@ -107,8 +107,8 @@ def _class_ids(values: Any, where: str, scores_hint: bool = False) -> np.ndarray
             f"{where} is not an array of class ids: numpy cannot make one array of this {type(values).__name__} "
             "(rows of different lengths?)"
         ) from None
-    if array.dtype == np.bool_:
-        return array.view(np.uint8)
+    if array.dtype == np.bool_:  # converted, not viewed: PIL's mode "1" arrays hold True as the byte 255
+        return array.astype(np.uint8)
     if array.dtype.kind in "iu":
         return array
     if array.dtype.kind == "f":

@@ -152,7 +152,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path, capsys, monkeypatch):
 
 
 def test_help_has_an_example_for_each_verb(capsys):
-    for verb in ("build", "verify", "stats", "preview", "demo", "export", "push", "card"):
+    for verb in ("build", "verify", "stats", "preview", "demo", "export", "push", "card", "evaluate"):
         code, out, _ = cli(capsys, verb, "--help")
         assert code == 0 and "example: python ist_s.py " + verb in out
     result = run("--help")  # once in a real process: the script runs as a program

@@ -12,7 +12,7 @@ import pytest
 import ist_s
 from scene_text_seg import metrics, transform
 from scene_text_seg.errors import InvalidInputError, MissingInputError
-from scene_text_seg.evaluate import evaluate
+from scene_text_seg.evaluation import evaluate
 from tests.conftest import build, png
 
 KEYS = {"pixel_accuracy", "mean_iou", "iou_background", "iou_text", "text_precision", "text_recall", "text_fscore"}
@@ -381,3 +381,28 @@ def test_a_trained_models_masks_score_as_segmentation_metrics_says(tmp_path):
     scores = evaluate(test, folder)
     assert 0 < scores["iou_text"] < 1 and len({p.shape for p in predictions}) > 1  # learned something; sizes vary
     same(scores, metrics.segmentation_metrics(predictions, labels))
+
+
+def test_the_evaluate_verb_scores_a_folder_and_refuses_a_bad_prediction(zip_inputs, cache_dir, tmp_path, capsys):
+    import json
+
+    from tests.conftest import cli
+
+    test = build(zip_inputs[0], cache_dir)["test"]
+    folder = tmp_path / "predicted"
+    folder.mkdir()
+    for row in test:
+        PIL.Image.fromarray((np.asarray(row["mask"]) == 1).astype(np.uint8) * 255).save(
+            folder / f"{row['image_id']}.png"
+        )
+    argv = ["evaluate", "--data-dir", zip_inputs[0], "--cache-dir", cache_dir, "--verification-mode", "no_checks"]
+    code, out, err = cli(capsys, *argv, "--predictions", str(folder), "--json")
+    assert code == 0, err
+    scores = json.loads(out)
+    assert scores["iou_text"] == scores["text_fscore"] == 1.0 and scores["pixel_accuracy"] == 1.0
+    code, out, _ = cli(capsys, *argv, "--predictions", str(folder))
+    assert code == 0 and "  text IoU (fgIoU)     100.00%" in out
+    first = sorted(os.listdir(folder))[0]
+    PIL.Image.new("L", (3, 3), 7).save(folder / first)
+    code, out, err = cli(capsys, *argv, "--predictions", str(folder))
+    assert code == 2 and err.count("\n") == 1 and err.startswith("error: ") and first in err

@@ -296,3 +296,13 @@ def test_non_finite_logits_are_refused_not_scored_as_background():
     logits[2, 1, 1, 1] = 1e30  # large but finite: scored
     labels[2, 1, 1] = 1
     assert metrics.compute_metrics((logits, labels))["iou_text"] == 1.0
+
+
+def test_a_bool_mask_from_pil_counts_as_text_where_true():
+    import PIL.Image
+
+    mask = PIL.Image.fromarray(np.array([[0, 255, 255], [0, 0, 255]], np.uint8)).convert("1")
+    predicted = np.asarray(mask)  # bool, but each True is stored as the byte 255
+    assert predicted.dtype == np.bool_
+    labels = np.array([[0, 1, 1], [0, 0, 0]])
+    assert confusion_matrix(predicted, labels).tolist() == [[3, 1], [0, 2]]

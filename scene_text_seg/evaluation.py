@@ -105,8 +105,8 @@ def evaluate(dataset: datasets.Dataset, predictions: Predictions) -> dict[str, f
 
 
 def _confusion(prediction: np.ndarray, labels: np.ndarray, where: str) -> np.ndarray:
-    """The one place a pair is counted (`where` names the prediction, for a check that refuses values)."""
-    return confusion_matrix(prediction, labels)
+    """The one place a pair is counted, by the metrics' own check (`where` names the prediction)."""
+    return confusion_matrix(prediction, labels, where=where, labels_where=f"the stored mask of {where}")
 
 
 # ---- the split: image ids and stored masks, never a photo ----------------------------------------------------
