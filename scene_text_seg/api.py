@@ -177,7 +177,9 @@ class DatasetFunctions:
             data_dir: the folder holding the downloads.
             out_dir: the folder to write: new, empty, or an earlier export.
             configs: the configs to export; None for every config whose inputs are all present.
-            cache_dir, num_proc, verification_mode: as for `load`.
+            cache_dir: the `datasets` cache folder the configs are built in; None for `datasets`' own.
+            num_proc: processes for the builds; None for one.
+            verification_mode: `"no_checks"` skips hashing the downloads (see `load`).
             max_shard_size: the largest Parquet file, e.g. `"500MB"` or a number of bytes.
 
         Returns:
@@ -225,7 +227,11 @@ class DatasetFunctions:
             private: create the repo private.
             token: a Hub token; None for the logged-in one.
             revision: the branch to push to (created if needed); None for the default branch.
-            configs, cache_dir, num_proc, verification_mode, max_shard_size: as for `export`.
+            configs: the configs to push; None for every config whose inputs are all present.
+            cache_dir: the `datasets` cache folder the configs are built in; None for `datasets`' own.
+            num_proc: processes for the builds; None for one.
+            verification_mode: `"no_checks"` skips hashing the downloads (see `load`).
+            max_shard_size: the largest Parquet file, e.g. `"500MB"` or a number of bytes.
 
         Returns:
             The URL of the commit.
@@ -306,7 +312,7 @@ def _check_flag(name: str, value: object) -> None:
 
 
 def _check_choice(name: str, value: object, choices: Sequence[str]) -> None:
-    """torchvision's verify_str_arg message: the value, the argument, the valid values."""
+    """The message of torchvision's verify_str_arg: the value, the argument, the valid values."""
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"Unknown value {value!r} for argument {name}. Valid values are {', '.join(choices)}.")
 

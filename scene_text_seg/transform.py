@@ -190,6 +190,8 @@ class TrainingTransform:
         return (self.image_column,) if self.label_column is None else (self.image_column, self.label_column)
 
     def __call__(self, batch: Mapping) -> dict:
+        """A batch of rows (a dict of columns) as {"pixel_values", "labels"}: one array each when the rows
+        share a size, lists otherwise; no "labels" with `label_column=None`."""
         images, masks = self._batch_columns(batch)
         keep_freed_memory()  # here, not in __init__: it is the process that runs this that counts
         ready = self._ready(images, masks)
