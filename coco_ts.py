@@ -13,12 +13,15 @@ This file holds what is COCO_TS's own; the mechanism is the engine's (`scene_tex
 
 from __future__ import annotations
 
+import codecs
+import json
 import logging
 import os
 import re
 import sys
+from collections.abc import Container, Iterator
 from types import ModuleType
-from typing import IO
+from typing import IO, Any
 
 import datasets
 
@@ -132,12 +135,16 @@ INPUTS = (
         COCO_TEXT_DOWNLOAD,
         digest="md5:5e39f7d6f2f11324c6451e63523c440c",
         required=False,
-        needed_by=("cocotext_splits",),
+        needed_by=("cocotext_splits", "words"),
     ),
 )
 
 # Rows on the genuine archives; COCO-Text's per-split counts are not published, so not checked.
-EXPECTED_SPLIT_SIZES = {"default": {"train": 14_690}, "cocotext_splits": {"train": None, "validation": None}}
+EXPECTED_SPLIT_SIZES = {
+    "default": {"train": 14_690},
+    "cocotext_splits": {"train": None, "validation": None},
+    "words": {"train": None, "validation": None},
+}
 
 _DESCRIPTION = f"""\
 COCO_TS (COCO-Text Segmentation) holds {EXPECTED_SPLIT_SIZES["default"]["train"]:,} pixel-level text masks for
@@ -149,7 +156,7 @@ MANUAL_DOWNLOAD_INSTRUCTIONS = f"""\
 Put these files (or the folders they extract to, same names) in one folder and pass it as `data_dir`:
   - train2014.zip         MSCOCO 2014 training images (13.5 GB), from {COCO_DOWNLOAD}
   - COCO_TS_labels.zip    the COCO_TS masks, from {COCO_TS_DOWNLOAD}
-The `cocotext_splits` config also reads COCO-Text v2's sets:
+The `cocotext_splits` and `words` configs also read COCO-Text v2 (its sets, and for `words` its annotations):
   - cocotext.v2.zip       from {COCO_TEXT_DOWNLOAD}
 """
 
@@ -188,9 +195,178 @@ def read_cocotext_sets(stream: IO[bytes], where: str) -> dict[str, str]:
     return sets
 
 
+# ---- COCO-Text's words: cocotext.v2.json read in pieces, to its end ----------------------------------------
+
+_JSON = json.JSONDecoder()
+_PIECE = 4 << 20
+# The top-level objects whose entries are read one by one (the others are small and read whole).
+_ENTRY_SECTIONS = ("anns", "imgs", "imgToAnns")
+
+
+class _JsonPieces:
+    """A JSON document read from a stream in 4 MiB pieces: one value, or one entry of an object, at a time."""
+
+    def __init__(self, stream: IO[bytes], where: str):
+        self.stream, self.where = stream, where
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self.text, self.pos, self.eof = "", 0, False
+
+    def error(self, what: str) -> scene_text_seg.errors.InvalidInputError:
+        return scene_text_seg.errors.InvalidInputError(f"{self.where}: not COCO-Text v2 JSON: {what}")
+
+    def _fill(self) -> None:
+        piece = self.stream.read(_PIECE)
+        try:
+            text = self.decoder.decode(piece, final=not piece)
+        except UnicodeDecodeError as e:
+            raise self.error(f"not UTF-8 ({e.reason})") from None
+        self.text, self.pos, self.eof = self.text[self.pos :] + text, 0, not piece
+
+    def peek(self) -> str:
+        """The next character that is not white space ("" at the end)."""
+        while True:
+            while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n":
+                self.pos += 1
+            if self.pos < len(self.text) or self.eof:
+                return self.text[self.pos : self.pos + 1]
+            self._fill()
+
+    def expect(self, characters: str) -> str:
+        found = self.peek()
+        if not found or found not in characters:
+            raise self.error(
+                "the file ends early (truncated?)" if not found else f"expected {' or '.join(characters)}, found {found!r}"
+            )
+        self.pos += 1
+        return found
+
+    def value(self) -> Any:
+        self.peek()
+        while True:
+            try:
+                value, end = _JSON.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError as e:
+                if self.eof:
+                    raise self.error(f"{e.msg} (the file ends early: truncated?)" if e.pos >= len(self.text) - 1 else e.msg) from None
+                self._fill()
+                continue
+            if end == len(self.text) and not self.eof:  # a number may go on in the next piece
+                self._fill()
+                continue
+            self.pos = end
+            return value
+
+    def entries(self) -> Iterator[tuple[str, Any]]:
+        """The key, value pairs of the object that starts here, one at a time."""
+        self.expect("{")
+        if self.peek() == "}":
+            self.pos += 1
+            return
+        while True:
+            key = self.value()
+            if not isinstance(key, str):
+                raise self.error(f"an object key is {key!r}")
+            self.expect(":")
+            yield key, self
+            if self.expect(",}") == "}":
+                return
+
+
+def cocotext_sections(stream: IO[bytes], where: str) -> Iterator[tuple[str, str, Any]]:
+    """(section, key, value) for every entry of cocotext.v2.json's `anns`, `imgs` and `imgToAnns`, in file
+    order, the file read in pieces and to its end: a truncated file, or anything after it, is an error."""
+    reader = _JsonPieces(stream, where)
+    for section, _ in reader.entries():
+        if section in _ENTRY_SECTIONS:
+            for key, _ in reader.entries():
+                yield section, key, reader.value()
+        else:
+            reader.value()
+    if reader.peek():
+        raise reader.error("more data after the document's end")
+
+
+def cocotext_word(annotation: Any, where: str) -> tuple[list[float], str, bool, str, str]:
+    """One annotation as a word: (polygon, text, ignore, language, class). The polygon is its `mask`, or
+    its `bbox` [x, y, w, h] as four corners where the mask is absent or empty."""
+    if not isinstance(annotation, dict):
+        raise scene_text_seg.errors.InvalidInputError(f"{where}: expected an annotation object, found {annotation!r}")
+    mask = annotation.get("mask")
+    if mask:
+        polygon = scene_text_seg.words.check_polygon(mask, f"{where}: mask")
+    else:
+        box = annotation.get("bbox")
+        if not isinstance(box, list) or len(box) != 4:
+            raise scene_text_seg.errors.InvalidInputError(
+                f"{where}: no mask polygon, and its bbox is {box!r}, expected [x, y, width, height]"
+            )
+        x, y, w, h = scene_text_seg.words.check_polygon([*box, 0, 0], f"{where}: bbox")[:4]
+        polygon = scene_text_seg.words.check_polygon([x, y, x + w, y, x + w, y + h, x, y + h], f"{where}: bbox")
+    fields = {}
+    for field in ("utf8_string", "legibility", "language", "class"):
+        value = annotation.get(field, "")
+        if not isinstance(value, str):
+            raise scene_text_seg.errors.InvalidInputError(f"{where}: its {field} is {value!r}, expected a string")
+        fields[field] = value
+    if fields["legibility"] not in ("legible", "illegible"):
+        raise scene_text_seg.errors.InvalidInputError(
+            f"{where}: legibility {fields['legibility']!r}, expected legible or illegible"
+        )
+    ignore = fields["legibility"] == "illegible"
+    return polygon, fields["utf8_string"], ignore, fields["language"], fields["class"]
+
+
+def read_cocotext_words(stream: IO[bytes], where: str, wanted: Container[str]) -> dict[str, dict[str, list]]:
+    """Lower-cased image stem -> its words, for the `wanted` images cocotext.v2.json annotates.
+
+    Each word is an annotation in `imgToAnns` order: polygon from `mask` (`bbox` where there is none),
+    text from `utf8_string` ("" where absent), `ignore` for illegible words, `language`, `class`. An image
+    with no annotations gets no words. Read in pieces to the end (see `cocotext_sections`); only the
+    wanted images' annotations are kept.
+
+    Raises:
+        InvalidInputError: a malformed or truncated file, or an annotation that is missing or does not fit.
+    """
+    stems: dict[str, str] = {}  # COCO-Text image id -> wanted stem
+    listed: dict[str, list] = {}  # image id -> its annotation ids
+    words: dict[str, tuple] = {}  # annotation id -> (image id, word)
+    for section, key, value in cocotext_sections(stream, where):
+        if section == "imgs":
+            name = value.get("file_name") if isinstance(value, dict) else None
+            if not isinstance(name, str):
+                raise scene_text_seg.errors.InvalidInputError(f"{where}: imgs[{key!r}] has no file_name")
+            stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
+            if stem in wanted:
+                stems[key] = stem
+        elif section == "imgToAnns":
+            if not isinstance(value, list):
+                raise scene_text_seg.errors.InvalidInputError(f"{where}: imgToAnns[{key!r}] is not a list")
+            listed[key] = value
+        else:
+            # Kept as words until the wanted images are known: the file may list anns before imgs.
+            image = value.get("image_id") if isinstance(value, dict) else None
+            words[key] = (str(image), cocotext_word(value, f"{where}: anns[{key!r}]"))
+    found = {}
+    for image, stem in stems.items():
+        image_words = scene_text_seg.words.empty_words()
+        for annotation in listed.get(image, []):
+            owner, word = words.get(str(annotation), (None, None))
+            if word is None:
+                raise scene_text_seg.errors.InvalidInputError(
+                    f"{where}: imgToAnns[{image!r}] names annotation {annotation!r}, which anns does not hold"
+                )
+            if owner != image:
+                raise scene_text_seg.errors.InvalidInputError(
+                    f"{where}: annotation {annotation!r} is listed under image {image} but belongs to image {owner}"
+                )
+            scene_text_seg.words.add_word(image_words, *word)
+        found[stem] = image_words
+    return found
+
+
 def write_demo_inputs(folder: str) -> None:
     """Write small synthetic stand-ins of the downloads into `folder` (never real images): a train2014
-    zip of mostly unlabelled photos (some grey), the labels, and COCO-Text's sets."""
+    zip of mostly unlabelled photos (some grey), the labels, and COCO-Text's sets and annotations."""
     scene_text_seg.synthetic.write_coco_ts_inputs(folder, seed=2014, n_images=40, size=(320, 240))
 
 
@@ -210,8 +386,15 @@ SPEC = scene_text_seg.spec.DatasetSpec(
     card_file="coco_ts.md",
     tags=("scene-text", "text-segmentation", "coco", "coco-text", "weak-supervision"),
     write_demo_inputs=write_demo_inputs,
-    stand_in_split_sizes={"default": {"train": 20}, "cocotext_splits": {"train": 12, "validation": 7}},
+    stand_in_split_sizes={
+        "default": {"train": 20},
+        "cocotext_splits": {"train": 12, "validation": 7},
+        "words": {"train": 12, "validation": 7},
+    },
     split_assignment=scene_text_seg.spec.SplitAssignment("cocotext", read_cocotext_sets, "cocotext.v2.json"),
+    # The words config's splits are COCO-Text's sets too; both read the one annotation file.
+    words_roles={"train": "cocotext", "validation": "cocotext"},
+    words_file=scene_text_seg.spec.WordsFile("cocotext.v2.json", read_cocotext_words),
 )
 
 
@@ -239,6 +422,14 @@ class CocoTs(scene_text_seg.builder.SceneTextSegBuilder):
             version=VERSION,
             assign_splits=True,
             description="The labelled images divided into train and validation by COCO-Text v2's sets.",
+        ),
+        CocoTsConfig(
+            name="words",
+            version=VERSION,
+            assign_splits=True,
+            with_words=True,
+            description="The labelled images, divided as in cocotext_splits, each with its COCO-Text v2 words: "
+            "polygons on the decoded grid, transcriptions, illegible words as don't-care, language and class.",
         ),
     ]
 
@@ -268,6 +459,7 @@ __all__ = [
     "prepare",
     "push",
     "read_cocotext_sets",
+    "read_cocotext_words",
     "write_demo_inputs",
     *scene_text_seg.api.__all__,
 ]
