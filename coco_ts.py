@@ -235,7 +235,9 @@ class _JsonPieces:
         found = self.peek()
         if not found or found not in characters:
             raise self.error(
-                "the file ends early (truncated?)" if not found else f"expected {' or '.join(characters)}, found {found!r}"
+                "the file ends early (truncated?)"
+                if not found
+                else f"expected {' or '.join(characters)}, found {found!r}"
             )
         self.pos += 1
         return found
@@ -247,7 +249,9 @@ class _JsonPieces:
                 value, end = _JSON.raw_decode(self.text, self.pos)
             except json.JSONDecodeError as e:
                 if self.eof:
-                    raise self.error(f"{e.msg} (the file ends early: truncated?)" if e.pos >= len(self.text) - 1 else e.msg) from None
+                    raise self.error(
+                        f"{e.msg} (the file ends early: truncated?)" if e.pos >= len(self.text) - 1 else e.msg
+                    ) from None
                 self._fill()
                 continue
             if end == len(self.text) and not self.eof:  # a number may go on in the next piece

@@ -252,7 +252,9 @@ def read_words_file(source: Source, words_file: WordsFile, wanted: Container[str
     members = [m for m in source.members() if not is_junk(m) and m.replace("\\", "/").rsplit("/", 1)[-1] == name]
     if len(members) != 1:
         found = some(source.where(m) for m in members)
-        raise InvalidInputError(f"{source.label}: expected one {name}, found {len(members)}" + (f": {found}" if found else ""))
+        raise InvalidInputError(
+            f"{source.label}: expected one {name}, found {len(members)}" + (f": {found}" if found else "")
+        )
     where = source.where(members[0])
     try:
         with source.open(members[0]) as stream:

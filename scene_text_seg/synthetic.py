@@ -388,7 +388,9 @@ def write_coco_ts_inputs(
             str(number * 9): {"id": number * 9, "set": split, "width": size[0], "file_name": coco_name(number) + ".jpg"}
             for number, split in sets.items()
         }
-        annotations, by_image = _cocotext_annotations(images, sets, no_annotations={min(labelled) + 4, min(labelled) + 6})
+        annotations, by_image = _cocotext_annotations(
+            images, sets, no_annotations={min(labelled) + 4, min(labelled) + 6}
+        )
         document = {
             "cats": {},
             "anns": annotations,

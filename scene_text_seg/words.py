@@ -154,7 +154,9 @@ def _as_columns(words: Union[Mapping[str, Any], Sequence]) -> dict[str, list]:
             raise ValueError("words: expected a list of word dicts (polygon, text, ignore, ...)")
         columns = {field: [word.get(field, "") for word in words] for field in FIELDS}
     else:
-        raise ValueError(f"words: expected a row's `words` (a dict of lists or a list of dicts), got {type(words).__name__}")
+        raise ValueError(
+            f"words: expected a row's `words` (a dict of lists or a list of dicts), got {type(words).__name__}"
+        )
     lengths = {field: len(values) for field, values in columns.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"words: its fields hold different numbers of words: {lengths}")

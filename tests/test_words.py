@@ -229,7 +229,12 @@ def test_detection_targets(built_words):
 
 def test_detection_targets_drop_ignored_and_degenerate_words_when_told():
     given = {
-        "polygon": [[0, 0, 4, 0, 4, 3, 0, 3], [5, 5, 9, 5, 9, 5, 5, 5], [1, 1, 6, 1, 8, 4, 3, 6, 0, 4], [2, 2, 3, 2, 3, 3]],
+        "polygon": [
+            [0, 0, 4, 0, 4, 3, 0, 3],
+            [5, 5, 9, 5, 9, 5, 5, 5],
+            [1, 1, 6, 1, 8, 4, 3, 6, 0, 4],
+            [2, 2, 3, 2, 3, 3],
+        ],
         "text": ["a", "flat", "b", "###"],
         "ignore": [False, False, False, True],
         "language": ["Latin", "Latin", "Arabic", "None"],
