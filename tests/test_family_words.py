@@ -318,3 +318,11 @@ def test_detection_targets_take_coco_rows(coco_words):
 def test_raw_words_survive_arrow_unchanged(coco_words):
     for row in raw(coco_words["train"]):
         assert all(isinstance(v, float) for polygon in row["words"]["polygon"] for v in polygon)
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3])
+def test_a_value_cut_by_a_piece_end_is_read_whole(monkeypatch, piece):
+    monkeypatch.setattr(coco_ts, "_PIECE", piece)
+    document = b'{"anns": {"5": 12345}, "imgs": {}, "imgToAnns": {}}'
+    with pytest.raises(coco_ts.InvalidInputError, match=r"anns\['5'\]: expected an annotation object, found 12345$"):
+        coco_ts.read_cocotext_words(io.BytesIO(document), "x", set())
