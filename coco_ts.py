@@ -13,13 +13,15 @@ This file holds what is COCO_TS's own; the mechanism is the engine's (`scene_tex
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import os
 import re
 import sys
+from collections.abc import Callable, Container
 from types import ModuleType
-from typing import IO
+from typing import IO, Any
 
 import datasets
 
@@ -133,12 +135,16 @@ INPUTS = (
         COCO_TEXT_DOWNLOAD,
         digest="md5:5e39f7d6f2f11324c6451e63523c440c",
         required=False,
-        needed_by=("cocotext_splits",),
+        needed_by=("cocotext_splits", "words"),
     ),
 )
 
 # Rows on the genuine archives; COCO-Text's per-split counts are not published, so not checked.
-EXPECTED_SPLIT_SIZES = {"default": {"train": 14_690}, "cocotext_splits": {"train": None, "validation": None}}
+EXPECTED_SPLIT_SIZES = {
+    "default": {"train": 14_690},
+    "cocotext_splits": {"train": None, "validation": None},
+    "words": {"train": None, "validation": None},
+}
 
 _DESCRIPTION = f"""\
 COCO_TS (COCO-Text Segmentation) holds {EXPECTED_SPLIT_SIZES["default"]["train"]:,} pixel-level text masks for
@@ -150,7 +156,7 @@ MANUAL_DOWNLOAD_INSTRUCTIONS = f"""\
 Put these files (or the folders they extract to, same names) in one folder and pass it as `data_dir`:
   - train2014.zip         MSCOCO 2014 training images (13.5 GB), from {COCO_DOWNLOAD}
   - COCO_TS_labels.zip    the COCO_TS masks, from {COCO_TS_DOWNLOAD}
-The `cocotext_splits` config also reads COCO-Text v2's sets:
+The `cocotext_splits` and `words` configs also read COCO-Text v2 (its sets, and for `words` its annotations):
   - cocotext.v2.zip       from {COCO_TEXT_DOWNLOAD}
 """
 
@@ -170,8 +176,10 @@ _PUNCTUATION = re.compile(r"[ \t\n\r]*([][{}:,])")
 # What comes between two entries of an object (a key without escapes, and its colon), or of an array.
 _NEXT_MEMBER = re.compile(r'[ \t\n\r]*,[ \t\n\r]*"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
 _NEXT_ELEMENT = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
-# Numbers are checked by json's grammar, then kept as text: only `imgs` entries are used.
-_JSON = json.JSONDecoder(parse_float=str)
+# The sets need only `imgs` entries: numbers are checked by json's grammar, then kept as text. The
+# words need the annotations' coordinates as numbers.
+_JSON_NUMBERS_AS_TEXT = json.JSONDecoder(parse_float=str)
+_JSON_NUMBERS = json.JSONDecoder()
 
 
 class _JsonStream:
@@ -179,11 +187,9 @@ class _JsonStream:
     by the `json` module from the text held (a piece and a lookahead), so what is accepted is what
     `json.load` accepts, in flat memory. Errors name the file and the byte where reading failed."""
 
-    def __init__(self, stream: IO[bytes], where: str):
-        import codecs  # its incremental decoder: a piece may end inside a character
-
-        self.stream, self.where = stream, where
-        self.utf8 = codecs.getincrementaldecoder("utf-8")()
+    def __init__(self, stream: IO[bytes], where: str, decoder: json.JSONDecoder = _JSON_NUMBERS_AS_TEXT):
+        self.stream, self.where, self.decoder = stream, where, decoder
+        self.utf8 = codecs.getincrementaldecoder("utf-8")()  # a piece may end inside a character
         self.text, self.pos = "", 0  # the text held, and where reading is in it
         self.start = 0  # byte offset of text[0] in the file
         self.bytes_read, self.eof = 0, False
@@ -242,7 +248,7 @@ class _JsonStream:
         while True:
             pos = self.pos = _SPACE.match(self.text, self.pos).end()
             try:
-                value, end = _JSON.raw_decode(self.text, pos)
+                value, end = self.decoder.raw_decode(self.text, pos)
             except json.JSONDecodeError as e:
                 # More text helps only when the decoder stopped at the end of the text held.
                 stopped_at_end = e.pos >= len(self.text) - TOKEN_CUT or e.msg.startswith("Unterminated string")
@@ -303,7 +309,7 @@ class _JsonStream:
         """Decode the following `, key: value` entries while they sit well inside the text held (most of
         the file: one match and one decode an entry); stop before anything else, for `entries` to
         read (or report). The index of the next entry."""
-        text, pos, scan = self.text, self.pos, _JSON.scan_once
+        text, pos, scan = self.text, self.pos, self.decoder.scan_once
         limit = len(text) if self.eof else len(text) - ENTRY_LOOKAHEAD
         while pos < limit:
             found = separator.match(text, pos)
@@ -327,6 +333,34 @@ class _JsonStream:
             raise self.error(self.pos, f"extra data after the end ({self.text[self.pos : self.pos + 20]!r})")
 
 
+def walk_cocotext(
+    stream: IO[bytes],
+    where: str,
+    sections: dict[str, Callable[[str, object], None]],
+    decoder: json.JSONDecoder = _JSON_NUMBERS_AS_TEXT,
+) -> None:
+    """Read cocotext.v2.json in pieces, to its end, handing every entry of the named top-level objects
+    (`imgs`, `anns`, `imgToAnns`) to its section's function as (key, value); other values are decoded
+    and dropped. What is accepted is what `json.load` accepts (a byte-order mark included).
+
+    Raises:
+        InvalidInputError: not UTF-8, or not JSON (naming the byte where reading failed), or anything
+            after the document's end.
+    """
+    document = _JsonStream(stream, where, decoder)
+    document.fill(ENTRY_LOOKAHEAD)
+    if document.text.startswith("\ufeff"):
+        document.pos = 1  # a byte-order mark, which json.load accepts too
+    if document.next_char() != "{":
+        raise document.error(document.pos, 'expected an object, {"imgs": {...}, ...}')
+    for top in document.keys():
+        if document.next_char() in ("{", "["):
+            document.entries(sections.get(top))
+        else:
+            document.value()
+    document.end()
+
+
 def read_cocotext_sets(stream: IO[bytes], where: str) -> dict[str, str]:
     """Lower-cased image stem -> split, from cocotext.v2.json's `imgs` entries (`file_name`, `set`).
 
@@ -347,20 +381,8 @@ def read_cocotext_sets(stream: IO[bytes], where: str) -> dict[str, str]:
             without a string `file_name` and `set`; a set other than train and val; an image in two
             sets (naming it and both); a set with no image.
     """
-    document = _JsonStream(stream, where)
-    document.fill(ENTRY_LOOKAHEAD)
-    if document.text.startswith("\ufeff"):
-        document.pos = 1  # a byte-order mark, which json.load accepts too
-    if document.next_char() != "{":
-        raise document.error(document.pos, 'expected an object, {"imgs": {...}, ...}')
     found: dict[str, tuple[str, str]] = {}  # stem -> (file name, set), as the file names them
-    for top in document.keys():
-        if document.next_char() in ("{", "["):
-            use = (lambda key, entry: _add_image(found, key, entry, where)) if top == "imgs" else None
-            document.entries(use)
-        else:
-            document.value()
-    document.end()
+    walk_cocotext(stream, where, {"imgs": lambda key, entry: _add_image(found, key, entry, where)})
     if not found:
         raise scene_text_seg.errors.InvalidInputError(f"{where}: no image entries (an imgs object) found")
     empty = [name for name in COCO_TEXT_SETS if name not in {split for _, split in found.values()}]
@@ -393,9 +415,95 @@ def _add_image(found: dict[str, tuple[str, str]], key: str, entry: object, where
         )
 
 
+# ---- COCO-Text's words, read by the same walk of cocotext.v2.json ----------------------------------------
+
+
+def cocotext_word(annotation: Any, where: str) -> tuple[list[float], str, bool, str, str]:
+    """One annotation as a word: (polygon, text, ignore, language, class). The polygon is its `mask`, or
+    its `bbox` [x, y, w, h] as four corners where the mask is absent or empty."""
+    if not isinstance(annotation, dict):
+        raise scene_text_seg.errors.InvalidInputError(f"{where}: expected an annotation object, found {annotation!r}")
+    mask = annotation.get("mask")
+    if mask:
+        polygon = scene_text_seg.words.check_polygon(mask, f"{where}: mask")
+    else:
+        box = annotation.get("bbox")
+        if not isinstance(box, list) or len(box) != 4:
+            raise scene_text_seg.errors.InvalidInputError(
+                f"{where}: no mask polygon, and its bbox is {box!r}, expected [x, y, width, height]"
+            )
+        x, y, w, h = scene_text_seg.words.check_polygon([*box, 0, 0], f"{where}: bbox")[:4]
+        polygon = scene_text_seg.words.check_polygon([x, y, x + w, y, x + w, y + h, x, y + h], f"{where}: bbox")
+    fields = {}
+    for field in ("utf8_string", "legibility", "language", "class"):
+        value = annotation.get(field, "")
+        if not isinstance(value, str):
+            raise scene_text_seg.errors.InvalidInputError(f"{where}: its {field} is {value!r}, expected a string")
+        fields[field] = value
+    if fields["legibility"] not in ("legible", "illegible"):
+        raise scene_text_seg.errors.InvalidInputError(
+            f"{where}: legibility {fields['legibility']!r}, expected legible or illegible"
+        )
+    ignore = fields["legibility"] == "illegible"
+    return polygon, fields["utf8_string"], ignore, fields["language"], fields["class"]
+
+
+def read_cocotext_words(stream: IO[bytes], where: str, wanted: Container[str]) -> dict[str, dict[str, list]]:
+    """Lower-cased image stem -> its words, for the `wanted` images cocotext.v2.json annotates.
+
+    Each word is an annotation in `imgToAnns` order: polygon from `mask` (`bbox` where there is none),
+    text from `utf8_string` ("" where absent), `ignore` for illegible words, `language`, `class`. An image
+    with no annotations gets no words. Read in pieces to the end (see `walk_cocotext`); only the
+    wanted images' annotations are kept.
+
+    Raises:
+        InvalidInputError: a malformed or truncated file, or an annotation that is missing or does not fit.
+    """
+    stems: dict[str, str] = {}  # COCO-Text image id -> wanted stem
+    listed: dict[str, list] = {}  # image id -> its annotation ids
+    words: dict[str, tuple] = {}  # annotation id -> (image id, word)
+
+    def image(key: str, value: object) -> None:
+        name = value.get("file_name") if isinstance(value, dict) else None
+        if not isinstance(name, str):
+            raise scene_text_seg.errors.InvalidInputError(f"{where}: imgs[{key!r}] has no file_name")
+        stem = name.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
+        if stem in wanted:
+            stems[key] = stem
+
+    def annotations_of(key: str, value: object) -> None:
+        if not isinstance(value, list):
+            raise scene_text_seg.errors.InvalidInputError(f"{where}: imgToAnns[{key!r}] is not a list")
+        listed[key] = value
+
+    def annotation(key: str, value: object) -> None:
+        # Kept as words until the wanted images are known: the file may list anns before imgs.
+        owner = value.get("image_id") if isinstance(value, dict) else None
+        words[key] = (str(owner), cocotext_word(value, f"{where}: anns[{key!r}]"))
+
+    sections = {"imgs": image, "imgToAnns": annotations_of, "anns": annotation}
+    walk_cocotext(stream, where, sections, _JSON_NUMBERS)
+    found = {}
+    for image, stem in stems.items():
+        image_words = scene_text_seg.words.empty_words()
+        for annotation in listed.get(image, []):
+            owner, word = words.get(str(annotation), (None, None))
+            if word is None:
+                raise scene_text_seg.errors.InvalidInputError(
+                    f"{where}: imgToAnns[{image!r}] names annotation {annotation!r}, which anns does not hold"
+                )
+            if owner != image:
+                raise scene_text_seg.errors.InvalidInputError(
+                    f"{where}: annotation {annotation!r} is listed under image {image} but belongs to image {owner}"
+                )
+            scene_text_seg.words.add_word(image_words, *word)
+        found[stem] = image_words
+    return found
+
+
 def write_demo_inputs(folder: str) -> None:
     """Write small synthetic stand-ins of the downloads into `folder` (never real images): a train2014
-    zip of mostly unlabelled photos (some grey), the labels, and COCO-Text's sets."""
+    zip of mostly unlabelled photos (some grey), the labels, and COCO-Text's sets and annotations."""
     scene_text_seg.synthetic.write_coco_ts_inputs(folder, seed=2014, n_images=40, size=(320, 240), look="photo")
 
 
@@ -415,8 +523,15 @@ SPEC = scene_text_seg.spec.DatasetSpec(
     card_file="coco_ts.md",
     tags=("scene-text", "text-segmentation", "coco", "coco-text", "weak-supervision"),
     write_demo_inputs=write_demo_inputs,
-    stand_in_split_sizes={"default": {"train": 20}, "cocotext_splits": {"train": 12, "validation": 7}},
+    stand_in_split_sizes={
+        "default": {"train": 20},
+        "cocotext_splits": {"train": 12, "validation": 7},
+        "words": {"train": 12, "validation": 7},
+    },
     split_assignment=scene_text_seg.spec.SplitAssignment("cocotext", read_cocotext_sets, "cocotext.v2.json"),
+    # The words config's splits are COCO-Text's sets too; both read the one annotation file.
+    words_roles={"train": "cocotext", "validation": "cocotext"},
+    words_file=scene_text_seg.spec.WordsFile("cocotext.v2.json", read_cocotext_words),
 )
 
 
@@ -444,6 +559,14 @@ class CocoTs(scene_text_seg.builder.SceneTextSegBuilder):
             version=VERSION,
             assign_splits=True,
             description="The labelled images divided into train and validation by COCO-Text v2's sets.",
+        ),
+        CocoTsConfig(
+            name="words",
+            version=VERSION,
+            assign_splits=True,
+            with_words=True,
+            description="The labelled images, divided as in cocotext_splits, each with its COCO-Text v2 words: "
+            "polygons on the decoded grid, transcriptions, illegible words as don't-care, language and class.",
         ),
     ]
 
@@ -473,6 +596,7 @@ __all__ = [
     "prepare",
     "push",
     "read_cocotext_sets",
+    "read_cocotext_words",
     "write_demo_inputs",
     *scene_text_seg.api.__all__,
 ]

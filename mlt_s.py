@@ -137,12 +137,30 @@ INPUTS = (
         "ch8_validation_images", "validation_images", MLT_DOWNLOADS, digest="md5:3cfc7b440ab81b89a981d707786dbe83"
     ),
     InputFile("MLT_S_labels", "labels", MLT_S_DOWNLOAD),
+    # The word polygons, scripts and transcriptions, read by the `words` config only.
+    InputFile(
+        "ch8_training_localization_transcription_gt_v2",
+        "train_words",
+        MLT_DOWNLOADS,
+        digest="md5:2c9c3de30b5615f6846738bbd336c988",
+        required=False,
+        needed_by=("words",),
+    ),
+    InputFile(
+        "ch8_validation_localization_transcription_gt_v2",
+        "validation_words",
+        MLT_DOWNLOADS,
+        digest="md5:ecae7d433e6f103bb31e00d37254009c",
+        required=False,
+        needed_by=("words",),
+    ),
 )
 
 # Rows per split on the genuine archives; checked whenever every registered input matched.
 EXPECTED_SPLIT_SIZES = {
     "default": {"train": 5540, "validation": 1356},
     "with_unlabeled": {"train": 7200, "validation": 1800},
+    "words": {"train": 7200, "validation": 1800},
 }
 
 _DESCRIPTION = f"""\
@@ -162,12 +180,15 @@ as `data_dir`:
     from {MLT_DOWNLOADS}
   - ch8_validation_images.zip  ICDAR 2017 MLT validation images, from the same page
   - MLT_S_labels.zip           the MLT_S masks, from {MLT_S_DOWNLOAD}
+The `words` config also reads the word polygons, scripts and transcriptions, from the ICDAR page:
+  - ch8_training_localization_transcription_gt_v2.zip    training words
+  - ch8_validation_localization_transcription_gt_v2.zip  validation words
 """
 
 
 def write_demo_inputs(folder: str) -> None:
-    """Write small synthetic stand-ins of the ten downloads into `folder` (never real images): JPEG,
-    PNG and GIF photos, some EXIF-tagged, some without a mask."""
+    """Write small synthetic stand-ins of the twelve downloads into `folder` (never real images): JPEG,
+    PNG and GIF photos, some EXIF-tagged, some without a mask, and the word files (every script)."""
     scene_text_seg.synthetic.write_mlt_s_inputs(
         folder, seed=2017, per_zip=3, n_validation=8, size=(320, 180), look="photo"
     )
@@ -192,7 +213,13 @@ SPEC = scene_text_seg.spec.DatasetSpec(
     card_file="mlt_s.md",
     tags=("scene-text", "text-segmentation", "icdar2017", "mlt", "multilingual", "weak-supervision"),
     write_demo_inputs=write_demo_inputs,
-    stand_in_split_sizes={"default": {"train": 22, "validation": 7}, "with_unlabeled": {"train": 24, "validation": 8}},
+    stand_in_split_sizes={
+        "default": {"train": 22, "validation": 7},
+        "with_unlabeled": {"train": 24, "validation": 8},
+        "words": {"train": 24, "validation": 8},
+    },
+    words_roles={"train": "train_words", "validation": "validation_words"},
+    words_script=True,  # `x1,...,y4,script,transcription`: the script goes to `language`
     image_extensions=(".jpg", ".jpeg", ".png", ".gif"),
     languages=("ar", "bn", "zh", "en", "fr", "de", "it", "ja", "ko"),  # ICDAR 2017 MLT's nine languages
 )
@@ -222,6 +249,14 @@ class MltS(scene_text_seg.builder.SceneTextSegBuilder):
             with_unlabeled=True,
             description=f"Every ICDAR 2017 MLT image ({split_sizes_text(EXPECTED_SPLIT_SIZES['with_unlabeled'])}); "
             "mask is None where MLT_S has none.",
+        ),
+        MltSConfig(
+            name="words",
+            version=VERSION,
+            with_unlabeled=True,
+            with_words=True,
+            description="Every image with its mask (None where MLT_S has none) and its ICDAR 2017 MLT words: "
+            "polygons on the decoded grid, transcriptions, don't-care flags, scripts (in `language`).",
         ),
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import io
 import math
 from collections.abc import Mapping
@@ -19,18 +20,24 @@ from .spec import IGNORE_INDEX
 
 def compute_stats(dataset: datasets.Dataset) -> dict:
     """Rows, unlabeled images, image sizes and formats (and GIFs of several frames), text and uncertain
-    pixel fractions, images without text; with a `words` column also words per image and the share of
-    don't-care words. Photos are read from their headers only."""
+    pixel fractions, images without text; with a `words` column also the words, words per image, the
+    don't-care words (COCO-Text: the illegible ones) and their share, and the words per language or
+    script (MLT's scripts, COCO-Text's languages) and per class (COCO-Text's). Photos are read from
+    their headers only."""
     rows = dataset.cast_column("image", datasets.Image(decode=False)).cast_column("mask", datasets.Image(decode=False))
     sizes: dict[str, int] = {}
     formats: dict[str, int] = {}
     counts = np.zeros(256, np.int64)
     multi_frame = 0
     labelled = without_text = word_count = dont_care = 0
+    languages: collections.Counter = collections.Counter()
+    classes: collections.Counter = collections.Counter()
     for row in rows:
         if "words" in row:
             word_count += len(row["words"]["ignore"])
             dont_care += sum(row["words"]["ignore"])
+            languages.update(language for language in row["words"].get("language") or [] if language)
+            classes.update(category for category in row["words"].get("class") or [] if category)
         header = image_header(row["image"]["bytes"], row["image_id"])
         formats[header.format] = formats.get(header.format, 0) + 1
         multi_frame += header.frames > 1
@@ -48,8 +55,12 @@ def compute_stats(dataset: datasets.Dataset) -> dict:
     words = {}
     if "words" in dataset.features:
         words = {
+            "words": word_count,
             "words_per_image": round(word_count / max(dataset.num_rows, 1), 3),
+            "dont_care_words": dont_care,
             "dont_care_word_share": round(dont_care / max(word_count, 1), 6),
+            "words_by_language": dict(languages.most_common()),
+            "words_by_class": dict(classes.most_common()),
         }
     return {
         "rows": labelled,
@@ -217,9 +228,11 @@ def _check_preview_arguments(dataset: object, n: object, seed: object, cell: obj
 
 
 def draw_words(draw: PIL.ImageDraw.ImageDraw, words: dict, scale: float, offset: tuple[int, int]) -> None:
-    """Outline each word polygon (pixel coordinates scaled to the tile, then moved to its place)."""
+    """Outline each word polygon, of any number of vertices (pixel coordinates scaled to the tile, then
+    moved to its place); don't-care words in their own colour."""
     for polygon, ignore in zip(words["polygon"], words["ignore"], strict=True):
         points = [
             (offset[0] + px * scale, offset[1] + py * scale) for px, py in zip(polygon[::2], polygon[1::2], strict=True)
         ]
-        draw.line([*points, points[0]], fill=DONT_CARE_COLOUR if ignore else WORD_COLOUR, width=1)
+        if points:
+            draw.line([*points, points[0]], fill=DONT_CARE_COLOUR if ignore else WORD_COLOUR, width=1)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import lzma
 import math
 import os
 import re
+import zipfile
+import zlib
 from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Optional
 
@@ -13,7 +16,8 @@ import datasets
 
 from .errors import InvalidInputError
 from .inputs import Source, printable, some
-from .spec import DatasetSpec
+from .spec import DatasetSpec, WordsFile
+from .words import empty_words
 
 logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
 
@@ -158,6 +162,9 @@ class Pair:
     label_member: Optional[str]
     words_member: Optional[str] = None  # its ICDAR word file, for configs with words
     image_role: str = ""  # which input holds the image, when a split's images span several archives
+    words_script: bool = False  # its word file's lines carry a script (ICDAR 2017 MLT)
+    # Its words, on the raw grid, when a dataset gives every image's words in one file (read once, when planning)
+    words: Optional[dict] = dataclasses.field(default=None, compare=False)
 
 
 def images_by_stem(
@@ -195,23 +202,38 @@ def plan_split(
     with_unlabeled: bool,
     extensions: tuple[str, ...],
     words: Optional[Source] = None,
+    words_script: bool = False,
+    words_file: Optional[WordsFile] = None,
 ) -> list[Pair]:
     """Pair images (from one or several archives, by role) with labels (and word files) by stem within
-    one split, in numeric order. Only listings are read."""
-    # Word files describe every image, labelled or not: with them, every image is paired first.
-    wanted = None if with_unlabeled or words is not None else labels
+    one split, in numeric order. Only listings are read, and a `words_file` (every image's words in one file)."""
+    # Word files describe every image, labelled or not: with them, every image is paired first. One words
+    # file for all (COCO-Text) annotates far more images than are labelled: only the paired ones are wanted.
+    per_image_words = words is not None and words_file is None
+    wanted = None if with_unlabeled or per_image_words else labels
     image_by_stem, left_out = images_by_stem(images, extensions, wanted)
-    words_by_stem = {}
-    if words is not None:
+    words_by_stem: dict[str, str] = {}
+    given_words: dict[str, dict] = {}
+    if per_image_words:
         members = {key: member for key, (_, member) in image_by_stem.items()}
         words_by_stem = pair_words(split, members, words_by_image(words), words)
+    elif words is not None:
+        given_words = read_words_file(words, words_file, image_by_stem if with_unlabeled else labels)
     orphans = sorted(set(labels) - set(image_by_stem), key=natural_key)
     if orphans:
         shown = some(printable(labels[s]) for s in orphans)
         where = ", ".join(source.label for source in images.values())
         raise InvalidInputError(f"{len(orphans)} {split} label(s) have no image of the same name in {where}: {shown}")
     pairs = [
-        Pair(stem(member), member, labels.get(key), words_by_stem.get(key), role)
+        Pair(
+            stem(member),
+            member,
+            labels.get(key),
+            words_by_stem.get(key),
+            role,
+            words_script=words_script and per_image_words,
+            words=given_words.get(key, empty_words()) if words is not None and not per_image_words else None,
+        )
         for key, (role, member) in image_by_stem.items()
         if with_unlabeled or key in labels
     ]
@@ -233,9 +255,33 @@ def plan_pairs(
         images = {role: Source(paths[role]) for role in roles}
         words = Source(paths[dataset.words_roles[split]]) if with_words else None
         planned[split] = plan_split(
-            split, images, labels_per_split[split], with_unlabeled, dataset.image_extensions, words
+            split,
+            images,
+            labels_per_split[split],
+            with_unlabeled,
+            dataset.image_extensions,
+            words,
+            dataset.words_script,
+            dataset.words_file,
         )
     return planned
+
+
+def read_words_file(source: Source, words_file: WordsFile, wanted: Container[str]) -> dict[str, dict]:
+    """Lower-cased image stem -> its words, from the one annotation file (at any depth) of `source`."""
+    name = words_file.member
+    members = [m for m in source.members() if not is_junk(m) and m.replace("\\", "/").rsplit("/", 1)[-1] == name]
+    if len(members) != 1:
+        found = some(source.where(m) for m in members)
+        raise InvalidInputError(
+            f"{source.label}: expected one {name}, found {len(members)}" + (f": {found}" if found else "")
+        )
+    where = source.where(members[0])
+    try:
+        with source.open(members[0]) as stream:
+            return words_file.read(stream, where, wanted)
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError) as e:
+        raise InvalidInputError(f"{where}: cannot be read ({printable(str(e))})") from None
 
 
 def reassign_splits(planned: dict[str, list[Pair]], assigned: dict[str, str], source: str) -> dict[str, list[Pair]]:

@@ -511,7 +511,10 @@ def make_example(pair: Pair, images: Source, labels: Optional[Source], words: Op
     # turned rows into references to that file. The stored bytes are not the member's anyway when an
     # orientation was neutralised or a mask converted; `image_id` names the pair.
     example["image"] = {"path": None, "bytes": image_bytes}
-    if words is not None:
-        parsed = parse_words(words.read(pair.words_member), words.where(pair.words_member))
-        example["words"] = orient_words(parsed, raw_size, orientation, words.where(pair.words_member))
+    if pair.words is not None:  # read with every other image's (one file for all: COCO-Text)
+        example["words"] = orient_words(pair.words, raw_size, orientation, f"the words of {where}")
+    elif words is not None:
+        where = words.where(pair.words_member)
+        parsed = parse_words(words.read(pair.words_member), where, script=pair.words_script)
+        example["words"] = orient_words(parsed, raw_size, orientation, where)
     return example

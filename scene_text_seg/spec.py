@@ -7,7 +7,7 @@ The label-map format is shared by the whole family (IST_S, MLT_S, COCO_TS): 0 ba
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import IO, Optional
 
 CLASS_NAMES = ["background", "text"]
@@ -54,6 +54,16 @@ class SplitAssignment:
 
 
 @dataclasses.dataclass(frozen=True)
+class WordsFile:
+    """Every image's words in one annotation file of the words input (COCO-Text's JSON), not a file per image."""
+
+    member: str  # the file inside the words input (found at any depth)
+    # (a stream of it, where, the lower-cased image stems wanted) -> stem -> words on the raw grid, in the
+    # `words` column's form (scene_text_seg.words); a wanted image it does not annotate is left out
+    read: Callable[[IO[bytes], str, Container[str]], dict[str, dict[str, list]]]
+
+
+@dataclasses.dataclass(frozen=True)
 class DatasetSpec:
     """The facts of one dataset, as its script states them."""
 
@@ -80,6 +90,8 @@ class DatasetSpec:
     labels_role: str = "labels"
     words_roles: dict[str, str] = dataclasses.field(default_factory=dict)  # split -> role of its word files
     split_assignment: Optional[SplitAssignment] = None  # for configs with `assign_splits`
+    words_script: bool = False  # its ICDAR word lines carry a script before the transcription (ICDAR 2017 MLT)
+    words_file: Optional[WordsFile] = None  # its words are in one file for every image, not in gt_<image>.txt files
 
     @property
     def title(self) -> str:

@@ -202,11 +202,16 @@ def _words(number: int, box: tuple[int, int, int, int], text_free: bool) -> dict
     every third image; a small don't-care word on even ones; a text-free image's word is don't care."""
     x0, y0, x1, y1 = box
     text = "###" if text_free else (f"a,b,{number}" if number % 3 == 0 else f"WORD{number}")
-    words = {"polygon": [[x0, y0, x1 - 1, y0, x1 - 1, y1 - 1, x0, y1 - 1]], "text": [text], "ignore": [text == "###"]}
+    words = {
+        "polygon": [[x0, y0, x1 - 1, y0, x1 - 1, y1 - 1, x0, y1 - 1]],
+        "text": [text],
+        "ignore": [text == "###"],
+        "language": [""],
+        "class": [""],
+    }
     if number % 2 == 0:
-        words["polygon"].append([0, 0, 2, 0, 2, 1, 0, 1])
-        words["text"].append("###")
-        words["ignore"].append(True)
+        for field, value in zip(words, ([0, 0, 2, 0, 2, 1, 0, 1], "###", True, "", ""), strict=True):
+            words[field].append(value)
     return words
 
 
@@ -398,7 +403,7 @@ def _scene(rng: np.random.Generator, size: tuple[int, int], number: int, text_fr
     width, height = size
     pixels, layout = _backdrop(rng, size), _Layout(rng, size)
     text, dont_care = np.zeros((height, width), bool), np.zeros((height, width), bool)
-    words: dict = {"polygon": [], "text": [], "ignore": []}
+    words: dict = {"polygon": [], "text": [], "ignore": [], "language": [], "class": []}
     small, large = max(7, height // 14), max(8, height // 4)
     for index in range(0 if text_free else int(rng.integers(1, 4))):
         word = _legible_word(rng, number, first=index == 0)
@@ -433,9 +438,7 @@ def _scene(rng: np.random.Generator, size: tuple[int, int], number: int, text_fr
             colour = tuple(int(c) for c in (rng.integers(215, 256, 3) if light else rng.integers(0, 45, 3)))
         _paint(pixels, glyphs.coverage, colour, at)
         _stamp(text, glyphs, at)
-        words["polygon"].append((glyphs.polygon + at).reshape(-1).tolist())
-        words["text"].append(word)
-        words["ignore"].append(False)
+        _add_word(words, (glyphs.polygon + at).reshape(-1).tolist(), word, False)
     if text_free or number % 2 == 0:
         _dont_care_word(rng, pixels, layout, dont_care, words)
     pixels += rng.integers(-4, 5, pixels.shape, dtype=np.int8)  # sensor noise
@@ -460,17 +463,23 @@ def _dont_care_word(
         polygon = (glyphs.polygon + at).reshape(-1).tolist()
     else:
         polygon = [0, 0, 2, 0, 2, 1, 0, 1]
-    words["polygon"].append(polygon)
-    words["text"].append("###")
-    words["ignore"].append(True)
+    _add_word(words, polygon, "###", True)
 
 
-def gt_file(words: dict, bom: bool) -> bytes:
-    """An ICDAR 2015 ground-truth file: `x1,...,y4,text` lines, CRLF, UTF-8 (the training files with a BOM)."""
+def _add_word(words: dict, polygon: list, text: str, ignore: bool) -> None:
+    """One word in the column's form (no language or class: the writers that have them set them)."""
+    for field, value in zip(words, (polygon, text, ignore, "", ""), strict=True):
+        words[field].append(value)
+
+
+def gt_file(words: dict, bom: bool, script: bool = False, newline: str = "\r\n") -> bytes:
+    """An ICDAR ground-truth file: `x1,...,y4,text` lines (ICDAR 2017 MLT: `x1,...,y4,script,text`), UTF-8,
+    CRLF unless told (the ICDAR 2015 training files with a BOM)."""
     lines = [
-        ",".join(map(str, polygon)) + "," + text for polygon, text in zip(words["polygon"], words["text"], strict=True)
+        ",".join(map(str, polygon)) + "," + (f"{language}," if script else "") + text
+        for polygon, text, language in zip(words["polygon"], words["text"], words["language"], strict=True)
     ]
-    return ("\ufeff" if bom else "").encode() + "".join(line + "\r\n" for line in lines).encode("utf-8")
+    return ("\ufeff" if bom else "").encode() + "".join(line + newline for line in lines).encode("utf-8")
 
 
 def _write(path: str, files: dict[str, bytes], form: str) -> None:
@@ -576,10 +585,12 @@ def write_mlt_s_inputs(
     form: str = "zip",
     layout: Optional[Layout] = None,
     look: str = "boxes",
+    words: bool = True,
 ) -> dict[str, dict[str, Expected]]:
     """Stand-ins of MLT_S's ten inputs: eight training zips (img_1 … in order), the validation zip, the
-    labels zip (`MLT_S_labels/training_labels/`, `.../validation_labels/`); mixed formats, EXIF tags.
-    `look` as for `write_inputs`.
+    labels zip (`MLT_S_labels/training_labels/`, `.../validation_labels/`); mixed formats, EXIF tags; with
+    `words`, the two word archives too (every image's words, with their scripts). `look` as for
+    `write_inputs`.
 
     Raises:
         ValueError: `look` is not one of LOOKS, or `size` is too small for the photo look.
@@ -602,7 +613,35 @@ def write_mlt_s_inputs(
     files = {name + item.extension: item.photo for name, item in expected["validation"].items()}
     _write(os.path.join(root, "ch8_validation_images"), files, form)
     _write(os.path.join(root, "MLT_S_labels"), _labels(expected, layout.member), form)
+    if words:
+        _write_mlt_words(root, expected, form)
     return expected
+
+
+# ICDAR 2017 MLT's scripts for words that are not don't-care (those are "None"), cycled over the words.
+MLT_WORD_SCRIPTS = ("Latin", "Arabic", "Chinese", "Japanese", "Korean", "Bangla", "Symbols", "Mixed")
+MLT_SAMPLE_TEXT = {"Arabic": "نص", "Chinese": "文字", "Japanese": "テキスト", "Korean": "글자", "Bangla": "লেখা"}
+
+
+def _write_mlt_words(root: str, expected: dict[str, dict[str, Expected]], form: str) -> None:
+    """MLT's two word archives (`gt_img_N.txt` at the root, `x1,...,y4,script,text`): every script, text in
+    the script's letters (commas kept), the training files with a BOM and CRLF, the validation ones LF."""
+    turn = 0
+    for split, name in (
+        ("train", "ch8_training_localization_transcription_gt_v2"),
+        ("validation", "ch8_validation_localization_transcription_gt_v2"),
+    ):
+        files = {}
+        for image_id, item in expected[split].items():
+            for index, text in enumerate(item.words["text"]):
+                script = "None"
+                if text != "###":
+                    script, turn = MLT_WORD_SCRIPTS[turn % len(MLT_WORD_SCRIPTS)], turn + 1
+                    item.words["text"][index] = MLT_SAMPLE_TEXT.get(script, "") + text
+                item.words["language"][index] = script
+            newline = "\r\n" if split == "train" else "\n"
+            files[f"gt_{image_id}.txt"] = gt_file(item.words, bom=split == "train", script=True, newline=newline)
+        _write(os.path.join(root, name), files, form)
 
 
 def coco_name(number: int) -> str:
@@ -624,7 +663,9 @@ def write_coco_ts_inputs(
     """Stand-ins of COCO_TS's inputs: `train2014.zip` (`train2014/COCO_train2014_<id>.jpg`, most of them
     unlabelled, some grey), `COCO_TS_labels.zip` (flat `coco_ts_labels/<stem>.png`), and with
     `cocotext` the COCO-Text v2 annotations (`cocotext.v2.json`) whose sets divide the labelled images:
-    every third in `val`, one labelled image in neither set. `look` as for `write_inputs`.
+    every third in `val`, one labelled image in neither set; its `anns` give each image's words (see
+    `_cocotext_annotations`; the returned words are what the `words` config should load), two labelled
+    images have none. `look` as for `write_inputs`.
 
     Raises:
         ValueError: `look` is not one of LOOKS, or `size` is too small for the photo look.
@@ -652,18 +693,69 @@ def write_coco_ts_inputs(
             str(number * 9): {"id": number * 9, "set": split, "width": size[0], "file_name": coco_name(number) + ".jpg"}
             for number, split in sets.items()
         }
-        annotations = {
-            "1": {"id": 1, "image_id": 9, "bbox": [1.0, 2.0, 3.0, 4.0], "utf8_string": "a", "legibility": "legible"}
-        }
+        annotations, by_image = _cocotext_annotations(
+            images, sets, no_annotations={min(labelled) + 4, min(labelled) + 6}
+        )
         document = {
             "cats": {},
             "anns": annotations,
             "imgs": entries,
-            "imgToAnns": {"9": [1]},
+            "imgToAnns": by_image,
             "info": {"version": "2.0"},
         }
         _write(os.path.join(root, "cocotext.v2"), {"cocotext.v2.json": json.dumps(document).encode()}, form)
     return expected
+
+
+def _cocotext_annotations(
+    images: dict[str, Expected], sets: dict[int, str], no_annotations: set[int]
+) -> tuple[dict[str, dict], dict[str, list[int]]]:
+    """COCO-Text v2 `anns` and `imgToAnns` for the images in `sets`, from each image's words, which become
+    what the `words` config should load: a `mask` polygon (a rectangle, or a pentagon with a vertex on its
+    top edge) or only a `bbox` (no mask, or an empty one); don't-care words illegible with no text; every
+    language and class. Of `no_annotations`, the first has an empty list, the others no entry."""
+    annotations, by_image, counter = {}, {}, 0
+    for number in sorted(sets):
+        item = images[coco_name(number)]
+        image_id = number * 9
+        if number in no_annotations:
+            item.words = {field: [] for field in item.words}
+            if number == min(no_annotations):
+                by_image[str(image_id)] = []
+            continue
+        words = {"polygon": [], "text": [], "ignore": [], "language": [], "class": []}
+        ids = []
+        given = list(zip(item.words["polygon"], item.words["text"], strict=True))
+        if number % 4 == 3:  # an illegible word too (the small don't-care word of even images is on no labelled one)
+            given.append(([0, 0, 3, 0, 3, 2, 0, 2], "###"))
+        for polygon, text in given:
+            x0, y0, x1, y1 = polygon[0], polygon[1], polygon[4], polygon[5]
+            annotation = {"id": 1000 + counter * 7, "image_id": image_id, "bbox": [x0, y0, x1 - x0, y1 - y0]}
+            if counter % 4 == 0:
+                annotation["mask"] = [float(v) for v in polygon]
+            elif counter % 4 == 1:
+                annotation["mask"] = []
+            elif counter % 4 == 3:
+                polygon = [x0, y0, (x0 + x1) // 2, y0, x1, y0, x1, y1, x0, y1]
+                annotation["mask"] = [float(v) for v in polygon]
+            illegible = text == "###"
+            annotation["legibility"] = "illegible" if illegible else "legible"
+            annotation["language"] = "na" if illegible else ("not english" if counter % 5 == 4 else "english")
+            annotation["class"] = ("machine printed", "handwritten", "others")[counter % 3]
+            if not illegible:
+                annotation["utf8_string"] = text
+            annotations[str(annotation["id"])] = annotation
+            ids.append(annotation["id"])
+            for field, value in zip(
+                words,
+                (polygon, annotation.get("utf8_string", ""), illegible, annotation["language"], annotation["class"]),
+                strict=True,
+            ):
+                words[field].append(value)
+            counter += 1
+        item.words = words
+        by_image[str(image_id)] = ids
+    return annotations, by_image
 
 
 def checksums(root: str) -> dict[str, str]:

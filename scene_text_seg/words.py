@@ -1,13 +1,18 @@
-"""Word-level ground truth beside the masks: ICDAR `gt_img_N.txt` files parsed, put on the decoded grid.
+"""Word-level ground truth beside the masks, on one schema for the whole family, put on the decoded grid.
 
-One word a line: `x1,y1,x2,y2,x3,y3,x4,y4,transcription` (the transcription may hold commas),
-UTF-8 with or without a BOM, CRLF or LF; `###` marks a word to ignore ("don't care").
+One word is a flat polygon `x1, y1, x2, y2, ...` (three vertices or more), its transcription, a don't-care
+flag, the dataset's language or script label and COCO-Text's class ("" where a dataset has none).
+
+ICDAR word files (`gt_img_N.txt`, IST_S and MLT_S): one word a line, `x1,y1,...,x4,y4,transcription`,
+or with MLT 2017's script before the transcription (`x1,...,y4,script,transcription`); the
+transcription may hold commas; UTF-8 with or without a BOM, CRLF or LF; `###` marks a don't-care word.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Union
 
 import datasets
@@ -17,87 +22,102 @@ from .errors import InvalidInputError
 from .inputs import printable
 
 DONT_CARE = "###"
-COORDINATE = re.compile(r"\s*-?\d+\s*")
+NUMBER = re.compile(r"\s*[-+]?[0-9]+(?:\.[0-9]+)?\s*")  # an ICDAR coordinate: ASCII digits, no exponent, no nan/inf
 LINE_BREAK = re.compile(r"\r?\n")  # only these end a line: U+2028, NEL, form feed belong to the text
-POLYGON_VALUE = datasets.Value("int32")  # one polygon coordinate, as stored
-
-
-def _value_range(value: datasets.Value) -> tuple:
-    """The smallest and largest number a numeric `datasets.Value` stores."""
-    dtype = np.dtype(value.dtype)
-    if dtype.kind in "iu":
-        return int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)
-    return float(np.finfo(dtype).min), float(np.finfo(dtype).max)
-
-
-COORDINATE_RANGE = _value_range(POLYGON_VALUE)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+FIELDS = ("polygon", "text", "ignore", "language", "class")
+# The scripts ICDAR 2017 MLT's ground truth names (its `None`: a don't-care word of no script).
+MLT_SCRIPTS = frozenset({"Latin", "Arabic", "Chinese", "Japanese", "Korean", "Bangla", "Symbols", "Mixed", "None"})
 
 
 def feature() -> datasets.Sequence:
-    """The `words` column: per row, the words in file order (a dict of lists, as `datasets` stores it)."""
+    """The `words` column, the same for every dataset: per row, the words in file order (a dict of
+    lists, as `datasets` stores it). `polygon` is flat float32 `x1, y1, x2, y2, ...` on the decoded
+    image grid; `language` the dataset's language or script label and `class` COCO-Text's class
+    ("machine printed", "handwritten", "others"), "" where a dataset has none."""
     return datasets.Sequence(
         {
-            "polygon": datasets.Sequence(POLYGON_VALUE, length=8),
+            "polygon": datasets.Sequence(datasets.Value("float32")),
             "text": datasets.Value("string"),
             "ignore": datasets.Value("bool"),
+            "language": datasets.Value("string"),
+            "class": datasets.Value("string"),
         }
     )
 
 
-def parse_words(data: bytes, where: str) -> dict[str, list]:
-    """The words of one ground-truth file, in file order.
+def empty_words() -> dict[str, list]:
+    """No words, in the column's form."""
+    return {field: [] for field in FIELDS}
+
+
+def add_word(
+    words: dict[str, list], polygon: list[float], text: str, ignore: bool, language: str = "", category: str = ""
+) -> None:
+    """Append one word to `words` (in the column's form)."""
+    for field, value in zip(FIELDS, (polygon, text, ignore, language, category), strict=True):
+        words[field].append(value)
+
+
+def check_polygon(values: Any, where: str) -> list[float]:
+    """A polygon as the schema stores it: an even number (>= 6) of numbers, finite in float32."""
+    if not isinstance(values, (list, tuple)) or len(values) < 6 or len(values) % 2:
+        count = len(values) if isinstance(values, (list, tuple)) else type(values).__name__
+        raise InvalidInputError(f"{where}: expected a polygon of 3 or more x, y pairs (6+ numbers), found {count}")
+    polygon = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidInputError(f"{where}: a polygon coordinate is {value!r}, expected a number")
+        if not (math.isfinite(value) and abs(value) <= FLOAT32_MAX):
+            raise InvalidInputError(f"{where}: the polygon coordinate {value!r} does not fit float32")
+        polygon.append(float(value))
+    return polygon
+
+
+def parse_words(data: bytes, where: str, script: bool = False) -> dict[str, list]:
+    """The words of one ICDAR ground-truth file, in file order, in the column's form.
 
     Args:
         data: the file's bytes: UTF-8 with or without a BOM, lines ending in LF or CRLF (only those:
             any other line-break character is part of the transcription).
-        where: how errors name the file, e.g. "gt.zip:gt_img_1.txt".
+        where: how errors name the file (archive and member).
+        script: the lines carry a script before the transcription (ICDAR 2017 MLT); it goes to `language`.
 
     Returns:
-        {"polygon": [[x1, y1, ..., x4, y4], ...], "text": [...], "ignore": [...]}.
+        {"polygon": [[8 floats]], "text": [...], "ignore": [...], "language": [...], "class": [""...]}.
 
     Raises:
-        InvalidInputError: not UTF-8; a line that is not 8 integers and a transcription; a coordinate
-            the `words` column cannot store (outside COORDINATE_RANGE). The message names the line.
+        InvalidInputError: text that is not UTF-8, or a malformed line (naming `where` and the line).
     """
     try:
         text = data.decode("utf-8-sig")  # a leading BOM (the training files have one) is not part of the text
     except UnicodeDecodeError as e:
         raise InvalidInputError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    words: dict[str, list] = {"polygon": [], "text": [], "ignore": []}
+    words = empty_words()
+    fields_before_text = 9 if script else 8
+    form = "x1,y1,...,x4,y4,script,text" if script else "x1,y1,...,x4,y4,text"
     for number, line in enumerate(LINE_BREAK.split(text), start=1):
         if not line.strip():
             continue
-        fields = line.split(",", 8)
-        if len(fields) < 9 or not all(COORDINATE.fullmatch(field) for field in fields[:8]):
+        fields = line.split(",", fields_before_text)
+        if len(fields) <= fields_before_text or not all(NUMBER.fullmatch(field) for field in fields[:8]):
             raise InvalidInputError(
-                f"{where}: line {number}: expected 8 integer coordinates then the transcription "
-                f"(x1,y1,...,x4,y4,text), found {printable(line[:80])!r}"
+                f"{where}: line {number}: expected 8 coordinates then the transcription ({form}), "
+                f"found {printable(line[:80])!r}"
             )
-        transcription = fields[8]
-        polygon = [int(field) for field in fields[:8]]
-        check_coordinates(polygon, f"{where}: line {number}")
-        words["polygon"].append(polygon)
-        words["text"].append(transcription)
-        words["ignore"].append(transcription == DONT_CARE)
+        language = fields[8].strip() if script else ""
+        if script and language not in MLT_SCRIPTS:
+            raise InvalidInputError(
+                f"{where}: line {number}: unknown script {printable(language[:40])!r}, "
+                f"expected one of {', '.join(sorted(MLT_SCRIPTS))}"
+            )
+        polygon = check_polygon([float(field) for field in fields[:8]], f"{where}: line {number}")
+        transcription = fields[fields_before_text]
+        add_word(words, polygon, transcription, transcription == DONT_CARE, language)
     return words
 
 
-def check_coordinates(polygon: list[int], where: str) -> None:
-    """Every coordinate must fit the `words` column's type, or writing the row would fail far from here.
-
-    Raises:
-        InvalidInputError: a coordinate outside COORDINATE_RANGE, naming `where` (file and line).
-    """
-    low, high = COORDINATE_RANGE
-    outside = [value for value in polygon if not low <= value <= high]
-    if outside:
-        raise InvalidInputError(
-            f"{where}: coordinate {outside[0]} outside the range the words column stores "
-            f"({POLYGON_VALUE.dtype}: {low} to {high})"
-        )
-
-
-def orient(x: int, y: int, width: int, height: int, orientation: int) -> tuple[int, int]:
+def orient(x: float, y: float, width: int, height: int, orientation: int) -> tuple[float, float]:
     """Where raw pixel (x, y) lands once an image of (width, height) is turned by its EXIF orientation,
     as PIL's `exif_transpose` (and so `datasets.Image`) turns it."""
     right, bottom = width - 1, height - 1
@@ -125,7 +145,7 @@ def orient_words(
         where: how errors name the word file.
 
     Raises:
-        InvalidInputError: a coordinate moved outside COORDINATE_RANGE (a flip of a huge negative one).
+        InvalidInputError: a coordinate moved outside what float32 holds (a flip of a huge negative one).
     """
     if orientation == 1:
         return words
@@ -134,28 +154,70 @@ def orient_words(
     for number, polygon in enumerate(words["polygon"], start=1):
         points = [orient(x, y, width, height, orientation) for x, y in zip(polygon[::2], polygon[1::2], strict=True)]
         polygons.append([coordinate for point in points for coordinate in point])
-        check_coordinates(polygons[-1], f"{where}: word {number} (turned by EXIF orientation {orientation})")
+        check_polygon(polygons[-1], f"{where}: word {number} (turned by EXIF orientation {orientation})")
     return {**words, "polygon": polygons}
 
 
-def detection_targets(words: Union[Mapping[str, Any], list]) -> dict[str, Any]:
-    """A row's `words` as detection pipelines take them: `boxes` (N, 4) xyxy float32 from the polygons'
-    extremes, `polygons` (N, 4, 2) float32, `texts`, and `ignore` (N,) bool for don't-care words.
-
-    Accepts the column as `datasets` gives it (a dict of lists) or a list of word dicts.
-    """
+def _as_columns(words: Union[Mapping[str, Any], Sequence]) -> dict[str, list]:
     if isinstance(words, Mapping):
-        polygons, texts, ignore = words["polygon"], list(words["text"]), words["ignore"]
+        missing = [field for field in ("polygon", "text", "ignore") if field not in words]
+        if missing:
+            raise ValueError(f"words: expected a row's `words` (polygon, text, ignore, ...), missing {missing}")
+        columns = {field: list(words.get(field) or [""] * len(words["text"])) for field in FIELDS}
+    elif isinstance(words, Sequence) and not isinstance(words, (str, bytes)):
+        if not all(isinstance(word, Mapping) and "polygon" in word for word in words):
+            raise ValueError("words: expected a list of word dicts (polygon, text, ignore, ...)")
+        columns = {field: [word.get(field, "") for word in words] for field in FIELDS}
     else:
-        polygons, texts, ignore = (
-            [w["polygon"] for w in words],
-            [w["text"] for w in words],
-            [w["ignore"] for w in words],
+        raise ValueError(
+            f"words: expected a row's `words` (a dict of lists or a list of dicts), got {type(words).__name__}"
         )
-    points = np.asarray(polygons, np.float32).reshape(-1, 4, 2)
-    boxes = (
-        np.concatenate([points.min(axis=1), points.max(axis=1)], axis=1)
-        if len(points)
-        else np.zeros((0, 4), np.float32)
-    )
-    return {"boxes": boxes, "polygons": points, "texts": texts, "ignore": np.asarray(ignore, bool).reshape(-1)}
+    lengths = {field: len(values) for field, values in columns.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"words: its fields hold different numbers of words: {lengths}")
+    for index, polygon in enumerate(columns["polygon"]):
+        if len(polygon) < 6 or len(polygon) % 2:
+            raise ValueError(f"words: polygon {index} holds {len(polygon)} numbers, expected an even number >= 6")
+    return columns
+
+
+def detection_targets(
+    words: Union[Mapping[str, Any], Sequence], *, keep_ignored: bool = True, keep_degenerate: bool = True
+) -> dict[str, Any]:
+    """A row's `words` as detection pipelines take them.
+
+    Args:
+        words: the column as `datasets` gives it (a dict of lists) or a list of word dicts; polygons
+            of any even length >= 6.
+        keep_ignored: keep don't-care words (their `ignore` is True); False drops them.
+        keep_degenerate: keep words whose box has zero width or height; False drops them (torchvision's
+            detectors refuse such boxes).
+
+    Returns:
+        `boxes` (N, 4) float32 xyxy from each polygon's extremes, `polygons` a list of (K, 2) float32
+        arrays, `texts`, `ignore` (N,) bool, `languages` and `classes`, for the words kept.
+
+    Raises:
+        ValueError: `words` is not a row's words, or a flag is not a bool.
+    """
+    for name, flag in (("keep_ignored", keep_ignored), ("keep_degenerate", keep_degenerate)):
+        if not isinstance(flag, bool):
+            raise ValueError(f"{name}: expected True or False, got {flag!r}")
+    columns = _as_columns(words)
+    polygons = [np.asarray(polygon, np.float32).reshape(-1, 2) for polygon in columns["polygon"]]
+    boxes = np.asarray([[*p.min(axis=0), *p.max(axis=0)] for p in polygons], np.float32).reshape(-1, 4)
+    ignore = np.asarray(columns["ignore"], bool).reshape(-1)
+    keep = np.ones(len(polygons), bool)
+    if not keep_ignored:
+        keep &= ~ignore
+    if not keep_degenerate:
+        keep &= (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    kept = np.flatnonzero(keep)
+    return {
+        "boxes": boxes[kept],
+        "polygons": [polygons[i] for i in kept],
+        "texts": [columns["text"][i] for i in kept],
+        "ignore": ignore[kept],
+        "languages": [columns["language"][i] for i in kept],
+        "classes": [columns["class"][i] for i in kept],
+    }

@@ -26,11 +26,14 @@ SCHEMA = datasets.Features(
         "mask_classes": datasets.Sequence(datasets.ClassLabel(names=["background", "text"])),
     }
 )
+# One words schema for the whole family: any polygon length, the dataset's language or script, COCO-Text's class.
 WORDS = datasets.Sequence(
     {
-        "polygon": datasets.Sequence(datasets.Value("int32"), length=8),
+        "polygon": datasets.Sequence(datasets.Value("float32")),
         "text": datasets.Value("string"),
         "ignore": datasets.Value("bool"),
+        "language": datasets.Value("string"),
+        "class": datasets.Value("string"),
     }
 )
 

@@ -51,14 +51,36 @@ def test_parse_every_quirk_of_the_real_files():
         ],
         "text": ["Genaxis Theatre", "###", "A,B,,C"],
         "ignore": [False, True, False],
+        "language": ["", "", ""],
+        "class": ["", "", ""],
     }
+    assert all(isinstance(v, float) for polygon in parsed["polygon"] for v in polygon)
     assert words.parse_words(data.replace(b"\r\n", b"\n")[3:], "x") == parsed  # no BOM, LF
-    assert words.parse_words(b"", "x") == {"polygon": [], "text": [], "ignore": []}
+    assert words.parse_words(b"", "x") == words.empty_words()
+
+
+def test_parse_mlt_lines_with_their_script():
+    data = "\ufeff1,2,3,2,3,4,1,4,Arabic,نص,x\r\n5,6,7,6,7,8,5,8,None,###\r\n9,9,12,9,12,11,9,11,Latin,\r\n".encode()
+    parsed = words.parse_words(data, "gt_img_1.txt", script=True)
+    assert parsed["text"] == ["نص,x", "###", ""] and parsed["language"] == ["Arabic", "None", "Latin"]
+    assert parsed["ignore"] == [False, True, False]
+    # Read as ICDAR 2015, the same line keeps the script in the transcription.
+    assert words.parse_words(data, "x")["text"][0] == "Arabic,نص,x"
+    with pytest.raises(ist_s.InvalidInputError, match=r"gt_img_2\.txt: line 2: unknown script 'Klingon'"):
+        words.parse_words(b"1,2,3,2,3,4,1,4,Latin,a\n1,2,3,2,3,4,1,4,Klingon,b\n", "gt_img_2.txt", script=True)
+    with pytest.raises(ist_s.InvalidInputError, match=r"x: line 1: expected 8 coordinates .*script,text"):
+        words.parse_words(b"1,2,3,2,3,4,1,4,Latin\n", "x", script=True)
 
 
 @pytest.mark.parametrize(
     ("line", "why"),
-    [(b"1,2,3,4,5,6,7,text", "seven numbers"), (b"1,2,3,4,5,6,7,8.5,text", "not an integer"), (b"hello", "no numbers")],
+    [
+        (b"1,2,3,4,5,6,7,text", "seven numbers"),
+        (b"1,2,3,4,5,6,7,8e5,text", "not a plain number"),
+        (b"1,2,3,4,5,6,7,nan,text", "not a number"),
+        (b"1,2,3,4,5,6,7," + b"9" * 40 + b",text", "beyond float32"),
+        (b"hello", "no numbers"),
+    ],
 )
 def test_a_malformed_line_names_the_member_and_line(word_inputs, tmp_path, cache_dir, capsys, line, why):
     with zipfile.ZipFile(os.path.join(word_inputs[0], TRAIN_WORDS)) as archive:
@@ -77,7 +99,12 @@ def test_a_malformed_line_names_the_member_and_line(word_inputs, tmp_path, cache
         "no_checks",
     )
     assert code == 2, why
-    assert re.search(rf"{TRAIN_WORDS}:gt_img_2\.txt: line 3: expected 8 integer coordinates", err), err
+    expected = "does not fit float32" if why == "beyond float32" else "expected 8 coordinates"
+    assert re.search(rf"{TRAIN_WORDS}:gt_img_2\.txt: line 3: .*{expected}", err), err
+
+
+def test_decimal_coordinates_are_read_as_they_are():
+    assert words.parse_words(b"1.5,2,3,2,3,4.25,1,4,x\n", "x")["polygon"] == [[1.5, 2, 3, 2, 3, 4.25, 1, 4]]
 
 
 def test_word_files_and_images_must_pair(word_inputs, tmp_path, cache_dir):
@@ -188,13 +215,57 @@ def test_detection_targets(built_words):
     row = next(r for r in built_words["train"] if len(r["words"]["text"]) == 2)
     targets = ist_s.detection_targets(row["words"])
     polygon = np.array(row["words"]["polygon"], np.float32).reshape(-1, 4, 2)
-    np.testing.assert_array_equal(targets["polygons"], polygon)
+    assert len(targets["polygons"]) == 2
+    for found, expected in zip(targets["polygons"], polygon, strict=True):
+        np.testing.assert_array_equal(found, expected)
     np.testing.assert_array_equal(targets["boxes"], np.concatenate([polygon.min(1), polygon.max(1)], axis=1))
     assert targets["texts"] == row["words"]["text"] and targets["ignore"].tolist() == row["words"]["ignore"]
+    assert targets["languages"] == targets["classes"] == ["", ""]
     as_list = [dict(zip(row["words"], values, strict=True)) for values in zip(*row["words"].values(), strict=True)]
     np.testing.assert_array_equal(ist_s.detection_targets(as_list)["boxes"], targets["boxes"])
-    empty = ist_s.detection_targets({"polygon": [], "text": [], "ignore": []})
-    assert empty["boxes"].shape == (0, 4) and empty["polygons"].shape == (0, 4, 2)
+    empty = ist_s.detection_targets(words.empty_words())
+    assert empty["boxes"].shape == (0, 4) and empty["polygons"] == [] and empty["ignore"].shape == (0,)
+
+
+def test_detection_targets_drop_ignored_and_degenerate_words_when_told():
+    given = {
+        "polygon": [
+            [0, 0, 4, 0, 4, 3, 0, 3],
+            [5, 5, 9, 5, 9, 5, 5, 5],
+            [1, 1, 6, 1, 8, 4, 3, 6, 0, 4],
+            [2, 2, 3, 2, 3, 3],
+        ],
+        "text": ["a", "flat", "b", "###"],
+        "ignore": [False, False, False, True],
+        "language": ["Latin", "Latin", "Arabic", "None"],
+        "class": ["", "", "", ""],
+    }
+    kept = ist_s.detection_targets(given)
+    assert kept["boxes"].tolist() == [[0, 0, 4, 3], [5, 5, 9, 5], [0, 1, 8, 6], [2, 2, 3, 3]]
+    assert [p.shape for p in kept["polygons"]] == [(4, 2), (4, 2), (5, 2), (3, 2)]
+    assert ist_s.detection_targets(given, keep_ignored=False)["texts"] == ["a", "flat", "b"]
+    assert ist_s.detection_targets(given, keep_degenerate=False)["texts"] == ["a", "b", "###"]
+    both = ist_s.detection_targets(given, keep_ignored=False, keep_degenerate=False)
+    assert both["texts"] == ["a", "b"] and both["languages"] == ["Latin", "Arabic"]
+    assert both["boxes"].dtype == np.float32 and both["boxes"].shape == (2, 4)
+    # A column from before `language` and `class` existed still reads, with "" for them.
+    old = {field: given[field] for field in ("polygon", "text", "ignore")}
+    assert ist_s.detection_targets(old)["languages"] == ["", "", "", ""]
+
+
+@pytest.mark.parametrize(
+    ("words_arg", "options", "message"),
+    [
+        ("abc", {}, r"words: expected a row's `words`"),
+        ({"polygon": [[1, 2, 3, 4]], "text": ["a"], "ignore": [False]}, {}, r"polygon 0 holds 4 numbers"),
+        ({"polygon": [[1, 2, 3, 4, 5, 6]], "text": [], "ignore": [False]}, {}, r"different numbers of words"),
+        ({"polygon": [], "text": []}, {}, r"missing \['ignore'\]"),
+        (words.empty_words(), {"keep_ignored": "no"}, r"keep_ignored: expected True or False, got 'no'"),
+    ],
+)
+def test_detection_targets_name_what_is_wrong(words_arg, options, message):
+    with pytest.raises(ValueError, match=message):
+        ist_s.detection_targets(words_arg, **options)
 
 
 # ---- stats, preview, export --------------------------------------------------------------------------------
