@@ -111,7 +111,7 @@ def test_one_channel_is_the_text_logit():
 
 def test_two_channels_at_lower_resolution_are_upsampled_bilinearly_then_argmaxed():
     pytest.importorskip("torch")
-    from transformers import EvalPrediction
+    EvalPrediction = pytest.importorskip("transformers").EvalPrediction
 
     logits = np.zeros((1, 2, 2, 2), np.float32)
     logits[0, 1, :, 0], logits[0, 1, :, 1] = 1.0, -1.0  # text margin +1 left, -1 right
@@ -271,7 +271,7 @@ def test_labels_must_pair_with_the_logits():
 
 def test_eval_prediction_forms_refused():
     pytest.importorskip("torch")
-    from transformers import EvalPrediction
+    EvalPrediction = pytest.importorskip("transformers").EvalPrediction
 
     logits, labels = np.zeros((1, 2, 2, 2), np.float32), np.zeros((1, 2, 2), np.int64)
     with refused(MetricInputTypeError, "eval_prediction", "dict"):

@@ -270,3 +270,17 @@ def test_each_module_offers_the_same_shared_names(name):
     module = importlib.import_module(name)
     for shared in ("CLASS_NAMES", "IGNORE_INDEX", "ID2LABEL", "for_training", "compute_metrics", "InvalidInputError"):
         assert getattr(module, shared) is getattr(ist_s, shared)
+
+
+def test_tests_that_need_the_training_stack_skip_without_it():
+    """torch, transformers, accelerate and albumentations are test tools, not dependencies: a test that
+    needs one asks for it with `pytest.importorskip`, so the suite skips (never fails) without it."""
+    optional = {"torch", "torchvision", "transformers", "accelerate", "albumentations"}
+    for path in glob.glob(os.path.join(REPO, "tests", "*.py")):
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            imported = {name.split(".")[0] for name in names} & optional
+            assert not imported, f"{os.path.basename(path)}:{node.lineno} imports {imported}: use pytest.importorskip"

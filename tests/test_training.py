@@ -181,7 +181,8 @@ def test_freed_memory_is_kept_for_the_next_row_where_rows_are_decoded(zip_inputs
     """Pillow's block cache in any process that runs the transform, glibc's thresholds only in DataLoader
     workers; what the environment sets is left alone."""
     import PIL.Image
-    import torch
+
+    torch = pytest.importorskip("torch")
 
     from scene_text_seg import memory
 
@@ -223,8 +224,8 @@ def test_freed_memory_is_kept_for_the_next_row_where_rows_are_decoded(zip_inputs
 
 
 def test_collate_takes_a_batch_the_transform_made_whole_and_otherwise_collates_as_torch_does(zip_inputs, cache_dir):
-    import torch
-    from torch.utils.data import default_collate
+    torch = pytest.importorskip("torch")
+    default_collate = torch.utils.data.default_collate
 
     train = build(zip_inputs[0], cache_dir)["train"]
     for uint8 in (False, True):
@@ -461,7 +462,7 @@ def test_metrics_over_lists_of_any_sizes_and_trainer_padding():
 
 def test_compute_metrics_upsamples_quarter_scale_logits():
     pytest.importorskip("torch")
-    from transformers import EvalPrediction
+    EvalPrediction = pytest.importorskip("transformers").EvalPrediction
 
     logits = np.zeros((2, 2, 2, 2), np.float32)
     logits[0, 1] = 5.0  # image 0: text everywhere; image 1: background everywhere
