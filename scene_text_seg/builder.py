@@ -287,11 +287,14 @@ def check_engine_beside(base_path: Optional[str], builder_cls: type) -> None:
     catches the one case they cannot see."""
     if not base_path:
         return
-    beside = os.path.join(os.path.realpath(base_path), "scene_text_seg")
-    if os.path.isfile(os.path.join(beside, "__init__.py")) and beside != os.path.realpath(ENGINE_DIR):
+    beside, running = (
+        os.path.join(os.path.realpath(base_path), "scene_text_seg"),
+        os.path.dirname(os.path.realpath(__file__)),
+    )
+    if os.path.isfile(os.path.join(beside, "__init__.py")) and beside != running:
         raise ImportError(
             f"{builder_cls.SPEC.name}: the script in {base_path} has its engine beside it, {beside}, but this process "
-            f"runs the engine in {os.path.realpath(ENGINE_DIR)} (datasets 3.x reuses the module of an identical "
+            f"runs the engine in {running} (datasets 3.x reuses the module of an identical "
             f"script loaded before): load it in a new process"
         )
 

@@ -63,6 +63,16 @@ def code_blocks(page: str) -> list[Block]:
     return blocks
 
 
+OPTIONAL = {"torch", "transformers", "accelerate", "albumentations", "cv2"}
+IMPORTED = re.compile(r"^(?:import|from)\s+(\w+)", re.MULTILINE)
+
+
+def optional_imports(page: str) -> set[str]:
+    """The test tools (never dependencies) that the page's Python blocks import."""
+    blocks = [b for b in code_blocks(page) if b.language == "python" and b.not_run is None]
+    return {name for block in blocks for name in IMPORTED.findall(block.text)} & OPTIONAL
+
+
 def commands(block: Block) -> list[list[str]]:
     """The command lines of a shell block: `$ ` prompts and `#` comments dropped."""
     lines = [line.strip().removeprefix("$ ") for line in block.text.splitlines()]
@@ -159,9 +169,8 @@ CHECKS = {
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_example_of_the_page_runs_as_written(page, stand_ins, tmp_path, monkeypatch, capsys):
-    if page == "docs/training.md":
-        for module in ("torch", "transformers", "accelerate", "albumentations"):
-            pytest.importorskip(module)
+    for module in sorted(optional_imports(page)):  # test tools, not dependencies: a page needing one is skipped
+        pytest.importorskip(module)
     namespace = run_page(page, stand_ins, tmp_path, monkeypatch)
     out = capsys.readouterr().out
     if page in CHECKS:
