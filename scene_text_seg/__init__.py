@@ -6,6 +6,7 @@ One module per concern, in the order data flows:
     spec       what a dataset script declares (inputs, splits, counts, texts); the label format
     errors     the errors, each naming the file or archive member
     archive    a zip's member table kept compact; members read through zipfile
+    jsonpieces a large JSON document read in pieces, strictly and to its end (COCO-Text's annotations)
     inputs     finding the manual downloads, verifying checksums, reading archive members
     layout     the labels' layout detected from folder names; image + label pairs; shards
     pixels     one example: JPEG headers and EXIF orientation, PNG masks checked and stored as L
@@ -38,6 +39,7 @@ __all__ = [
     "feed",
     "inputs",
     "inspect",
+    "jsonpieces",
     "layout",
     "memory",
     "metrics",
@@ -61,6 +63,7 @@ from . import (
     feed,
     inputs,
     inspect,
+    jsonpieces,
     layout,
     memory,
     metrics,

@@ -18,7 +18,7 @@ import pytest
 import coco_ts
 import ist_s
 import mlt_s
-from scene_text_seg import builder, pixels, synthetic, words
+from scene_text_seg import builder, jsonpieces, pixels, synthetic, words
 from tests.conftest import build, copy_with, raw
 
 COCOTEXT = "cocotext.v2.zip:cocotext.v2.json"
@@ -48,8 +48,8 @@ def read_sets(data: bytes, step: int = 1 << 22) -> dict:
 @pytest.fixture
 def small_pieces(monkeypatch):
     """Pieces of 7 characters and a lookahead of 5: every entry and most strings span pieces."""
-    monkeypatch.setattr(coco_ts, "JSON_PIECE", 7)
-    monkeypatch.setattr(coco_ts, "ENTRY_LOOKAHEAD", 5)
+    monkeypatch.setattr(jsonpieces, "JSON_PIECE", 7)
+    monkeypatch.setattr(jsonpieces, "ENTRY_LOOKAHEAD", 5)
 
 
 def document(imgs_first: bool, strings=("STOP", "{weird}")) -> bytes:
@@ -101,8 +101,8 @@ def test_a_valid_document_gives_every_image_with_imgs_anywhere(imgs_first, step,
     assert len(expected) == 4 and set(expected.values()) == {"train", "validation"}
     assert read_sets(data, step) == expected
     assert read_sets(json.dumps(json.loads(data), indent=2).encode(), step) == expected  # whitespace everywhere
-    monkeypatch.setattr(coco_ts, "JSON_PIECE", 7)
-    monkeypatch.setattr(coco_ts, "ENTRY_LOOKAHEAD", 5)
+    monkeypatch.setattr(jsonpieces, "JSON_PIECE", 7)
+    monkeypatch.setattr(jsonpieces, "ENTRY_LOOKAHEAD", 5)
     assert read_sets(data, step) == expected
 
 
@@ -131,17 +131,17 @@ def test_long_strings_and_numbers_across_every_piece_boundary(monkeypatch):
     ).encode()
     expected = reference(data)
     for lookahead in (1, 4, 16, 1 << 20):
-        monkeypatch.setattr(coco_ts, "ENTRY_LOOKAHEAD", lookahead)
+        monkeypatch.setattr(jsonpieces, "ENTRY_LOOKAHEAD", lookahead)
         for piece in range(1, 40):
-            monkeypatch.setattr(coco_ts, "JSON_PIECE", piece)
+            monkeypatch.setattr(jsonpieces, "JSON_PIECE", piece)
             assert read_sets(data) == expected, (lookahead, piece)
 
 
 @pytest.mark.parametrize("pieces", ["large", "small"])
 def test_a_document_cut_anywhere_is_an_error_never_fewer_images(pieces, monkeypatch):
     if pieces == "small":
-        monkeypatch.setattr(coco_ts, "JSON_PIECE", 5)
-        monkeypatch.setattr(coco_ts, "ENTRY_LOOKAHEAD", 3)
+        monkeypatch.setattr(jsonpieces, "JSON_PIECE", 5)
+        monkeypatch.setattr(jsonpieces, "ENTRY_LOOKAHEAD", 3)
     data = document(imgs_first=True, strings=('q\\"}', "x"))
     assert data.rstrip() == data  # the last byte closes the document: every shorter prefix is invalid
     for cut in range(len(data)):
@@ -169,8 +169,8 @@ def test_the_error_names_the_byte_where_reading_failed():
 
 @pytest.mark.parametrize("piece", [1, 7, 4096])
 def test_byte_offsets_count_bytes_of_multibyte_characters(piece, monkeypatch):
-    monkeypatch.setattr(coco_ts, "JSON_PIECE", piece)
-    monkeypatch.setattr(coco_ts, "ENTRY_LOOKAHEAD", 5)
+    monkeypatch.setattr(jsonpieces, "JSON_PIECE", piece)
+    monkeypatch.setattr(jsonpieces, "ENTRY_LOOKAHEAD", 5)
     text = json.dumps(json.loads(document(False, ("caf\u00e9 \u6587\u5b57 \U0001f600",))), ensure_ascii=False)
     data = text.encode()
     assert len(data) > len(text)

@@ -15,7 +15,7 @@ import pytest
 import coco_ts
 import ist_s
 import mlt_s
-from scene_text_seg import inspect, synthetic, words
+from scene_text_seg import inspect, jsonpieces, synthetic, words
 from tests.conftest import raw
 
 MLT_TRAIN_WORDS = "ch8_training_localization_transcription_gt_v2.zip"
@@ -165,8 +165,8 @@ def _wanted(coco_inputs) -> set:
 def test_cocotext_words_are_read_in_pieces(coco_inputs, monkeypatch, piece):
     data = _cocotext_json(coco_inputs)
     whole = coco_ts.read_cocotext_words(io.BytesIO(data), "x", _wanted(coco_inputs))
-    monkeypatch.setattr(coco_ts, "JSON_PIECE", piece)
-    monkeypatch.setattr(coco_ts, "ENTRY_LOOKAHEAD", piece)
+    monkeypatch.setattr(jsonpieces, "JSON_PIECE", piece)
+    monkeypatch.setattr(jsonpieces, "ENTRY_LOOKAHEAD", piece)
     assert coco_ts.read_cocotext_words(io.BytesIO(data), "x", _wanted(coco_inputs)) == whole
     # A BOM, and the sections in another order, read the same.
     document = json.loads(data)
@@ -222,8 +222,8 @@ def _edited(data: bytes, edit) -> bytes:
     ],
 )
 def test_a_damaged_cocotext_file_is_an_error_naming_it(coco_inputs, monkeypatch, damage, message):
-    monkeypatch.setattr(coco_ts, "JSON_PIECE", 64)  # damage near a piece's end is found too
-    monkeypatch.setattr(coco_ts, "ENTRY_LOOKAHEAD", 16)
+    monkeypatch.setattr(jsonpieces, "JSON_PIECE", 64)  # damage near a piece's end is found too
+    monkeypatch.setattr(jsonpieces, "ENTRY_LOOKAHEAD", 16)
     data = damage(_cocotext_json(coco_inputs))
     with pytest.raises(coco_ts.InvalidInputError, match=rf"^cocotext\.v2\.json: .*{message}"):
         coco_ts.read_cocotext_words(io.BytesIO(data), "cocotext.v2.json", _wanted(coco_inputs))
@@ -326,8 +326,8 @@ def test_raw_words_survive_arrow_unchanged(coco_words):
 
 @pytest.mark.parametrize("piece", [1, 2, 3])
 def test_a_value_cut_by_a_piece_end_is_read_whole(monkeypatch, piece):
-    monkeypatch.setattr(coco_ts, "JSON_PIECE", piece)
-    monkeypatch.setattr(coco_ts, "ENTRY_LOOKAHEAD", piece)
+    monkeypatch.setattr(jsonpieces, "JSON_PIECE", piece)
+    monkeypatch.setattr(jsonpieces, "ENTRY_LOOKAHEAD", piece)
     document = b'{"anns": {"5": 12345}, "imgs": {}, "imgToAnns": {}}'
     with pytest.raises(coco_ts.InvalidInputError, match=r"anns\['5'\]: expected an annotation object, found 12345$"):
         coco_ts.read_cocotext_words(io.BytesIO(document), "x", set())
