@@ -12,6 +12,9 @@ nox.options.error_on_missing_interpreters = True
 nox.options.default_venv_backend = "uv|virtualenv"
 if os.environ.get("PIP_FIND_LINKS") and not os.environ.get("UV_FIND_LINKS"):
     os.environ["UV_FIND_LINKS"] = os.environ["PIP_FIND_LINKS"]
+# Bytecode compiled once at install, on every core, rather than by the first import in each test worker
+# (torch and transformers are thousands of modules): the 5.x suite took 175 s without it, 103 s with it.
+os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 
 ERAS = {
     "3.6": "datasets==3.6.0",  # the last release that runs loading scripts
