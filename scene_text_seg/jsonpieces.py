@@ -113,13 +113,21 @@ class JsonStream:
                     return value
             self.fill(len(self.text) - pos + JSON_PIECE)  # a value longer than the lookahead: read on
 
-    def keys(self):
-        """The keys of the object at the position (indices of an array), each yielded when its value is
-        next: the caller reads that value before asking for the next key."""
+    def opened(self) -> tuple:
+        """(opening, closing bracket) of the object or array at the position, consumed; (None, None), with
+        the closing one consumed too, when it is empty."""
         opening = self.take("{[")
         closing = "}" if opening == "{" else "]"
         if self.next_char() == closing:
             self.pos += 1
+            return None, None
+        return opening, closing
+
+    def keys(self):
+        """The keys of the object at the position (indices of an array), each yielded when its value is
+        next: the caller reads that value before asking for the next key."""
+        opening, closing = self.opened()
+        if opening is None:
             return
         index = 0
         while True:
@@ -141,10 +149,8 @@ class JsonStream:
     def entries(self, use=None) -> None:
         """Decode every entry of the object (or array) at the position, handing each to `use` if given.
         Runs of entries within the text held are decoded by `run`; the rest, one by one, here."""
-        opening = self.take("{[")
-        closing = "}" if opening == "{" else "]"
-        if self.next_char() == closing:
-            self.pos += 1
+        opening, closing = self.opened()
+        if opening is None:
             return
         index = 0
         while True:
