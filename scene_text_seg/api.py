@@ -109,9 +109,9 @@ class DatasetFunctions:
             ChecksumMismatchError: a download differs from the published file.
             ValueError, TypeError: an argument is not one this function takes (named in the message).
         """
-        data_dir = self._checked(data_dir, split=split, config=config, cache_dir=cache_dir, num_proc=num_proc)
+        options = {"split": split, "config": config, "cache_dir": cache_dir, "num_proc": num_proc}
+        data_dir = self._checked(data_dir, **options, verification_mode=verification_mode)
         _check_flag("streaming", streaming)
-        _check_verification_mode(verification_mode)
         return builder.load(
             self.builder_cls, data_dir, split, streaming, config, _path(cache_dir), num_proc, verification_mode
         )
@@ -141,8 +141,8 @@ class DatasetFunctions:
             MissingInputError, InvalidInputError, ChecksumMismatchError: as `load` raises them.
             ValueError, TypeError: an argument is not one this function takes.
         """
-        data_dir = self._checked(data_dir, config=config, cache_dir=cache_dir, num_proc=num_proc)
-        _check_verification_mode(verification_mode)
+        options = {"config": config, "cache_dir": cache_dir, "num_proc": num_proc}
+        data_dir = self._checked(data_dir, **options, verification_mode=verification_mode)
         return builder.prepare(self.builder_cls, data_dir, config, _path(cache_dir), num_proc, verification_mode)
 
     def inventory(self, data_dir: PathLike) -> dict[str, dict[str, int]]:
@@ -189,21 +189,10 @@ class DatasetFunctions:
             PublishError: `out_dir` cannot be written as an export.
             MissingInputError, InvalidInputError, ChecksumMismatchError: as `load` raises them.
         """
-        data_dir = self._checked(data_dir, cache_dir=cache_dir, num_proc=num_proc)
-        configs = self._checked_configs(configs)
-        _check_verification_mode(verification_mode)
+        data_dir = self._checked(data_dir, cache_dir=cache_dir, num_proc=num_proc, verification_mode=verification_mode)
         _check_type("out_dir", out_dir, (str, os.PathLike), "a folder path")
-        _check_type("max_shard_size", max_shard_size, (str, int), 'a size such as "500MB" or a number of bytes')
-        return publish.export(
-            self.builder_cls,
-            data_dir,
-            os.fspath(out_dir),
-            configs,
-            _path(cache_dir),
-            num_proc,
-            verification_mode,
-            max_shard_size,
-        )
+        options = self._publish_options(configs, cache_dir, num_proc, verification_mode, max_shard_size)
+        return publish.export(self.builder_cls, data_dir, os.fspath(out_dir), **options)
 
     def push(
         self,
@@ -239,20 +228,13 @@ class DatasetFunctions:
         Raises:
             PublishError: no token, the Hub refused the repo, or it could not be reached.
         """
-        data_dir = self._checked(data_dir, cache_dir=cache_dir, num_proc=num_proc)
+        data_dir = self._checked(data_dir, cache_dir=cache_dir, num_proc=num_proc, verification_mode=verification_mode)
         _check_type("repo_id", repo_id, str, '"org/name"')
         _check_flag("private", private)
         for name, value in (("token", token), ("revision", revision)):
             if value is not None:
                 _check_type(name, value, str, "a string")
-        _check_verification_mode(verification_mode)
-        options = {
-            "configs": self._checked_configs(configs),
-            "cache_dir": _path(cache_dir),
-            "num_proc": num_proc,
-            "verification_mode": verification_mode,
-            "max_shard_size": max_shard_size,
-        }
+        options = self._publish_options(configs, cache_dir, num_proc, verification_mode, max_shard_size)
         return publish.push(self.builder_cls, data_dir, repo_id, private, token, revision, **options)
 
     def main(self, argv: Optional[Sequence[str]] = None) -> int:
@@ -275,16 +257,32 @@ class DatasetFunctions:
         if "config" in options:
             _check_choice("config", options["config"], names)
         if options.get("split") is not None:
-            splits = list(self.builder_cls.SPEC.split_images)
-            if options.get("config") is not None:
-                splits = list(self.builder_cls.SPEC.expected_split_sizes.get(options["config"]) or splits)
-            _check_choice("split", options["split"], splits)
+            _check_choice("split", options["split"], self.builder_cls.SPEC.splits_of(options["config"]))
         if options.get("cache_dir") is not None:
             _check_type("cache_dir", options["cache_dir"], (str, os.PathLike), "a folder path")
         num_proc = options.get("num_proc")
         if num_proc is not None and (isinstance(num_proc, bool) or not isinstance(num_proc, int) or num_proc < 1):
             raise ValueError(f"num_proc: expected None or a whole number of at least 1, got {num_proc!r}")
+        _check_verification_mode(options.get("verification_mode"))
         return os.fspath(data_dir)
+
+    def _publish_options(
+        self,
+        configs: Optional[Sequence[str]],
+        cache_dir: Optional[PathLike],
+        num_proc: Optional[int],
+        verification_mode: Optional[str],
+        max_shard_size: Union[str, int],
+    ) -> dict:
+        """The options `export` and `push` share, checked, as `publish.export` takes them."""
+        _check_type("max_shard_size", max_shard_size, (str, int), 'a size such as "500MB" or a number of bytes')
+        return {
+            "configs": self._checked_configs(configs),
+            "cache_dir": _path(cache_dir),
+            "num_proc": num_proc,
+            "verification_mode": verification_mode,
+            "max_shard_size": max_shard_size,
+        }
 
     def _checked_configs(self, configs: Optional[Sequence[str]]) -> Optional[tuple[str, ...]]:
         if configs is None:

@@ -111,7 +111,7 @@ SCORES = (  # (key of segmentation_metrics, how the table names it), the field's
 
 def _cmd_evaluate(args) -> int:
     spec = args.builder_cls.SPEC
-    splits = list(spec.expected_split_sizes.get(args.config) or spec.split_images)
+    splits = spec.splits_of(args.config)
     if args.split not in splits:
         print(
             f"error: the {args.config} config has no split {args.split!r}: choose {', '.join(splits)}", file=sys.stderr

@@ -103,6 +103,11 @@ class DatasetSpec:
         """The environment variable the command line reads `--data-dir` from, e.g. IST_S_DATA_DIR."""
         return f"{self.name.upper()}_DATA_DIR"
 
+    def splits_of(self, config: str) -> list[str]:
+        """The splits a build of `config` gives: those its published sizes name, else the images' splits
+        (a config that divides the pairs anew, like COCO_TS's `cocotext_splits`, states its own)."""
+        return list(self.expected_split_sizes.get(config) or self.split_images)
+
     def required_inputs(self) -> dict[str, InputFile]:
         """The inputs every build reads, by role."""
         return {spec.role: spec for spec in self.inputs if spec.required}

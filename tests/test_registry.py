@@ -114,6 +114,11 @@ def test_arguments_are_checked_where_they_are_given(zip_inputs):
         ist_s.load(None)
     with pytest.raises(TypeError, match=r"configs: expected a list of config names, e.g. \['default'\]"):
         ist_s.export(zip_inputs[0], "out", configs="default")
+    for publish_options in ({"max_shard_size": 5.0}, {"verification_mode": "none"}):  # export and push alike
+        with pytest.raises((TypeError, ValueError), match=r"max_shard_size: expected|argument verification_mode"):
+            ist_s.export(zip_inputs[0], "out", **publish_options)
+        with pytest.raises((TypeError, ValueError), match=r"max_shard_size: expected|argument verification_mode"):
+            ist_s.push(zip_inputs[0], "org/name", **publish_options)
     with pytest.raises(TypeError, match=r"argv: expected a list of strings"):
         ist_s.main("build")
     with pytest.raises(TypeError):
