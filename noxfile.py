@@ -26,7 +26,6 @@ ERAS = {
 # (a uv environment has no pip of its own).
 TEST_TOOLS = [
     "pytest==9.0.3",
-    "pytest-xdist==3.8.0",  # the suite on every core: most of its 600 tests are small and single-threaded
     "hypothesis==6.155.2",
     "torch==2.13.0",
     "transformers==5.23.0",
@@ -52,4 +51,4 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session, era: str) -> None:
     session.install("-r", "requirements.txt", ERAS[era], *TEST_TOOLS)
     session.run("python", "-c", "import datasets; print('datasets', datasets.__version__)")
-    session.run("pytest", "-q", "-n", "auto", *session.posargs)
+    session.run("pytest", "-q", *session.posargs)
