@@ -19,7 +19,14 @@ import datasets
 
 from . import words
 from .errors import CacheFolderError, CacheFolderFullError, InvalidInputError, SceneTextSegError
-from .inputs import Source, inputs_fingerprint, locate_inputs, read_split_assignment, verify_inputs
+from .inputs import (
+    Source,
+    inputs_fingerprint,
+    locate_inputs,
+    read_split_assignment,
+    readable_inputs,
+    verify_inputs,
+)
 from .layout import Pair, plan_pairs, reassign_splits, shard
 from .memory import dataloader_worker, release_freed_memory
 from .pixels import make_example
@@ -69,7 +76,10 @@ class SceneTextSegConfig(datasets.BuilderConfig):
     Args:
         with_unlabeled: keep the images that have no mask (mask None).
         with_words: add each image's word polygons and transcriptions (the dataset's word files).
-        assign_splits: divide the pairs by the dataset's split assignment file (COCO-Text's sets).
+        assign_splits: divide the pairs by the dataset's split assignment file (COCO-Text's sets,
+            TextSeg's split.json).
+        labels_role: read the labels from this input instead of the dataset's `labels_role`
+            (TextSeg's `v1`: the paper's labels).
         inputs_fingerprint: names, sizes, mtimes, inodes and ctimes of the inputs; set by the builder
             so that a changed input gets a new cache instead of the stale one.
         code_fingerprint: digest of the engine and the script; set by the builder so that changed
@@ -79,6 +89,7 @@ class SceneTextSegConfig(datasets.BuilderConfig):
     with_unlabeled: bool = False
     with_words: bool = False
     assign_splits: bool = False
+    labels_role: Optional[str] = None
     inputs_fingerprint: Optional[str] = None
     code_fingerprint: Optional[str] = None
 
@@ -198,25 +209,18 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager) -> list[datasets.SplitGenerator]:
         spec, config = self.SPEC, self.config
-        paths = locate_inputs(spec, config.data_dir, config.name)
+        located = locate_inputs(spec, config.data_dir, config.name)
         # Genuine inputs (every registered one is the published file) must give the published split sizes.
-        genuine = self._verify_inputs and verify_inputs(spec, paths)
-        planned = plan_pairs(spec, paths, config.with_unlabeled, config.with_words)
-        if config.assign_splits:
-            assignment = spec.split_assignment
-            assigned = read_split_assignment(assignment, paths[assignment.role])
-            planned = reassign_splits(
-                planned, assigned, f"{os.path.basename(paths[assignment.role])}:{assignment.member}"
-            )
-            logger.info(
-                "splits from " + assignment.member + ": " + ", ".join(f"{s} {len(p)}" for s, p in planned.items())
-            )
+        genuine = self._verify_inputs and verify_inputs(spec, located)
+        paths = readable_inputs(located, os.path.join(self._cache_downloaded_dir, "extracted"))
+        planned = plan(spec, paths, config)
+        labels_role = config.labels_role or spec.labels_role
         generators = []
         for split, pairs in planned.items():
             expected = spec.expected_split_sizes.get(config.name, {}).get(split)  # not published for every config
             if genuine and expected is not None and len(pairs) != expected:
                 raise InvalidInputError(
-                    f"{paths[spec.labels_role]}: gives {len(pairs)} {split} rows, expected {expected} on the "
+                    f"{located[labels_role]}: gives {len(pairs)} {split} rows, expected {expected} on the "
                     f"published archives: is it the {spec.title} labels zip from {spec.labels_download}?"
                 )
             generator = datasets.SplitGenerator(
@@ -225,8 +229,8 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
                 gen_kwargs={
                     "shards": shard(pairs),
                     "image_paths": {role: paths[role] for role in sorted({pair.image_role for pair in pairs})},
-                    "labels_path": paths[spec.labels_role],
-                    "words_path": paths[spec.words_roles[split]] if config.with_words else None,
+                    "labels_path": paths[labels_role],
+                    "words_path": paths[spec.words_role_of(split)] if config.with_words else None,
                 },
             )
             generator.split_info.num_examples = len(pairs)  # progress bar total
@@ -265,7 +269,15 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
         pending: collections.deque = collections.deque()
         try:
             for pair in (pair for pairs in shards for pair in pairs):
-                example = pool.submit(make_example, pair, images[pair.image_role], labels, word_files)
+                example = pool.submit(
+                    make_example,
+                    pair,
+                    images[pair.image_role],
+                    labels,
+                    word_files,
+                    label_values=self.SPEC.label_values,
+                    parse_word_file=self.SPEC.word_files.parse,
+                )
                 pending.append((pair.image_id, example))
                 if len(pending) > EXAMPLES_AHEAD:
                     image_id, example = pending.popleft()
@@ -275,6 +287,32 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
                 yield image_id, example.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def plan(
+    spec: DatasetSpec, paths: dict[str, str], config: SceneTextSegConfig, with_unlabeled: Optional[bool] = None
+) -> dict[str, list[Pair]]:
+    """The pairs of each split a build of `config` gives, from the inputs' listings (nothing is decoded):
+    paired by the labels' layout, then divided by the split assignment when the config says so.
+
+    Args:
+        spec: the dataset's spec.
+        paths: role -> readable input (`readable_inputs`).
+        config: the config to plan.
+        with_unlabeled: overrides the config's (`inventory` counts every image).
+
+    Returns:
+        split -> its pairs, in numeric order.
+    """
+    unlabeled = config.with_unlabeled if with_unlabeled is None else with_unlabeled
+    planned = plan_pairs(spec, paths, unlabeled, config.with_words, config.labels_role)
+    if config.assign_splits:
+        assignment = spec.split_assignment
+        assigned = read_split_assignment(assignment, paths[assignment.role])
+        where = os.path.basename(paths[assignment.role]) + (f":{assignment.member}" if assignment.member else "")
+        planned = reassign_splits(planned, assigned, where, complete=assignment.complete)
+        logger.info(f"splits from {where}: " + ", ".join(f"{split} {len(p)}" for split, p in planned.items()))
+    return planned
 
 
 def check_engine_beside(base_path: Optional[str], builder_cls: type) -> None:
@@ -407,8 +445,11 @@ def load(
 def inventory(builder_cls: type[SceneTextSegBuilder], data_dir: str) -> dict[str, dict[str, int]]:
     """Images and labels per split, from the archives' listings (nothing is decoded)."""
     spec = builder_cls.SPEC
+    config = next(c for c in builder_cls.BUILDER_CONFIGS if c.name == builder_cls.DEFAULT_CONFIG_NAME)
+    extracted = os.path.join(datasets.config.DOWNLOADED_DATASETS_PATH, datasets.config.EXTRACTED_DATASETS_DIR)
+    paths = readable_inputs(locate_inputs(spec, data_dir, config.name), extracted)
     counts = {}
-    for split, pairs in plan_pairs(spec, locate_inputs(spec, data_dir), with_unlabeled=True).items():
+    for split, pairs in plan(spec, paths, config, with_unlabeled=True).items():
         labelled = sum(pair.label_member is not None for pair in pairs)
         counts[split] = {"images": len(pairs), "labelled": labelled, "unlabeled": len(pairs) - labelled}
     return counts

@@ -20,6 +20,7 @@ from datasets.utils.tqdm import tqdm
 from .archive import ZipArchive
 from .errors import ChecksumMismatchError, InvalidInputError, MissingInputError
 from .spec import DatasetSpec, InputFile, SplitAssignment
+from .tar import TarArchive, inflate_once, is_gzipped, is_tar_name
 
 logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
 
@@ -73,14 +74,26 @@ def folder_files(root: str) -> list[str]:
 
 
 def find_input(data_dir: str, spec: InputFile) -> Optional[str]:
-    """The zip for `spec` in `data_dir`, else its extracted folder, else the same under an alias, else None."""
+    """The file for `spec` in `data_dir` (`name` and each of its extensions in turn), else its extracted
+    folder, else the same under an alias, else None."""
     for name in spec.names:
-        archive, folder = os.path.join(data_dir, f"{name}.zip"), os.path.join(data_dir, name)
-        if os.path.isfile(archive):
-            return archive
-        if os.path.isdir(folder):
+        for extension in spec.extensions:
+            archive = os.path.join(data_dir, f"{name}{extension}")
+            if os.path.isfile(archive):
+                return archive
+        folder = os.path.join(data_dir, name)
+        if spec.folder and os.path.isdir(folder):
             return folder
     return None
+
+
+def input_choices(spec: InputFile) -> str:
+    """How the missing-input error lists what may stand for `spec`: `image.tar.gz (or image.tar, or the
+    extracted folder image/)`."""
+    others = [f"{spec.name}{extension}" for extension in spec.extensions[1:]]
+    others += [f"the extracted folder {spec.name}/"] if spec.folder else []
+    others += [f"{alias}{spec.extensions[0]}" for alias in spec.aliases]
+    return spec.filename + (f" (or {', or '.join(others)})" if others else "")
 
 
 def locate_inputs(dataset: DatasetSpec, data_dir: Optional[str], config: str = "default") -> dict[str, str]:
@@ -97,12 +110,7 @@ def locate_inputs(dataset: DatasetSpec, data_dir: Optional[str], config: str = "
     found = {spec.role: find_input(data_dir, spec) for spec in required}
     missing = [spec for spec in required if found[spec.role] is None]
     if missing:
-        lines = [
-            f"  - {spec.filename} (or the extracted folder {spec.name}/"
-            + "".join(f", or {alias}.zip" for alias in spec.aliases)
-            + f"), from {spec.source}"
-            for spec in missing
-        ]
+        lines = [f"  - {input_choices(spec)}, from {spec.source}" for spec in missing]
         present = sorted(os.listdir(data_dir)) if os.path.isdir(data_dir) else None
         if present is None:
             holds = "it does not exist"
@@ -156,8 +164,10 @@ def check_input(
         return InputCheck(spec, None, "missing" if spec.required else "absent")
     if os.path.isdir(path):
         return InputCheck(spec, path, "folder")
-    if os.path.basename(path) != spec.filename:  # found under an alias: no published digest for that name
-        spec = dataclasses.replace(spec, name=os.path.basename(path)[: -len(".zip")], size=None, digest=None)
+    if os.path.basename(path) != spec.filename:  # another name or form: no published digest for it
+        name = os.path.basename(path)
+        extension = next(e for e in sorted(spec.extensions, key=len, reverse=True) if name.endswith(e))
+        spec = dataclasses.replace(spec, name=name[: -len(extension)], extensions=(extension,), size=None, digest=None)
     size = os.path.getsize(path)
     if spec.size is not None and size != spec.size and not algorithms:
         return InputCheck(spec, path, "MISMATCH", size, problem=f"expected {spec.size:,} bytes, found {size:,}")
@@ -270,15 +280,28 @@ def open_zip(path: str, identity: tuple[int, int, int, int], pid: int) -> ZipArc
     return ZipArchive(path)
 
 
+@functools.lru_cache(maxsize=8)
+def open_tar(path: str, identity: tuple[int, int, int, int], pid: int) -> TarArchive:
+    """An open plain tar, its headers indexed once per process and file version (as `open_zip`)."""
+    return TarArchive(path)
+
+
 class Source:
-    """A zip archive or its extracted folder, read member by member, never extracted. Nothing to close:
-    an archive stays open in `open_zip`'s cache for the next shard; a folder holds no handle."""
+    """A zip or plain tar archive, or an extracted folder, read member by member, never extracted. Nothing to
+    close: an archive stays open in `open_zip`'s (`open_tar`'s) cache for the next shard; a folder holds no
+    handle. A `.tar.gz` is read through its inflated copy (`scene_text_seg.tar.inflate_once`)."""
 
     def __init__(self, path: str):
         self.path = path
         self.label = os.path.basename(path.rstrip("/\\")) + ("" if os.path.isfile(path) else "/")
         self._zip: Optional[ZipArchive] = None
-        if os.path.isfile(path):
+        self._tar: Optional[TarArchive] = None
+        if os.path.isfile(path) and is_tar_name(path):
+            if is_gzipped(path):
+                raise ValueError(f"{path}: a .tar.gz is read through its inflated copy (inflate_once), not in place")
+            self._tar = open_tar(path, file_identity(os.stat(path)), os.getpid())
+            self.label = self._tar.label
+        elif os.path.isfile(path):
             try:
                 self._zip = open_zip(path, file_identity(os.stat(path)), os.getpid())
             except UnicodeDecodeError as e:
@@ -298,6 +321,9 @@ class Source:
     def members(self) -> Iterator[str]:
         """Every file inside, as a relative '/'-separated name, one at a time: a listing is read once
         and mostly passed over (COCO's images archive names 82,783 members, a build wants 14,690)."""
+        if self._tar is not None:
+            yield from self._tar.names()  # names and member kinds checked when indexed
+            return
         if self._zip is None:
             yield from folder_files(self.path)
             return
@@ -311,10 +337,14 @@ class Source:
 
     def where(self, member: str) -> str:
         """How messages name a member: `archive.zip:inner/name` or `folder/inner/name`, on one line."""
-        return f"{self.label}:{printable(member)}" if self._zip is not None else f"{self.label}{printable(member)}"
+        archive = self._zip is not None or self._tar is not None
+        return f"{self.label}:{printable(member)}" if archive else f"{self.label}{printable(member)}"
 
     def read(self, member: str) -> bytes:
         try:
+            if self._tar is not None:
+                self._refuse_oversized(member, self._tar.size(member))
+                return self._tar.read(member)
             return self._read_zip(member) if self._zip is not None else self._read_file(member)
         except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, KeyError) as e:
             # bz2 reports a corrupt stream as OSError, lzma as LZMAError, deflate as zlib.error.
@@ -366,13 +396,23 @@ class Source:
 
     def open(self, member: str) -> IO[bytes]:
         """A member as a stream, for the one large file read whole (a split assignment): no size cap."""
+        if self._tar is not None:
+            return self._tar.open(member)
         if self._zip is None:
             return self._open_file(member)
         return self._zip.open(self._check_zip_member(member))
 
 
 def read_split_assignment(assignment: SplitAssignment, path: str) -> dict[str, str]:
-    """Lower-cased image stem -> split, from the assignment file found (at any depth) in the input at `path`."""
+    """Lower-cased image stem -> split, from the assignment file: the input at `path` itself when
+    `assignment.member` is None, else that member found (at any depth) in it."""
+    if assignment.member is None:
+        where = os.path.basename(path)
+        try:
+            with open(path, "rb") as stream:
+                return assignment.read(stream, where)
+        except OSError as e:
+            raise InvalidInputError(f"{where}: cannot be read ({printable(str(e))})") from None
     source = Source(path)
     members = [m for m in source.members() if m.replace("\\", "/").rsplit("/", 1)[-1] == assignment.member]
     if not members:
@@ -383,3 +423,22 @@ def read_split_assignment(assignment: SplitAssignment, path: str) -> dict[str, s
             return assignment.read(stream, where)
     except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError) as e:
         raise InvalidInputError(f"{where}: cannot be read ({printable(str(e))})") from None
+
+
+def readable_inputs(paths: dict[str, str], extracted: str) -> dict[str, str]:
+    """The located inputs as the build reads them: each `.tar.gz` replaced by its inflated `.tar` (made in
+    `extracted` on first use, see `scene_text_seg.tar`), every other input as it is.
+
+    Args:
+        paths: role -> located input (`locate_inputs`).
+        extracted: the folder inflated archives are kept in (`<cache_dir>/downloads/extracted`).
+
+    Returns:
+        role -> the path to read.
+    """
+    return {
+        role: inflate_once(path, extracted, file_identity(os.stat(path)))
+        if os.path.isfile(path) and is_gzipped(path)
+        else path
+        for role, path in paths.items()
+    }

@@ -16,7 +16,7 @@ import datasets
 
 from .errors import InvalidInputError
 from .inputs import Source, printable, some
-from .spec import DatasetSpec, WordsFile
+from .spec import ICDAR_WORD_FILES, DatasetSpec, WordFilesPerImage, WordsFile
 from .words import empty_words
 
 logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
@@ -95,20 +95,28 @@ def files_by_stem(members: Iterable[str], extensions: tuple[str, ...], where: Ca
     return by_stem
 
 
-def labels_by_split(labels: Source, splits: tuple[str, ...], split_words: Mapping[str, str]) -> dict[str, dict]:
+def labels_by_split(
+    labels: Source, splits: tuple[str, ...], split_words: Mapping[str, str], suffix: str = ""
+) -> dict[str, dict]:
     """Detect the labels' layout: PNGs at any depth, the split named by a folder on the path (a dataset
-    of one split takes every PNG, whatever its folders are called)."""
+    of one split takes every PNG, whatever its folders are called). With `suffix`, a label is a PNG whose
+    stem is its image's and `suffix` (TextSeg's `a00004_maskfg.png`); other PNGs are counted and passed over."""
     by_split: dict[str, list[str]] = {split: [] for split in splits}
-    undetermined = []
+    undetermined, other = [], 0
     for member in labels.members():
         if is_junk(member) or not member.lower().endswith(".png"):
             refuse_nested_archive(labels, member)
+            continue
+        if not stem(member).lower().endswith(suffix.lower()):
+            other += 1
             continue
         split = splits[0] if len(splits) == 1 else split_of(member, split_words)
         if split is None:
             undetermined.append(member)
         else:
             by_split[split].append(member)
+    if other:
+        logger.info(f"{labels.label}: passed over {other} PNG(s) whose name does not end in {suffix}.png")
     if undetermined:
         shown = some(labels.where(m) for m in undetermined)
         words = "/".join(split_words)
@@ -120,33 +128,52 @@ def labels_by_split(labels: Source, splits: tuple[str, ...], split_words: Mappin
         if not members:
             raise InvalidInputError(
                 f"{labels.path} holds no {split} labels: expected PNGs"
+                + (f" named <image>{suffix}.png" if suffix else "")
                 + (f" under a folder naming the {split} split" if len(splits) > 1 else "")
             )
-    return {split: files_by_stem(members, (".png",), labels.where) for split, members in by_split.items()}
+    by_stem = {split: files_by_stem(members, (".png",), labels.where) for split, members in by_split.items()}
+    if suffix:  # keyed by the image's stem
+        by_stem = {split: {key[: -len(suffix)]: m for key, m in found.items()} for split, found in by_stem.items()}
+    return by_stem
 
 
-GT_PREFIX = "gt_"  # ICDAR word files are named after their image: gt_img_12.txt
+def image_stem(member: str, word_files: WordFilesPerImage = ICDAR_WORD_FILES) -> Optional[str]:
+    """The stem of the image a word file describes (`gt_img_12.txt` -> `img_12`), None for a file not
+    named as `word_files` says."""
+    name = member.replace("\\", "/").rsplit("/", 1)[-1]
+    prefix, suffix = word_files.prefix, word_files.suffix
+    if not (name.lower().startswith(prefix.lower()) and name.lower().endswith(suffix.lower())):
+        return None
+    found = name[len(prefix) : len(name) - len(suffix)]
+    return found or None
 
 
-def image_stem(member: str) -> str:
-    """`gt_img_12.txt` -> `img_12`: the stem of the image a ground-truth file describes."""
-    name = member.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return name[len(GT_PREFIX) :] if name.lower().startswith(GT_PREFIX) else name
+def words_by_image(source: Source, word_files: WordFilesPerImage = ICDAR_WORD_FILES) -> dict[str, str]:
+    """Lower-cased image stem -> word-file member, for every file of `source` named as `word_files` says."""
+    found: dict[str, str] = {}
+    for member in source.members():
+        key = None if is_junk(member) else image_stem(member, word_files)
+        if key is None:
+            continue
+        if key.lower() in found:
+            raise InvalidInputError(
+                f"two word files describe the image {key!r} (ignoring case): {source.where(found[key.lower()])} "
+                f"and {source.where(member)}"
+            )
+        found[key.lower()] = member
+    return found
 
 
-def words_by_image(source: Source) -> dict[str, str]:
-    """Lower-cased image stem -> ground-truth member, for every `gt_*.txt` in `source`."""
-    by_file_stem = files_by_stem(source.members(), (".txt",), source.where)
-    return {image_stem(member).lower(): member for key, member in by_file_stem.items() if key.startswith(GT_PREFIX)}
-
-
-def pair_words(split: str, images: dict[str, str], words: dict[str, str], source: Source) -> dict[str, str]:
+def pair_words(
+    split: str, images: dict[str, str], words: dict[str, str], source: Source, word_files: WordFilesPerImage
+) -> dict[str, str]:
     """Image stem -> its ground-truth member; an image without one, or one without an image, is an error."""
     without_words = sorted(set(images) - set(words), key=natural_key)
     if without_words:
         shown = some(printable(images[s]) for s in without_words)
         raise InvalidInputError(
-            f"{len(without_words)} {split} image(s) have no word file (gt_<image>.txt) in {source.label}: {shown}"
+            f"{len(without_words)} {split} image(s) have no word file ({word_files.prefix}<image>{word_files.suffix}) "
+            f"in {source.label}: {shown}"
         )
     orphans = sorted(set(words) - set(images), key=natural_key)
     if orphans:
@@ -204,6 +231,7 @@ def plan_split(
     words: Optional[Source] = None,
     words_script: bool = False,
     words_file: Optional[WordsFile] = None,
+    word_files: WordFilesPerImage = ICDAR_WORD_FILES,
 ) -> list[Pair]:
     """Pair images (from one or several archives, by role) with labels (and word files) by stem within
     one split, in numeric order. Only listings are read, and a `words_file` (every image's words in one file)."""
@@ -216,7 +244,7 @@ def plan_split(
     given_words: dict[str, dict] = {}
     if per_image_words:
         members = {key: member for key, (_, member) in image_by_stem.items()}
-        words_by_stem = pair_words(split, members, words_by_image(words), words)
+        words_by_stem = pair_words(split, members, words_by_image(words, word_files), words, word_files)
     elif words is not None:
         given_words = read_words_file(words, words_file, image_by_stem if with_unlabeled else labels)
     orphans = sorted(set(labels) - set(image_by_stem), key=natural_key)
@@ -244,11 +272,19 @@ def plan_split(
 
 
 def plan_pairs(
-    dataset: DatasetSpec, paths: dict[str, str], with_unlabeled: bool, with_words: bool = False
+    dataset: DatasetSpec,
+    paths: dict[str, str],
+    with_unlabeled: bool,
+    with_words: bool = False,
+    labels_role: Optional[str] = None,
 ) -> dict[str, list[Pair]]:
-    """The pairs of every split, from the archives' listings (nothing is decoded)."""
+    """The pairs of every split, from the archives' listings (nothing is decoded); the labels from the
+    input of `labels_role` (default: the dataset's `labels_role`)."""
     labels_per_split = labels_by_split(
-        Source(paths[dataset.labels_role]), tuple(dataset.split_images), dataset.split_words
+        Source(paths[labels_role or dataset.labels_role]),
+        tuple(dataset.split_images),
+        dataset.split_words,
+        dataset.label_suffix,
     )
     planned = {}
     for split, roles in dataset.split_images.items():
@@ -263,6 +299,7 @@ def plan_pairs(
             words,
             dataset.words_script,
             dataset.words_file,
+            dataset.word_files,
         )
     return planned
 
@@ -284,7 +321,9 @@ def read_words_file(source: Source, words_file: WordsFile, wanted: Container[str
         raise InvalidInputError(f"{where}: cannot be read ({printable(str(e))})") from None
 
 
-def reassign_splits(planned: dict[str, list[Pair]], assigned: dict[str, str], source: str) -> dict[str, list[Pair]]:
+def reassign_splits(
+    planned: dict[str, list[Pair]], assigned: dict[str, str], source: str, complete: bool = False
+) -> dict[str, list[Pair]]:
     """The pairs divided anew by an external assignment (lower-cased image stem -> split), in the
     assignment's split order; pairs it does not name are counted and logged, never dropped silently.
 
@@ -292,13 +331,14 @@ def reassign_splits(planned: dict[str, list[Pair]], assigned: dict[str, str], so
         planned: the labelled pairs, by the split the labels' layout gave them.
         assigned: lower-cased image stem -> split, as the assignment file reads.
         source: how messages name the assignment file, e.g. "cocotext.v2.zip:cocotext.v2.json".
+        complete: every image the assignment names must be among the pairs (a benchmark's split file).
 
     Returns:
         split -> its pairs in numeric order, for every split the assignment names.
 
     Raises:
         InvalidInputError: no pair is named by the assignment (it is not the file for these images), or
-            a split it names would hold no pair.
+            a split it names would hold no pair, or (`complete`) an image it names has no pair.
     """
     splits: dict[str, list[Pair]] = {split: [] for split in dict.fromkeys(assigned.values())}
     unassigned = []
@@ -319,6 +359,14 @@ def reassign_splits(planned: dict[str, list[Pair]], assigned: dict[str, str], so
             f"{source}: puts none of the {labelled} labelled image(s) in {' or '.join(empty)} ({held}, "
             f"{len(unassigned)} in no split): expected every split it names to hold some"
         )
+    if complete:
+        paired = {pair.image_id.lower() for pairs in splits.values() for pair in pairs}
+        absent = sorted((stem for stem in assigned if stem not in paired), key=natural_key)
+        if absent:
+            shown = some(f"{stem} ({assigned[stem]})" for stem in absent)
+            raise InvalidInputError(
+                f"{source}: names {len(absent)} image(s) that have no image and label pair in the inputs: {shown}"
+            )
     if unassigned:
         shown = some(pair.image_id for pair in unassigned)
         logger.warning(f"{len(unassigned)} labelled image(s) are in no split of {source}, so in no split here: {shown}")

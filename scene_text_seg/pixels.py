@@ -11,7 +11,7 @@ import io
 import re
 import struct
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Optional
 
 import datasets
@@ -26,7 +26,7 @@ except ImportError:  # the same interface, slower
 from .errors import InvalidInputError
 from .inputs import Source
 from .layout import Pair
-from .spec import ID2LABEL, IGNORE_INDEX, MASK_VALUES
+from .spec import ID2LABEL, IDENTITY_VALUES, IGNORE_INDEX
 from .words import orient_words, parse_words
 
 logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
@@ -420,14 +420,43 @@ class Mask:
     png: bytes  # single-channel 8-bit PNG, decodes to mode "L"
     size: tuple[int, int]
     classes: list[int]  # ClassLabel ids present
+    native: dict[int, int] = dataclasses.field(default_factory=dict)  # pixels of each value the label file held
 
 
-def read_mask(data: bytes, where: str, allowed_sizes: set[tuple[int, int]]) -> Mask:
+def value_lookup(values: Mapping[int, int]) -> np.ndarray:
+    """A label decoder's value table as a 256-entry lookup (values it does not name stay as they are)."""
+    lookup = np.arange(256, dtype=np.uint8)
+    for native, label in values.items():
+        lookup[native] = label
+    return lookup
+
+
+def decoded_png(pixels: np.ndarray, values: Mapping[int, int]) -> bytes:
+    """The label map with every native value replaced by its label, as an 8-bit grey PNG (PIL's encoder)."""
+    buffer = io.BytesIO()
+    PIL.Image.fromarray(value_lookup(values)[pixels], mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def mask_pixels(data: bytes) -> np.ndarray:
+    """The HW values of an 8-bit one-channel PNG (grey values or palette indices), as stored."""
+    fast = unfiltered_grey_pixels(data)
+    if fast is not None:
+        return fast
+    with PIL.Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image)
+
+
+def read_mask(
+    data: bytes, where: str, allowed_sizes: set[tuple[int, int]], label_values: Mapping[int, int] = IDENTITY_VALUES
+) -> Mask:
     """Check a label map and return it as a minimal 8-bit grayscale PNG, converting by value.
 
     The size is checked from the header before any pixel is decoded, so a tiny PNG that
     declares a huge image is refused without being inflated. What is returned decodes, through
-    `datasets.Image`, to exactly the pixels that were checked.
+    `datasets.Image`, to exactly the pixels that were checked, each replaced by its label in
+    `label_values` (the dataset's label decoder, DatasetSpec.label_values): a value it does not name is
+    an error naming the file. A map whose values all keep their value keeps its compressed pixels.
     """
     if not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
         raise InvalidInputError(f"{where}: not a PNG (starts with {data[:8]!r})")
@@ -466,25 +495,50 @@ def read_mask(data: bytes, where: str, allowed_sizes: set[tuple[int, int]]) -> M
         # 16-bit samples may exceed 255: count them whole, so such a value is reported, never wrapped.
         wide = values.max(initial=0) > 255
         counts = np.bincount(values.ravel().astype(np.int64)) if wide else count_values(values.astype(np.uint8))
-    bad = [int(v) for v in np.flatnonzero(counts) if v not in MASK_VALUES]
+    bad = [int(v) for v in np.flatnonzero(counts) if v not in label_values]
     if bad:
         raise InvalidInputError(
-            f"{where}: pixel values {bad[:8]} outside {{0 background, 1 text, 255 uncertain}} "
-            f"({int(counts[bad].sum())} pixels)"
+            f"{where}: pixel values {bad[:8]} outside {{{value_names(label_values)}}} ({int(counts[bad].sum())} pixels)"
         )
+    native = {int(value): int(counts[value]) for value in np.flatnonzero(counts)}
+    if any(label_values[value] != value for value in native):  # a value the decoder changes is present
+        pixels = values if values is not None else mask_pixels(data)
+        labels = np.zeros(256, np.int64)
+        np.add.at(labels, value_lookup(label_values)[list(native)], list(native.values()))
+        png = decoded_png(pixels.astype(np.uint8), label_values)
+        return Mask(png, (width, height), [label for label in ID2LABEL if labels[label]], native)
     if depth == 8:
         png = minimal_grayscale_png(parts)
     else:
         buffer = io.BytesIO()
         PIL.Image.fromarray(values.astype(np.uint8), mode="L").save(buffer, format="PNG")
         png = buffer.getvalue()
-    return Mask(png, (width, height), [label for label in ID2LABEL if counts[label]])
+    return Mask(png, (width, height), [label for label in ID2LABEL if counts[label]], native)
 
 
-def make_example(pair: Pair, images: Source, labels: Optional[Source], words: Optional[Source] = None) -> dict:
+def value_names(values: Mapping[int, int]) -> str:
+    """A decoder's table as errors show it: "0 background, 1 text, 255 uncertain", or with the native
+    values it maps: "0 -> background, 100 -> text, 200 -> background, 255 -> uncertain"."""
+    names = {**ID2LABEL, IGNORE_INDEX: "uncertain"}
+    if all(label == value for value, label in values.items()):
+        return ", ".join(f"{value} {names[value]}" for value in sorted(values))
+    return ", ".join(f"{value} -> {names[label]}" for value, label in sorted(values.items()))
+
+
+def make_example(
+    pair: Pair,
+    images: Source,
+    labels: Optional[Source],
+    words: Optional[Source] = None,
+    *,
+    label_values: Mapping[int, int] = IDENTITY_VALUES,
+    parse_word_file: Optional[Callable[[bytes, str], dict]] = None,
+) -> dict:
     """One row. The image keeps its bytes; only an EXIF Orientation that would turn it off
-    its mask's pixel grid is neutralised (`datasets.Image` applies it on decode). Word polygons,
-    given on the raw grid, follow the image onto the grid it decodes to."""
+    its mask's pixel grid is neutralised (`datasets.Image` applies it on decode). The mask's values
+    go through the dataset's decoder (`label_values`, see `read_mask`). Word polygons, read from
+    the pair's word file with `parse_word_file` (ICDAR word lines when None), given on the raw grid,
+    follow the image onto the grid it decodes to."""
     image_bytes = images.read(pair.image_member)
     where = images.where(pair.image_member)
     header = image_header(image_bytes, where)
@@ -499,7 +553,7 @@ def make_example(pair: Pair, images: Source, labels: Optional[Source], words: Op
     }
     if pair.label_member is not None:
         allowed = {raw_size, decoded_size(raw_size, orientation)}
-        mask = read_mask(labels.read(pair.label_member), labels.where(pair.label_member), allowed)
+        mask = read_mask(labels.read(pair.label_member), labels.where(pair.label_member), allowed, label_values)
         # The raw grid wins when both fit (orientations that do not swap the axes).
         if mask.size == raw_size and orientation != 1:
             image_bytes = neutralise_photo_orientation(image_bytes, header, where)
@@ -515,6 +569,7 @@ def make_example(pair: Pair, images: Source, labels: Optional[Source], words: Op
         example["words"] = orient_words(pair.words, raw_size, orientation, f"the words of {where}")
     elif words is not None:
         where = words.where(pair.words_member)
-        parsed = parse_words(words.read(pair.words_member), where, script=pair.words_script)
+        data = words.read(pair.words_member)
+        parsed = parse_word_file(data, where) if parse_word_file else parse_words(data, where, pair.words_script)
         example["words"] = orient_words(parsed, raw_size, orientation, where)
     return example

@@ -15,6 +15,8 @@ IGNORE_INDEX = 255  # "uncertain": ignored in the loss and the metrics
 ID2LABEL = dict(enumerate(CLASS_NAMES))
 LABEL2ID = {name: index for index, name in ID2LABEL.items()}
 MASK_VALUES = frozenset({*ID2LABEL, IGNORE_INDEX})
+# A label decoder's value table for masks stored in the family's own encoding: every value kept as it is.
+IDENTITY_VALUES = {value: value for value in sorted(MASK_VALUES)}
 
 
 def split_sizes_text(sizes: dict[str, Optional[int]]) -> str:
@@ -24,7 +26,8 @@ def split_sizes_text(sizes: dict[str, Optional[int]]) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class InputFile:
-    """One manual download: `{name}.zip`, or the folder `{name}/` it extracts to."""
+    """One manual download: `{name}.zip` (or `{name}` with another of `extensions`), or the folder `{name}/`
+    it extracts to."""
 
     name: str
     role: str  # which part of the dataset it holds: a key of DatasetSpec.split_images, "labels", ...
@@ -34,10 +37,13 @@ class InputFile:
     required: bool = True  # read by every config
     needed_by: tuple[str, ...] = ()  # the configs that read it when it is not required by all
     aliases: tuple[str, ...] = ()  # other names the same content is published under (no digest known)
+    # How it is published, first the published form: ".zip", ".tar.gz", ".tar", ".json" (a plain file)
+    extensions: tuple[str, ...] = (".zip",)
+    folder: bool = True  # may be given as the folder it extracts to (not for a plain file)
 
     @property
     def filename(self) -> str:
-        return f"{self.name}.zip"
+        return f"{self.name}{self.extensions[0]}"
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -50,7 +56,10 @@ class SplitAssignment:
 
     role: str  # the input holding it
     read: Callable[[IO[bytes], str], dict[str, str]]  # (a stream of it, where) -> lower-cased image stem -> split
-    member: str  # the file inside that input
+    member: Optional[str]  # the file inside that input; None when the input is the file itself (split.json)
+    # Every image it names must be built (TextSeg's split.json lists the benchmark); COCO-Text's sets name far
+    # more images than COCO_TS labels, so there an image it names but the labels lack is passed over.
+    complete: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +70,20 @@ class WordsFile:
     # (a stream of it, where, the lower-cased image stems wanted) -> stem -> words on the raw grid, in the
     # `words` column's form (scene_text_seg.words); a wanted image it does not annotate is left out
     read: Callable[[IO[bytes], str, Container[str]], dict[str, dict[str, list]]]
+
+
+@dataclasses.dataclass(frozen=True)
+class WordFilesPerImage:
+    """Each image's words in a file of its own inside the words input: `{prefix}{image stem}{suffix}`."""
+
+    prefix: str = "gt_"  # ICDAR: gt_img_12.txt
+    suffix: str = ".txt"
+    # (the file's bytes, where) -> its words on the raw grid, in the `words` column's form; None: ICDAR
+    # word lines (scene_text_seg.words.parse_words, with the script when DatasetSpec.words_script)
+    parse: Optional[Callable[[bytes, str], dict[str, list]]] = None
+
+
+ICDAR_WORD_FILES = WordFilesPerImage()  # gt_<image>.txt, ICDAR word lines
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +115,11 @@ class DatasetSpec:
     split_assignment: Optional[SplitAssignment] = None  # for configs with `assign_splits`
     words_script: bool = False  # its ICDAR word lines carry a script before the transcription (ICDAR 2017 MLT)
     words_file: Optional[WordsFile] = None  # its words are in one file for every image, not in gt_<image>.txt files
+    word_files: WordFilesPerImage = ICDAR_WORD_FILES  # how the per-image word files are named and read
+    # The label decoder: each value the dataset's label PNGs hold -> the label stored (0, 1 or 255). Any value
+    # not in it is an error naming the file; what was mapped is counted by `stats`.
+    label_values: dict[int, int] = dataclasses.field(default_factory=lambda: dict(IDENTITY_VALUES))
+    label_suffix: str = ""  # a label's stem is its image's stem and this (TextSeg: a00004_maskfg.png)
 
     @property
     def title(self) -> str:
@@ -107,6 +135,14 @@ class DatasetSpec:
         """The splits a build of `config` gives: those its published sizes name, else the images' splits
         (a config that divides the pairs anew, like COCO_TS's `cocotext_splits`, states its own)."""
         return list(self.expected_split_sizes.get(config) or self.split_images)
+
+    def words_role_of(self, split: str) -> str:
+        """The input holding a split's words: the one `words_roles` names, or, for a split made by a split
+        assignment (TextSeg's validation), the dataset's only words input."""
+        if split in self.words_roles:
+            return self.words_roles[split]
+        (role,) = set(self.words_roles.values())
+        return role
 
     def required_inputs(self) -> dict[str, InputFile]:
         """The inputs every build reads, by role."""

@@ -1,0 +1,191 @@
+"""Tar archives read member by member: a `.tar` in place, a `.tar.gz` inflated once into the cache.
+
+A gzip stream cannot be read from the middle, and a build reads members by name, in the order of
+the pairs, from two or three archives at once (TextSeg's images, labels and annotations). So a
+`.tar.gz` is inflated once, whole, into a plain `.tar` in the `datasets` cache (`inflate_once`):
+one file, written under a temporary name and renamed when complete, keyed by the archive's
+identity (size, mtime, inode, ctime), so a replaced archive is inflated again and an interrupted
+inflate is never taken for a finished one. Its members are then read at their offsets, like a
+zip's stored members; nothing is ever extracted to a folder.
+
+Why not `datasets`' own extraction (`DownloadManager.extract`): it extracts every member to a
+folder keyed by the archive's path alone (a replaced archive is served the old folder), takes a
+non-empty folder left by an interrupted extraction as finished, and only logs the members it
+blocks (names that climb out, links leaving the folder) before going on without them.
+
+`TarArchive` indexes the headers once (`tarfile`'s own parser, which handles GNU and PAX long
+names and sizes) and refuses, naming the member: a name that climbs out of the archive, a link
+(symbolic or hard), any member that is not a regular file or a folder (device, FIFO), and an
+archive that ends inside a member.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import re
+import shutil
+import tarfile
+import zlib
+from collections.abc import Iterator
+from typing import BinaryIO, NamedTuple
+
+from .errors import InvalidInputError
+
+INFLATED_SUFFIX = ".inflated.tar"  # `image.tar.gz` is inflated to `image.tar.gz.inflated.tar`
+INFLATE_PIECE = 1 << 20
+
+
+def is_tar_name(path: str) -> bool:
+    """A name the engine reads as a tar archive: `.tar`, `.tar.gz` or `.tgz` (any case)."""
+    return path.lower().endswith((".tar", ".tar.gz", ".tgz"))
+
+
+def is_gzipped(path: str) -> bool:
+    return path.lower().endswith((".tar.gz", ".tgz"))
+
+
+def display_name(path: str) -> str:
+    """How messages name an archive: an inflated copy by the archive the user gave (`image.tar.gz`)."""
+    name = os.path.basename(path)
+    return name[: -len(INFLATED_SUFFIX)] if name.endswith(INFLATED_SUFFIX) else name
+
+
+def inflate_once(path: str, folder: str, identity: tuple[int, ...]) -> str:
+    """The plain tar of a `.tar.gz`, inflated into `folder` on first use and reused after.
+
+    Args:
+        path: the `.tar.gz` (or `.tgz`).
+        folder: where inflated archives are kept (`<cache_dir>/downloads/extracted`).
+        identity: the archive's `inputs.file_identity`; a new one inflates again (and removes the
+            copy of the old version).
+
+    Returns:
+        The path of the inflated `.tar` (its size is the archive's uncompressed size).
+
+    Raises:
+        InvalidInputError: the archive is not gzip data, or ends early (truncated).
+    """
+    name = os.path.basename(path)
+    key = "-".join(str(part) for part in identity)
+    target = os.path.join(folder, f"{name}-{key}", name + INFLATED_SUFFIX)
+    if os.path.isfile(target):
+        return target
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    partial = f"{target}.{os.getpid()}.partial"
+    try:
+        with gzip.open(path, "rb") as source, open(partial, "wb") as copy:
+            shutil.copyfileobj(source, copy, INFLATE_PIECE)
+        os.replace(partial, target)  # whole, or not there at all
+    except (OSError, EOFError, zlib.error) as e:
+        with contextlib.suppress(OSError):
+            os.remove(partial)
+        if isinstance(e, OSError) and not isinstance(e, gzip.BadGzipFile) and e.errno is not None:
+            raise  # the disk, not the archive: the builder names the cache folder
+        problem = "it ends early: truncated" if isinstance(e, EOFError) else f"not gzip data ({e})"
+        raise InvalidInputError(f"{path}: cannot be inflated, {problem}; download it again") from None
+    for stale in os.listdir(folder):  # the copies of earlier versions of the same archive
+        if stale.startswith(f"{name}-") and stale != f"{name}-{key}":
+            shutil.rmtree(os.path.join(folder, stale), ignore_errors=True)
+    return target
+
+
+class _Member(NamedTuple):
+    offset: int  # of its data in the tar
+    size: int
+
+
+class TarArchive:
+    """A plain tar's regular files by name, read at their offsets (positioned reads, safe from threads)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.label = display_name(path)
+        self._members: dict[str, _Member] = {}
+        self._file = open(path, "rb")  # for the archive's life
+        try:
+            self._index()
+        except BaseException:
+            self._file.close()
+            raise
+
+    def _index(self) -> None:
+        size = os.fstat(self._file.fileno()).st_size
+        try:
+            with tarfile.open(fileobj=self._file, mode="r:") as archive:
+                for info in archive:
+                    self._add(info, size)
+        except tarfile.ReadError as e:
+            raise InvalidInputError(f"{self.label}: not a readable tar archive ({e})") from None
+
+    def _add(self, info: tarfile.TarInfo, size: int) -> None:
+        name = info.name
+        if name.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", name):
+            raise InvalidInputError(f"{self.label}: a member name climbs out of the archive: {name!r}")
+        if info.issym() or info.islnk():
+            raise InvalidInputError(
+                f"{self.label}:{name}: a link (to {info.linkname!r}), which the published archives do not hold; "
+                f"refusing it"
+            )
+        if info.isdir():
+            return
+        if not info.isreg():
+            raise InvalidInputError(f"{self.label}:{name}: not a regular file (a device or FIFO); refusing it")
+        if info.offset_data + info.size > size:
+            raise InvalidInputError(
+                f"{self.label}:{name}: the archive ends inside this member ({info.size:,} bytes declared, "
+                f"{max(0, size - info.offset_data):,} present): truncated"
+            )
+        self._members[name] = _Member(info.offset_data, info.size)
+
+    def names(self) -> Iterator[str]:
+        """Every regular file's name, in the archive's order."""
+        return iter(self._members)
+
+    def size(self, name: str) -> int:
+        return self._members[name].size
+
+    def read(self, name: str) -> bytes:
+        offset, size = self._members[name]
+        return os.pread(self._file.fileno(), size, offset) if hasattr(os, "pread") else self._read_locked(offset, size)
+
+    def _read_locked(self, offset: int, size: int) -> bytes:  # no pread (Windows): a file of its own
+        with open(self.path, "rb") as f:
+            f.seek(offset)
+            return f.read(size)
+
+    def open(self, name: str) -> _Window:
+        """A member as a stream (read in pieces from a file of its own)."""
+        offset, size = self._members[name]
+        stream = open(self.path, "rb")
+        stream.seek(offset)
+        return _Window(stream, size)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _Window:
+    """`size` bytes of a file from where it stands: a member of a tar as a stream (`read` and `close`)."""
+
+    def __init__(self, stream: BinaryIO, size: int):
+        self._stream, self._left = stream, size
+
+    def read(self, n: int = -1) -> bytes:
+        n = self._left if n is None or n < 0 else min(n, self._left)
+        data = self._stream.read(n)
+        self._left -= len(data)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> _Window:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
