@@ -25,7 +25,7 @@ from . import builder as engine
 from .errors import SceneTextSegError
 from .evaluation import evaluate
 from .inputs import check_inputs
-from .inspect import compute_stats, render_preview
+from .inspect import compute_stats, decoded_label_values, render_preview
 from .publish import card_path, export, push, render_card, write_atomically
 
 
@@ -76,6 +76,9 @@ def _load(args, config: str, split: Optional[str] = None):
 def _cmd_stats(args) -> int:
     dataset = _load(args, args.config)
     stats = {split: compute_stats(dataset[split]) for split in dataset}
+    decoded = decoded_label_values(args.builder_cls, args.data_dir, args.config, args.cache_dir)
+    for split, values in decoded.items():
+        stats[split]["label_values_decoded"] = values
     if args.json:
         print(json.dumps(stats, indent=2))
         return 0
@@ -95,6 +98,9 @@ def _cmd_stats(args) -> int:
         if "words_per_image" in numbers:
             print(f"  words per image         {numbers['words_per_image']:.2f}")
             print(f"  don't-care words        {numbers['dont_care_word_share']:.2%}")
+        if "label_values_decoded" in numbers:
+            pixels = ", ".join(f"{mapping}: {count:,}" for mapping, count in numbers["label_values_decoded"].items())
+            print(f"  label values decoded    {pixels} (pixels)")
     return 0
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import io
 import math
+import os
 from collections.abc import Mapping
 from typing import Optional
 
@@ -14,7 +16,9 @@ import PIL.Image
 import PIL.ImageDraw
 import PIL.ImageFont
 
-from .pixels import decoded_size, image_header
+from .builder import plan
+from .inputs import Source, locate_inputs, readable_inputs
+from .pixels import decoded_size, image_header, native_value_counts
 from .spec import IGNORE_INDEX
 
 
@@ -73,6 +77,40 @@ def compute_stats(dataset: datasets.Dataset) -> dict:
         "images_without_text": int(without_text),
         **words,
     }
+
+
+def decoded_label_values(builder_cls: type, data_dir: str, config: str, cache_dir: Optional[str] = None) -> dict:
+    """What the dataset's label decoder (`DatasetSpec.label_values`) mapped, per split: pixels of each value
+    the label files hold, as "value -> label" (e.g. TextSeg's "200 -> 0"). Each label file is read again
+    from the inputs (the stored masks hold only the labels); nothing else is decoded.
+
+    Args:
+        builder_cls: the dataset's builder.
+        data_dir: the folder holding the inputs.
+        config: the config whose labels count.
+        cache_dir: where an inflated `.tar.gz` is kept (the `datasets` cache when None).
+
+    Returns:
+        split -> {"100 -> 1": pixels, ...}, values in order; {} for a dataset whose labels are stored as read.
+    """
+    spec = builder_cls.SPEC
+    if all(label == value for value, label in spec.label_values.items()):
+        return {}
+    chosen = next(c for c in builder_cls.BUILDER_CONFIGS if c.name == config)
+    root = os.path.expanduser(cache_dir or datasets.config.HF_DATASETS_CACHE)
+    extracted = os.path.join(root, datasets.config.DOWNLOADED_DATASETS_DIR, datasets.config.EXTRACTED_DATASETS_DIR)
+    paths = readable_inputs(locate_inputs(spec, data_dir, config), extracted)
+    labels = Source(paths[chosen.labels_role or spec.labels_role])
+    found = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for split, pairs in plan(spec, paths, chosen).items():
+            members = [pair.label_member for pair in pairs if pair.label_member is not None]
+            counts = sum(
+                pool.map(lambda m: native_value_counts(labels.read(m), labels.where(m)), members),
+                np.zeros(256, np.int64),
+            )
+            found[split] = {f"{v} -> {spec.label_values.get(v, v)}": int(counts[v]) for v in np.flatnonzero(counts)}
+    return found
 
 
 TEXT_COLOUR = (0, 230, 64)

@@ -516,6 +516,20 @@ def read_mask(
     return Mask(png, (width, height), [label for label in ID2LABEL if counts[label]], native)
 
 
+def native_value_counts(data: bytes, where: str) -> np.ndarray:
+    """How many pixels of a label PNG hold each value 0-255 as stored (before the dataset's decoder), by one
+    inflate where the PNG allows it (`scan_pixel_data`), else by PIL's decode; for `stats`."""
+    if not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        raise InvalidInputError(f"{where}: not a PNG (starts with {data[:8]!r})")
+    counts = scan_pixel_data(png_parts(data, where), where)
+    if counts is None:
+        try:
+            counts = np.bincount(mask_pixels(data).ravel(), minlength=256)
+        except (OSError, SyntaxError, ValueError) as e:
+            raise InvalidInputError(f"{where}: corrupt PNG ({e})") from None
+    return counts
+
+
 def value_names(values: Mapping[int, int]) -> str:
     """A decoder's table as errors show it: "0 background, 1 text, 255 uncertain", or with the native
     values it maps: "0 -> background, 100 -> text, 200 -> background, 255 -> uncertain"."""

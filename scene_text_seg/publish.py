@@ -100,8 +100,11 @@ def card_metadata(builder_cls: type[SceneTextSegBuilder], splits: dict[str, dict
         # Plain fresh objects per config: a shared one would be written as a YAML anchor and alias.
         yaml_features = json.loads(json.dumps(_portable_yaml_features(config_features(builder_cls, config))))
         infos.append({"config_name": config, "features": yaml_features, "splits": split_list})
+    licence = {"license": dataset.hub_license}  # the labels' licence
+    if dataset.hub_license_name:
+        licence.update(license_name=dataset.hub_license_name, license_link=dataset.homepage)
     return {
-        "license": "cc-by-4.0",  # the labels' licence, the same for the whole family
+        **licence,
         "pretty_name": dataset.pretty_name,
         "language": list(dataset.languages),
         "task_categories": ["image-segmentation"],

@@ -17,6 +17,7 @@ DATASETS = (
     "ist_s",
     "mlt_s",
     "coco_ts",
+    "textseg",
 )
 
 

@@ -120,6 +120,9 @@ class DatasetSpec:
     # not in it is an error naming the file; what was mapped is counted by `stats`.
     label_values: dict[int, int] = dataclasses.field(default_factory=lambda: dict(IDENTITY_VALUES))
     label_suffix: str = ""  # a label's stem is its image's stem and this (TextSeg: a00004_maskfg.png)
+    # The card's `license` (a Hub licence id); "other" with the name its `license_name` gives (TextSeg's terms)
+    hub_license: str = "cc-by-4.0"
+    hub_license_name: Optional[str] = None
 
     @property
     def title(self) -> str:

@@ -25,11 +25,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import gzip
 import hashlib
 import io
 import json
 import multiprocessing
 import os
+import tarfile
 import zipfile
 from collections.abc import Callable
 from typing import Optional
@@ -756,6 +758,143 @@ def _cocotext_annotations(
         item.words = words
         by_image[str(image_id)] = ids
     return annotations, by_image
+
+
+# ---- TextSeg: tar.gz archives, a split file, four mask values, a JSON of words per image ---------------
+
+TEXTSEG_VALUES = {"background": 0, "text": 100, "effect": 200, "ignore": 255}  # _maskfg.png, as published
+
+
+@dataclasses.dataclass
+class TextSegExpected:
+    """What one TextSeg stand-in image should load to."""
+
+    split: str  # as the build names it: train, validation or test
+    photo: bytes
+    native: np.ndarray  # the _maskfg.png's values (0, 100, 200, 255)
+    mask: np.ndarray  # what the default config loads: 100 -> 1, 200 -> 0, 255 kept
+    native_v1: np.ndarray  # semantic_label_v1: word effects labelled as text
+    mask_v1: np.ndarray
+    words: dict  # the `words` config's words (polygons on the image grid)
+
+
+def textseg_split(number: int) -> str:
+    """A stand-in's split as split.json writes it: every fourth image in test, every fifth in val."""
+    return "test" if number % 4 == 0 else "val" if number % 5 == 0 else "train"
+
+
+def write_textseg_inputs(
+    root: str,
+    *,
+    seed: int = 0,
+    n_images: int = 16,
+    size: tuple[int, int] = (64, 40),
+    form: str = "tar.gz",
+    v1: bool = True,
+) -> dict[str, TextSegExpected]:
+    """Stand-ins of TextSeg's downloads in its layout: `image.tar.gz` (`image/a00001.jpg` …),
+    `semantic_label.tar.gz` (`semantic_label/<id>_maskfg.png`: 0 background, 100 text, 200 word effect
+    on a ring around the glyphs of odd images, 255 on illegible words' glyphs), with `v1` the paper's
+    labels `semantic_label_v1.tar.gz` (effects labelled text), `annotation.tar.gz`
+    (`annotation/<id>_anno.json`: each word's `text` and flat `bbox`, its characters with a `mask_value`),
+    and `split.json` (`train` / `val` / `test` lists). Photo-look scenes, seeded. `form` is "tar.gz",
+    "tar" or "folder" (the extracted `image/` … folders).
+
+    Returns:
+        image id -> what it should load to.
+
+    Raises:
+        ValueError: `form` is not one of the three, or `size` is too small for a word.
+    """
+    if form not in ("tar.gz", "tar", "folder"):
+        raise ValueError(f"Unknown value {form!r} for argument form. Valid values are tar.gz, tar, folder.")
+    check_look("photo", size)
+    rng = np.random.default_rng(seed)
+    expected, images, labels, labels_v1, annotations = {}, {}, {}, {}, {}
+    splits: dict[str, list[str]] = {"train": [], "val": [], "test": []}
+    for number in range(1, n_images + 1):
+        image_id = f"a{number:05d}"
+        scene = _scene(rng, size, number, text_free=number % 7 == 0)
+        native = np.zeros(scene.text.shape, np.uint8)
+        if number % 2:  # a word effect (shadow, outline) on a ring around the glyphs
+            ring = np.asarray(PIL.Image.fromarray(scene.text.astype(np.uint8) * 255).filter(PIL.ImageFilter.BoxBlur(1)))
+            native[ring > 0] = TEXTSEG_VALUES["effect"]
+        native[scene.dont_care] = TEXTSEG_VALUES["ignore"]
+        native[scene.text] = TEXTSEG_VALUES["text"]
+        native_v1 = np.where(native == TEXTSEG_VALUES["effect"], TEXTSEG_VALUES["text"], native).astype(np.uint8)
+        legible = [i for i, ignore in enumerate(scene.words["ignore"]) if not ignore]
+        words = {field: [scene.words[field][i] for i in legible] for field in scene.words}
+        split = textseg_split(number)
+        splits[split].append(image_id)
+        expected[image_id] = TextSegExpected(
+            split={"val": "validation"}.get(split, split),
+            photo=_encode(scene.image, "JPEG", None),
+            native=native,
+            mask=_decode_textseg(native),
+            native_v1=native_v1,
+            mask_v1=_decode_textseg(native_v1),
+            words=words,
+        )
+        mode = "P" if number % 3 == 0 else "L"  # most are grey; a palette PNG whose indices are the values
+        images[f"image/{image_id}.jpg"] = expected[image_id].photo
+        labels[f"semantic_label/{image_id}_maskfg.png"] = _value_png(native, mode)
+        labels_v1[f"semantic_label_v1/{image_id}_maskfg.png"] = _value_png(native_v1, mode)
+        annotations[f"annotation/{image_id}_anno.json"] = _textseg_anno(words)
+    os.makedirs(root, exist_ok=True)
+    archives = {"image": images, "semantic_label": labels, "annotation": annotations}
+    if v1:
+        archives["semantic_label_v1"] = labels_v1
+    for name, files in archives.items():
+        write_tar(os.path.join(root, name), files, form)
+    with open(os.path.join(root, "split.json"), "w") as f:
+        json.dump(splits, f)
+    return expected
+
+
+def _decode_textseg(native: np.ndarray) -> np.ndarray:
+    lookup = np.zeros(256, np.uint8)
+    lookup[TEXTSEG_VALUES["text"]], lookup[TEXTSEG_VALUES["ignore"]] = 1, 255
+    return lookup[native]
+
+
+def _value_png(values: np.ndarray, mode: str) -> bytes:
+    """An 8-bit PNG holding `values` as grey levels ("L") or as palette indices ("P", colours unrelated)."""
+    buffer = io.BytesIO()
+    image = PIL.Image.fromarray(values, "L" if mode == "L" else "P")
+    if mode == "P":
+        image.putpalette([channel for index in range(256) for channel in ((index * 7) % 256, 255 - index, index)])
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _textseg_anno(words: dict) -> bytes:
+    """An `_anno.json` as TextSeg's: words keyed "0000", "0001" …, each with its text, its flat `bbox`
+    polygon and its characters (text and the `mask_value` of its pixels in the character mask)."""
+    document = {}
+    for index, (polygon, text) in enumerate(zip(words["polygon"], words["text"], strict=True)):
+        characters = {f"{c:02d}": {"text": char, "mask_value": c + 1} for c, char in enumerate(text)}
+        document[f"{index:04d}"] = {"text": text, "bbox": [int(v) for v in polygon], "char": characters}
+    return json.dumps(document, indent=1).encode()
+
+
+def write_tar(path: str, files: dict[str, bytes], form: str = "tar.gz") -> None:
+    """`files` as `path`.tar.gz (reproducible: fixed times, gzip header without a name or time), as `path`.tar,
+    or (form "folder") under the folder `path`'s parent, each at its name."""
+    if form == "folder":
+        _write(os.path.dirname(path), files, "folder")
+        return
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 1_600_000_000, 0o644
+            archive.addfile(info, io.BytesIO(data))
+    if form == "tar":
+        with open(path + ".tar", "wb") as f:
+            f.write(buffer.getvalue())
+        return
+    with open(path + ".tar.gz", "wb") as f, gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0) as packed:
+        packed.write(buffer.getvalue())
 
 
 def checksums(root: str) -> dict[str, str]:
