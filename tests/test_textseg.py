@@ -1,0 +1,255 @@
+"""TextSeg on the engine: its tar.gz inputs, split file, label values, word files and configs, on stand-ins."""
+
+import gzip
+import io
+import json
+import os
+import shutil
+import tarfile
+
+import numpy as np
+import PIL.Image
+import pytest
+
+import textseg
+from scene_text_seg import inputs, synthetic
+from scene_text_seg.errors import InvalidInputError, MissingInputError
+from tests.conftest import raw
+
+
+@pytest.fixture(scope="module")
+def stand_ins(tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("textseg"))
+    return folder, synthetic.write_textseg_inputs(folder, seed=7, n_images=12)
+
+
+def load(data_dir, cache_dir, config="default", **kwargs):
+    return textseg.load(data_dir, config=config, cache_dir=cache_dir, verification_mode="no_checks", **kwargs)
+
+
+def decoded(png_bytes):
+    return np.asarray(PIL.Image.open(io.BytesIO(png_bytes)))
+
+
+def check_rows(dataset, expected, mask_of=lambda item: item.mask):
+    assert set(dataset) == {"train", "validation", "test"}
+    for split, rows in dataset.items():
+        rows = raw(rows)
+        assert sorted(row["image_id"] for row in rows) == sorted(k for k, v in expected.items() if v.split == split)
+        for row in rows:
+            item = expected[row["image_id"]]
+            assert row["image"]["bytes"] == item.photo  # untouched
+            np.testing.assert_array_equal(decoded(row["mask"]["bytes"]), mask_of(item))
+            assert row["mask_classes"] == [label for label in (0, 1) if (mask_of(item) == label).any()]
+
+
+def test_default_decodes_every_value_and_splits_as_the_file_says(stand_ins, tmp_path):
+    folder, expected = stand_ins
+    assert {200, 100, 255} <= set(np.unique(np.concatenate([e.native.ravel() for e in expected.values()])))
+    check_rows(load(folder, str(tmp_path)), expected)
+
+
+def test_v1_reads_the_papers_labels(stand_ins, tmp_path):
+    folder, expected = stand_ins
+    check_rows(load(folder, str(tmp_path), "v1"), expected, mask_of=lambda item: item.mask_v1)
+
+
+def test_words_come_from_the_anno_files(stand_ins, tmp_path):
+    folder, expected = stand_ins
+    dataset = load(folder, str(tmp_path), "words")
+    checked = 0
+    for rows in dataset.values():
+        for row in rows.select_columns(["image_id", "words"]):
+            words = expected[row["image_id"]].words
+            assert row["words"]["text"] == words["text"]
+            assert row["words"]["ignore"] == [False] * len(words["text"])
+            assert [list(map(float, p)) for p in words["polygon"]] == row["words"]["polygon"]
+            checked += len(words["text"])
+    assert checked > 5
+
+
+@pytest.mark.parametrize("form", ["tar", "folder"])
+def test_a_plain_tar_and_the_extracted_folders_load_the_same(form, tmp_path):
+    expected = synthetic.write_textseg_inputs(str(tmp_path / "in"), seed=7, n_images=12, form=form)
+    check_rows(load(str(tmp_path / "in"), str(tmp_path / "cache")), expected)
+
+
+def copy_of(folder, tmp_path):
+    data_dir = str(tmp_path / "inputs")
+    shutil.copytree(folder, data_dir)
+    return data_dir
+
+
+def rewrite_tar(path, change):
+    """Rewrite a .tar.gz with `change(members)` applied to its [(TarInfo, bytes)] list."""
+    with tarfile.open(path) as archive:
+        members = [(info, archive.extractfile(info).read() if info.isfile() else b"") for info in archive]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for info, data in change(members):
+            archive.addfile(info, io.BytesIO(data) if info.isfile() else None)
+    with open(path, "wb") as f:
+        f.write(gzip.compress(buffer.getvalue()))
+
+
+def test_a_value_outside_the_table_is_an_error_naming_the_member(stand_ins, tmp_path):
+    data_dir = copy_of(stand_ins[0], tmp_path)
+
+    def paint_50(members):
+        for info, data in members:
+            if info.name.endswith("a00001_maskfg.png"):
+                values = decoded(data).copy()
+                values[0, 0] = 50
+                buffer = io.BytesIO()
+                PIL.Image.fromarray(values, "L").save(buffer, "PNG")
+                data, info.size = buffer.getvalue(), len(buffer.getvalue())
+            yield info, data
+
+    rewrite_tar(os.path.join(data_dir, "semantic_label.tar.gz"), paint_50)
+    with pytest.raises(InvalidInputError) as error:
+        load(data_dir, str(tmp_path / "cache"))
+    message = str(error.value)
+    assert "semantic_label.tar.gz:semantic_label/a00001_maskfg.png" in message and "[50]" in message
+    assert "200 -> background" in message
+
+
+def hostile(member):
+    info = tarfile.TarInfo(member["name"])
+    for key, value in member.items():
+        if key != "name":
+            setattr(info, key, value)
+    return info
+
+
+@pytest.mark.parametrize(
+    "member, expected",
+    [
+        ({"name": "../evil.jpg", "size": 0}, "climbs out of the archive: '../evil.jpg'"),
+        ({"name": "/etc/evil.jpg", "size": 0}, "climbs out of the archive: '/etc/evil.jpg'"),
+        ({"name": "image/link.jpg", "type": tarfile.SYMTYPE, "linkname": "/etc/passwd"}, "a link (to '/etc/passwd')"),
+        ({"name": "image/hard.jpg", "type": tarfile.LNKTYPE, "linkname": "image/a00001.jpg"}, "a link"),
+        ({"name": "image/pipe", "type": tarfile.FIFOTYPE}, "image/pipe: not a regular file"),
+        ({"name": "image/dev", "type": tarfile.CHRTYPE}, "image/dev: not a regular file"),
+    ],
+    ids=["dot-dot", "absolute", "symlink", "hard-link", "fifo", "device"],
+)
+def test_hostile_tar_members_are_refused_by_name(stand_ins, tmp_path, member, expected):
+    data_dir = copy_of(stand_ins[0], tmp_path)
+    rewrite_tar(os.path.join(data_dir, "image.tar.gz"), lambda members: [*members, (hostile(member), b"")])
+    with pytest.raises(InvalidInputError) as error:
+        load(data_dir, str(tmp_path / "cache"))
+    assert expected in str(error.value) and "image.tar.gz" in str(error.value)
+    assert not os.path.exists(tmp_path / "evil.jpg") and not os.path.exists("/etc/evil.jpg")
+
+
+def test_a_truncated_tar_gz_is_an_error_and_leaves_no_partial_copy(stand_ins, tmp_path):
+    data_dir = copy_of(stand_ins[0], tmp_path)
+    path = os.path.join(data_dir, "image.tar.gz")
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+    with pytest.raises(InvalidInputError, match=r"image\.tar\.gz: cannot be inflated, it ends early: truncated"):
+        load(data_dir, str(tmp_path / "cache"))
+    leftovers = [name for _, _, names in os.walk(tmp_path / "cache") for name in names if "image" in name]
+    assert leftovers == []
+
+
+def test_a_tar_that_ends_inside_a_member_is_an_error_naming_it(stand_ins, tmp_path):
+    data_dir = copy_of(stand_ins[0], tmp_path)
+    path = os.path.join(data_dir, "image.tar.gz")
+    with gzip.open(path) as f:
+        whole = f.read()
+    os.remove(path)
+    with tarfile.open(fileobj=io.BytesIO(whole)) as archive:
+        last = archive.getmembers()[-1]
+    with open(os.path.join(data_dir, "image.tar"), "wb") as f:
+        f.write(whole[: last.offset_data + last.size - 10])  # the last member's data cut short
+    with pytest.raises(InvalidInputError, match=rf"image\.tar:{last.name}: the archive ends inside this member"):
+        load(data_dir, str(tmp_path / "cache"))
+
+
+def inflated_copies(cache):
+    return sorted(
+        os.path.join(root, name) for root, _, names in os.walk(cache) for name in names if name.endswith(".inflated.tar")
+    )
+
+
+def test_a_tar_gz_is_inflated_once_and_again_when_replaced(stand_ins, tmp_path):
+    data_dir, cache = copy_of(stand_ins[0], tmp_path), str(tmp_path / "cache")
+    load(data_dir, cache)
+    first = inflated_copies(cache)
+    assert [os.path.basename(p) for p in first] == ["image.tar.gz.inflated.tar", "semantic_label.tar.gz.inflated.tar"]
+    stamps = [os.stat(p).st_mtime_ns for p in first]
+    load(data_dir, cache, "v1")  # another config: the same copies serve it
+    assert [os.stat(p).st_mtime_ns for p in first] == stamps
+    other = synthetic.write_textseg_inputs(str(tmp_path / "other"), seed=8, n_images=12)
+    shutil.copy(str(tmp_path / "other" / "image.tar.gz"), os.path.join(data_dir, "image.tar.gz"))
+    rows = raw(load(data_dir, cache, split="test"))  # the same names and sizes: only the bytes tell them apart
+    assert [row["image"]["bytes"] for row in rows] == [other[row["image_id"]].photo for row in rows]
+    images = [p for p in inflated_copies(cache) if "image.tar.gz" in os.path.basename(p)]
+    assert len(images) == 1 and images != first[:1]  # the old copy went with the old archive
+    with open(images[0], "rb") as f, gzip.open(os.path.join(data_dir, "image.tar.gz")) as g:
+        assert f.read() == g.read()
+
+
+def test_split_file_must_name_only_built_images_once_each(stand_ins, tmp_path):
+    data_dir = copy_of(stand_ins[0], tmp_path)
+    split_file = os.path.join(data_dir, "split.json")
+    with open(split_file) as f:
+        splits = json.load(f)
+    cache = str(tmp_path / "cache")
+
+    def write(document):
+        with open(split_file, "w") as f:
+            json.dump(document, f)
+
+    write({**splits, "test": [*splits["test"], "a09999"]})
+    with pytest.raises(InvalidInputError, match=r"split\.json: names 1 image\(s\) that have no image .*a09999 \(test\)"):
+        load(data_dir, cache)
+    write({**splits, "test": [*splits["test"], splits["train"][0]]})
+    with pytest.raises(InvalidInputError, match=rf"'{splits['train'][0]}' is in two splits \(train and test\)"):
+        load(data_dir, cache)
+    write({"train": splits["train"], "test": splits["test"]})
+    with pytest.raises(InvalidInputError, match=r"'val' must be a non-empty list of image ids, found nothing"):
+        load(data_dir, cache)
+
+
+def test_missing_inputs_are_listed_in_every_form_they_may_take(tmp_path):
+    with pytest.raises(MissingInputError) as error:
+        load(str(tmp_path), str(tmp_path / "cache"))
+    message = str(error.value)
+    assert "image.tar.gz (or image.tar, or the extracted folder image/)" in message
+    assert "split.json, from" in message and "annotation" not in message
+
+
+def test_stats_count_what_the_decoder_mapped(stand_ins, tmp_path, capsys):
+    folder, expected = stand_ins
+    code = textseg.main(
+        ["stats", "--json", "--data-dir", folder, "--cache-dir", str(tmp_path), "--verification-mode", "no_checks"]
+    )
+    stats = json.loads(capsys.readouterr().out)
+    assert code == 0
+    for split in ("train", "validation", "test"):
+        values = np.concatenate([e.native.ravel() for e in expected.values() if e.split == split])
+        counts = dict(zip(*np.unique(values, return_counts=True), strict=True))
+        mapped = {f"{v} -> {textseg.LABEL_VALUES[v]}": int(n) for v, n in sorted(counts.items())}
+        assert stats[split]["label_values_decoded"] == mapped
+
+
+def test_evaluate_scores_perfect_predictions_as_perfect(stand_ins, tmp_path):
+    folder, expected = stand_ins
+    predictions = tmp_path / "predicted"
+    predictions.mkdir()
+    test = [k for k, v in expected.items() if v.split == "test"]
+    for image_id in test:
+        PIL.Image.fromarray((expected[image_id].mask == 1).astype(np.uint8), "L").save(predictions / f"{image_id}.png")
+    split = load(folder, str(tmp_path / "cache"), split="test")
+    scores = textseg.evaluate(split, str(predictions))
+    assert scores["iou_text"] == 1.0 and scores["text_fscore"] == 1.0
+
+
+def test_inflate_once_refuses_a_file_that_is_not_gzip(tmp_path):
+    path = tmp_path / "image.tar.gz"
+    path.write_bytes(b"<html>login</html>")
+    with pytest.raises(InvalidInputError, match=r"image\.tar\.gz: cannot be inflated, not gzip data"):
+        inputs.readable_inputs({"images": str(path)}, str(tmp_path / "extracted"))
+    assert not any(name.endswith(".partial") for _, _, names in os.walk(tmp_path) for name in names)
