@@ -170,7 +170,7 @@ def test_what_planning_freed_is_handed_back_before_rows_are_made(zip_inputs, cac
 
     events, make_example = [], builder.make_example
     monkeypatch.setattr(builder, "release_freed_memory", lambda: events.append("released"))
-    monkeypatch.setattr(builder, "make_example", lambda *args: events.append("row") or make_example(*args))
+    monkeypatch.setattr(builder, "make_example", lambda *args, **kw: events.append("row") or make_example(*args, **kw))
     build(zip_inputs[0], cache_dir)
     assert events[0] == "released" and events.count("released") == 1 and "row" in events
     assert memory.release_freed_memory() is True  # glibc, as on every machine the tests run on

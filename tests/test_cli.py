@@ -432,9 +432,9 @@ import ist_s
 import scene_text_seg
 from scene_text_seg import builder
 real = builder.make_example
-def slow(*args):
+def slow(*args, **kwargs):
     time.sleep(0.1)
-    return real(*args)
+    return real(*args, **kwargs)
 builder.make_example = slow
 ist_s.prepare({data_dir!r}, cache_dir={cache_dir!r}, verification_mode="no_checks")
 """
