@@ -108,7 +108,9 @@ def check_schema(p: Prepared) -> None:
 
 
 def check_reload_is_served_from_the_cache(p: Prepared, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "make_example", lambda *a, **kw: pytest.fail("rebuilt instead of served from the cache"))
+    monkeypatch.setattr(
+        engine, "make_example", lambda *a, **kw: pytest.fail("rebuilt instead of served from the cache")
+    )
     again = engine.prepare(p.builder_cls, p.data_dir, p.config, p.cache_dir, verification_mode="no_checks")
     assert again.cache_dir == p.builder.cache_dir
     for split, dataset in again.as_dataset().items():

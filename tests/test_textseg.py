@@ -169,7 +169,10 @@ def test_a_tar_that_ends_inside_a_member_is_an_error_naming_it(stand_ins, tmp_pa
 
 def inflated_copies(cache):
     return sorted(
-        os.path.join(root, name) for root, _, names in os.walk(cache) for name in names if name.endswith(".inflated.tar")
+        os.path.join(root, name)
+        for root, _, names in os.walk(cache)
+        for name in names
+        if name.endswith(".inflated.tar")
     )
 
 
@@ -203,7 +206,9 @@ def test_split_file_must_name_only_built_images_once_each(stand_ins, tmp_path):
             json.dump(document, f)
 
     write({**splits, "test": [*splits["test"], "a09999"]})
-    with pytest.raises(InvalidInputError, match=r"split\.json: names 1 image\(s\) that have no image .*a09999 \(test\)"):
+    with pytest.raises(
+        InvalidInputError, match=r"split\.json: names 1 image\(s\) that have no image .*a09999 \(test\)"
+    ):
         load(data_dir, cache)
     write({**splits, "test": [*splits["test"], splits["train"][0]]})
     with pytest.raises(InvalidInputError, match=rf"'{splits['train'][0]}' is in two splits \(train and test\)"):
@@ -253,3 +258,19 @@ def test_inflate_once_refuses_a_file_that_is_not_gzip(tmp_path):
     with pytest.raises(InvalidInputError, match=r"image\.tar\.gz: cannot be inflated, not gzip data"):
         inputs.readable_inputs({"images": str(path)}, str(tmp_path / "extracted"))
     assert not any(name.endswith(".partial") for _, _, names in os.walk(tmp_path) for name in names)
+
+
+@pytest.mark.parametrize("mode", ["L", "P"])  # PIL writes grey rows filtered, palette rows unfiltered
+@pytest.mark.parametrize("table", [textseg.LABEL_VALUES, {0: 1, 7: 0, 255: 255}], ids=["textseg", "zero-mapped"])
+def test_a_value_table_maps_every_pixel_whatever_the_rows_filters(mode, table):
+    from scene_text_seg import pixels
+
+    rng = np.random.default_rng(3)
+    native = rng.choice(sorted(table), size=(23, 37)).astype(np.uint8)
+    mask = pixels.read_mask(synthetic._value_png(native, mode), "m.png", {(37, 23)}, table)
+    lookup = pixels.value_lookup(table)
+    with PIL.Image.open(io.BytesIO(mask.png)) as stored:
+        assert stored.mode == "L"
+        np.testing.assert_array_equal(np.asarray(stored), lookup[native])
+    assert mask.native == {int(v): int((native == v).sum()) for v in np.unique(native)}
+    assert mask.classes == [label for label in (0, 1) if (lookup[native] == label).any()]
