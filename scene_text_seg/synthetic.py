@@ -893,7 +893,10 @@ def write_tar(path: str, files: dict[str, bytes], form: str = "tar.gz") -> None:
         with open(path + ".tar", "wb") as f:
             f.write(buffer.getvalue())
         return
-    with open(path + ".tar.gz", "wb") as f, gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0) as packed:
+    with (
+        open(path + ".tar.gz", "wb") as f,
+        gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0, compresslevel=1) as packed,
+    ):
         packed.write(buffer.getvalue())
 
 
@@ -1010,6 +1013,51 @@ def write_coco_stand_ins(
             if index and index % 20_000 == 0:
                 progress(f"  {index:,} of {members:,} members written")
     return len(chosen)
+
+
+TEXTSEG_IMAGES = 4_024
+
+
+def _textseg_pair(seed: int, size: tuple[int, int]) -> tuple[bytes, bytes]:
+    """A photo-like JPEG and its `_maskfg.png`: the stand-in pair's text as 100, its uncertain ring as 200
+    (word effect), a corner block as 255; even seeds as a palette PNG (unfiltered rows), odd ones grey
+    (PIL filters them)."""
+    jpeg, png = _pair(seed, size)
+    with PIL.Image.open(io.BytesIO(png)) as mask:
+        values = np.asarray(mask)
+    native = np.choose(np.searchsorted([0, 1, 255], values), [0, 100, 200]).astype(np.uint8)
+    native[:8, :24] = 255
+    return jpeg, _value_png(native, "P" if seed % 2 == 0 else "L")
+
+
+def write_textseg_stand_ins(
+    root: str,
+    count: int = TEXTSEG_IMAGES,
+    unique: int = 48,
+    size: tuple[int, int] = (1024, 768),
+    processes: int = 2,
+    progress: Callable[[str], None] = lambda message: None,
+) -> int:
+    """TextSeg's downloads at TextSeg's count: `image.tar.gz`, `semantic_label.tar.gz` (masks with 0, 100,
+    200 and 255) and `split.json`, `unique` distinct pairs of `size` reused cyclically (volume is what is
+    measured). Returns the number of pairs."""
+    os.makedirs(root, exist_ok=True)
+    progress(f"encoding {unique} photo-like {size[0]}x{size[1]} pairs")
+    with multiprocessing.Pool(processes) as pool:
+        pairs = pool.starmap(_textseg_pair, [(seed, size) for seed in range(unique)])
+    ids = [f"a{index + 1:05d}" for index in range(count)]
+    progress(f"writing image.tar.gz and semantic_label.tar.gz ({count:,} pairs)")
+    write_tar(os.path.join(root, "image"), {f"image/{i}.jpg": pairs[n % unique][0] for n, i in enumerate(ids)})
+    write_tar(
+        os.path.join(root, "semantic_label"),
+        {f"semantic_label/{i}_maskfg.png": pairs[n % unique][1] for n, i in enumerate(ids)},
+    )
+    splits = {"train": [], "val": [], "test": []}
+    for number, image_id in enumerate(ids, start=1):
+        splits[textseg_split(number)].append(image_id)
+    with open(os.path.join(root, "split.json"), "w") as f:
+        json.dump(splits, f)
+    return count
 
 
 if __name__ == "__main__":
