@@ -15,8 +15,8 @@ blocks (names that climb out, links leaving the folder) before going on without 
 
 `TarArchive` indexes the headers once (`tarfile`'s own parser, which handles GNU and PAX long
 names and sizes) and refuses, naming the member: a name that climbs out of the archive, a link
-(symbolic or hard), any member that is not a regular file or a folder (device, FIFO), and an
-archive that ends inside a member.
+(symbolic or hard), any member that is not a regular file or a folder (device, FIFO), a sparse
+file, and an archive that ends inside a member.
 """
 
 from __future__ import annotations
@@ -132,6 +132,8 @@ class TarArchive:
             return
         if not info.isreg():
             raise InvalidInputError(f"{self.label}:{name}: not a regular file (a device or FIFO); refusing it")
+        if info.issparse():  # its stored bytes are not its content: never in a published archive
+            raise InvalidInputError(f"{self.label}:{name}: a sparse file, which is not read; refusing it")
         if info.offset_data + info.size > size:
             raise InvalidInputError(
                 f"{self.label}:{name}: the archive ends inside this member ({info.size:,} bytes declared, "

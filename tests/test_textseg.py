@@ -130,8 +130,9 @@ def hostile(member):
         ({"name": "image/hard.jpg", "type": tarfile.LNKTYPE, "linkname": "image/a00001.jpg"}, "a link"),
         ({"name": "image/pipe", "type": tarfile.FIFOTYPE}, "image/pipe: not a regular file"),
         ({"name": "image/dev", "type": tarfile.CHRTYPE}, "image/dev: not a regular file"),
+        ({"name": "image/sparse.jpg", "type": tarfile.GNUTYPE_SPARSE, "size": 0}, "image/sparse.jpg: a sparse file"),
     ],
-    ids=["dot-dot", "absolute", "symlink", "hard-link", "fifo", "device"],
+    ids=["dot-dot", "absolute", "symlink", "hard-link", "fifo", "device", "sparse"],
 )
 def test_hostile_tar_members_are_refused_by_name(stand_ins, tmp_path, member, expected):
     data_dir = copy_of(stand_ins[0], tmp_path)
