@@ -135,12 +135,16 @@ def _joint_histogram(
     bounded_labels = labels.dtype == np.uint8  # every uint8 value has a row
     flat_predictions, flat_labels = predictions.reshape(-1), labels.reshape(-1)
     counts = np.zeros(rows * num_classes, np.int64)
+    # The common case, 0/1 predictions against a stored mask: counted without a histogram (see _count_binary).
+    binary_maps = num_classes == 2 and offset == 0 and predictions.dtype == labels.dtype == np.uint8
     for start in range(0, flat_labels.size, _CHUNK):
         predicted, actual = flat_predictions[start : start + _CHUNK], flat_labels[start : start + _CHUNK]
         if predicted.max() >= num_classes or (signed_predictions and predicted.min() < 0):
             raise _not_class_ids(predictions, num_classes, where)
         if not bounded_labels and (actual.max() > IGNORE_INDEX or actual.min() < -offset):
             raise _not_labels(labels, num_classes, labels_where)
+        if binary_maps and _count_binary(predicted, actual, counts):
+            continue
         codes = actual.astype(code_type)
         if offset:
             codes += offset
@@ -148,6 +152,30 @@ def _joint_histogram(
         np.add(codes, predicted, out=codes, casting="unsafe")  # predicted is in [0, num_classes): exact
         counts += np.bincount(codes, minlength=rows * num_classes)
     return counts.reshape(rows, num_classes)
+
+
+def _count_binary(predicted: np.ndarray, actual: np.ndarray, counts: np.ndarray) -> bool:
+    """Add one step of 0/1 predictions against labels to `counts` (rows of 2: label value * 2 + prediction)
+    by a few counts instead of a histogram, when every label is 0, 1 or 255 (False, nothing added, else):
+    labels one added (mod 256) are 1, 2 and 0, so the ignored pixels are the zeros; predictions AND
+    labels are the predicted pixels on text or ignored ones. A third of the histogram's time."""
+    shifted = actual + np.uint8(1)
+    if shifted.max(initial=0) > 2:  # another label value: the histogram names it
+        return False
+    size, ignored = actual.size, actual.size - np.count_nonzero(shifted)
+    labelled = np.count_nonzero(actual)  # text and ignored
+    predicted_text = np.count_nonzero(predicted)
+    on_labelled = np.count_nonzero(predicted & actual)  # 1 & 1 and 1 & 255 are both 1
+    on_ignored = np.count_nonzero(predicted[shifted == 0]) if ignored else 0
+    true_positive = on_labelled - on_ignored
+    text = labelled - ignored
+    counts[0 * 2 + 1] += predicted_text - on_labelled  # background predicted text
+    counts[0 * 2 + 0] += size - labelled - (predicted_text - on_labelled)
+    counts[1 * 2 + 1] += true_positive
+    counts[1 * 2 + 0] += text - true_positive
+    counts[IGNORE_INDEX * 2 + 1] += on_ignored
+    counts[IGNORE_INDEX * 2 + 0] += ignored - on_ignored
+    return True
 
 
 def _check_label_rows(table: np.ndarray, num_classes: int, offset: int, labels_where: str) -> None:

@@ -306,3 +306,20 @@ def test_a_bool_mask_from_pil_counts_as_text_where_true():
     assert predicted.dtype == np.bool_
     labels = np.array([[0, 1, 1], [0, 0, 0]])
     assert confusion_matrix(predicted, labels).tolist() == [[3, 1], [0, 2]]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_counted_binary_path_agrees_with_the_histogram(seed):
+    """0/1 uint8 predictions against uint8 labels take a counting shortcut; int64 copies take the histogram."""
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(1, 300)), int(rng.integers(1, 400)))  # one step, several, a partial last
+    labels = rng.choice(np.array([0, 1, 255], np.uint8), size=shape, p=[0.6, 0.3, 0.1])
+    predictions = (rng.random(shape) < 0.4).astype(np.uint8)
+    counted = metrics.confusion_matrix(predictions, labels)
+    expected = metrics.confusion_matrix(predictions.astype(np.int64), labels.astype(np.int64))
+    np.testing.assert_array_equal(counted, expected)
+    assert counted.sum() == np.count_nonzero(labels != 255)
+    if seed % 2:  # a label that is no class reaches the histogram, which names it
+        labels.flat[int(rng.integers(labels.size))] = 7
+        with pytest.raises(metrics.MetricInputError, match="7"):
+            metrics.confusion_matrix(predictions, labels)
