@@ -1,0 +1,229 @@
+"""Label decoders: a dataset's label files made into the family's masks (0 background, 1 text, 255 ignore).
+
+Each decoder is data, declared in the dataset's spec (`scene_text_seg.spec`): a value table for label PNGs
+(`ValueTable`, applied by `pixels.read_mask`, which reads PNGs without decoding them where it can), and here
+the decoders of label images that are not value maps:
+
+- `LuminanceThreshold`: masks of any mode, lossy JPEGs included (Total-Text): text where the luminance is
+  above the level.
+- `NonWhite`: colour on white (ICDAR 2013's test PNGs): white is background, any other colour text.
+- `CharacterColours`: one colour per character on white, listed in a table beside each image (ICDAR 2013's
+  training BMPs): white, listed, don't-care and unlisted colours each have their label.
+
+Each label image is decoded once by PIL (whose JPEG, PNG and BMP decoders, and the conversions and PNG encoder
+used here, release the GIL, so the builder's example threads decode several at once) and stored as a minimal
+8-bit grey PNG (IHDR, IDAT, IEND only). What each rule mapped is counted, for `stats`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import warnings
+from collections.abc import Mapping
+from typing import Optional
+
+import numpy as np
+import PIL.Image
+import PIL.ImageChops
+
+from .errors import InvalidInputError
+from .spec import (
+    ID2LABEL,
+    IGNORE_INDEX,
+    CharacterColours,
+    ColourTable,
+    LabelDecoder,
+    LuminanceThreshold,
+    NonWhite,
+)
+
+# Only these decoders of PIL's are ever run on a label file: no other format's plugin sees the bytes.
+LABEL_FORMATS = ("JPEG", "PNG", "BMP")
+WHITE = (255, 255, 255)
+NOTHING = "nothing"  # the rule `stats` shows with 0 pixels for a decoder that maps no pixel to 255
+Rule = tuple[str, int, int]  # (which pixels, their label, how many)
+
+
+@dataclasses.dataclass(frozen=True)
+class Mask:
+    png: bytes  # single-channel 8-bit PNG, decodes to mode "L"
+    size: tuple[int, int]
+    classes: list[int]  # ClassLabel ids present
+    native: dict[int, int] = dataclasses.field(default_factory=dict)  # pixels of each value the label file held
+    # pixels each rule of a decoder that is not a value table mapped: "luminance 0-127 -> 0": n, ...
+    decoded: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+def value_lookup(values: Mapping[int, int]) -> np.ndarray:
+    """A label decoder's value table as a 256-entry lookup (values it does not name stay as they are)."""
+    lookup = np.arange(256, dtype=np.uint8)
+    for native, label in values.items():
+        lookup[native] = label
+    return lookup
+
+
+def encoded_png(labels: PIL.Image.Image) -> bytes:
+    """A mode "L" image as an 8-bit grey PNG (PIL's encoder writes IHDR, IDAT and IEND only)."""
+    buffer = io.BytesIO()
+    labels.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def decoded_png(pixels: np.ndarray, values: Mapping[int, int]) -> bytes:
+    """The label map with every native value replaced by its label, as an 8-bit grey PNG (PIL's encoder)."""
+    return encoded_png(PIL.Image.fromarray(value_lookup(values)[pixels], mode="L"))
+
+
+def value_names(values: Mapping[int, int]) -> str:
+    """A decoder's table as errors show it: "0 background, 1 text, 255 uncertain", or with the native
+    values it maps: "0 -> background, 100 -> text, 200 -> background, 255 -> uncertain"."""
+    names = {**ID2LABEL, IGNORE_INDEX: "uncertain"}
+    if all(label == value for value, label in values.items()):
+        return ", ".join(f"{value} {names[value]}" for value in sorted(values))
+    return ", ".join(f"{value} -> {names[label]}" for value, label in sorted(values.items()))
+
+
+def open_label_image(data: bytes, where: str, allowed_sizes: Optional[set[tuple[int, int]]]) -> PIL.Image.Image:
+    """A label image decoded by PIL (JPEG, PNG or BMP only), its size checked from the header first (a small
+    file declaring a huge image is refused before it is decoded); None `allowed_sizes` checks no size.
+
+    Raises:
+        InvalidInputError: not one of those formats, another size, a decompression bomb, or a truncated or
+            corrupt file (PIL's reason given), naming `where`.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
+            image = PIL.Image.open(io.BytesIO(data), formats=LABEL_FORMATS)
+            if allowed_sizes is not None and image.size not in allowed_sizes:
+                expected = " or ".join(f"{w}x{h}" for w, h in sorted(allowed_sizes))
+                found = "x".join(map(str, image.size))
+                raise InvalidInputError(f"{where}: mask is {found}, expected the image's size {expected}")
+            image.load()
+            return image
+    except PIL.UnidentifiedImageError:
+        raise InvalidInputError(f"{where}: not a JPEG, PNG or BMP image (starts with {data[:8]!r})") from None
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        PIL.Image.DecompressionBombError,
+        PIL.Image.DecompressionBombWarning,
+    ) as e:
+        if isinstance(e, InvalidInputError):
+            raise
+        raise InvalidInputError(f"{where}: corrupt or truncated label image ({e})") from None
+
+
+def decode_label(
+    data: bytes,
+    where: str,
+    allowed_sizes: Optional[set[tuple[int, int]]],
+    decoder: LabelDecoder,
+    table: Optional[tuple[bytes, str]] = None,
+) -> Mask:
+    """A label image decoded by its dataset's decoder into a minimal 0/1/255 grey PNG, with what each rule mapped.
+
+    Args:
+        data: the label file's bytes (JPEG, PNG or BMP).
+        where: how errors name it (archive and member).
+        allowed_sizes: the (width, height) it may have (its image's raw and decoded grids); None: any.
+        decoder: a LuminanceThreshold, NonWhite or CharacterColours (a ValueTable is `pixels.read_mask`'s).
+        table: (bytes, where) of the table beside the label, for CharacterColours.
+
+    Returns:
+        The mask: its PNG, size, classes present and `decoded` ("rule -> label": pixels, in the rules' order).
+
+    Raises:
+        InvalidInputError: an unreadable label or table, another size, or a table listing white (naming it).
+        ValueError: a ValueTable, or CharacterColours without its table (the caller's mistake).
+    """
+    image = open_label_image(data, where, allowed_sizes)
+    if isinstance(decoder, CharacterColours):
+        if table is None:
+            raise ValueError(f"{where}: CharacterColours needs the label's colour table")
+        labels, rules = character_colour_labels(image, decoder, decoder.read_table(*table), table[1])
+    else:
+        labels, rules = apply_rules(image, decoder)
+    classes = [label for label in ID2LABEL if any(pixels for _, value, pixels in rules if value == label)]
+    return Mask(encoded_png(labels), image.size, classes, decoded=rule_counts(rules))
+
+
+def apply_rules(image: PIL.Image.Image, decoder: LabelDecoder) -> tuple[PIL.Image.Image, list[Rule]]:
+    """The labels of a decoder that needs no table, and its rules' counts."""
+    if isinstance(decoder, LuminanceThreshold):
+        return threshold_labels(image, decoder)
+    if isinstance(decoder, NonWhite):
+        return non_white_labels(image, decoder)
+    raise ValueError(f"decoder: expected LuminanceThreshold, NonWhite or CharacterColours, got {decoder!r}")
+
+
+def rule_counts(rules: list[Rule]) -> dict[str, int]:
+    """The rules as `stats` shows them, "luminance 128-255 -> 1": pixels, in order; a decoder whose rules give no
+    255 says so with "nothing -> 255": 0."""
+    counts = {f"{name} -> {label}": pixels for name, label, pixels in rules}
+    if all(label != IGNORE_INDEX for _, label, _ in rules):
+        counts[f"{NOTHING} -> {IGNORE_INDEX}"] = 0
+    return counts
+
+
+def threshold_labels(image: PIL.Image.Image, decoder: LuminanceThreshold) -> tuple[PIL.Image.Image, list[Rule]]:
+    """Labels by luminance: PIL's "L" conversion (a grey image's values as they are), above the level or not."""
+    grey = image if image.mode == "L" else image.convert("L")
+    level = decoder.level
+    histogram = grey.histogram()
+    at_or_below = sum(histogram[: level + 1])
+    labels = grey.point([decoder.at_or_below] * (level + 1) + [decoder.above] * (255 - level))
+    return labels, [
+        (f"luminance 0-{level}", decoder.at_or_below, at_or_below),
+        (f"luminance {level + 1}-255", decoder.above, sum(histogram) - at_or_below),
+    ]
+
+
+def non_white_labels(image: PIL.Image.Image, decoder: NonWhite) -> tuple[PIL.Image.Image, list[Rule]]:
+    """Labels by colour: pure white or not. The darkest channel of each pixel is 255 exactly where it is white."""
+    if image.mode == "L":
+        darkest = image
+    else:
+        red, green, blue = (image if image.mode == "RGB" else image.convert("RGB")).split()
+        darkest = PIL.ImageChops.darker(PIL.ImageChops.darker(red, green), blue)
+    white = darkest.histogram()[255]
+    labels = darkest.point([decoder.other] * 255 + [decoder.white])
+    return labels, [
+        ("white", decoder.white, white),
+        ("other colours", decoder.other, darkest.width * darkest.height - white),
+    ]
+
+
+def packed_colours(colours: frozenset) -> np.ndarray:
+    """(R, G, B) triples as sorted 0xRRGGBB integers."""
+    return np.asarray(sorted((r << 16) | (g << 8) | b for r, g, b in colours), np.uint32)
+
+
+def character_colour_labels(
+    image: PIL.Image.Image, decoder: CharacterColours, table: ColourTable, table_where: str
+) -> tuple[PIL.Image.Image, list[Rule]]:
+    """Labels by each pixel's colour against the label's table: white, a listed character's colour, a don't-care
+    character's colour (a colour listed both ways is don't care), or a colour the table does not list."""
+    if WHITE in table.listed or WHITE in table.dont_care:
+        raise InvalidInputError(f"{table_where}: lists white (255 255 255), the background, as a character's colour")
+    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+    packed = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
+    # Every pixel's rule: 0 white, 1 listed, 2 don't care, 3 unlisted. A sorted table, one binary search a pixel.
+    keys = np.concatenate([packed_colours(table.listed - table.dont_care), packed_colours(table.dont_care)])
+    kinds = np.repeat(np.asarray([1, 2], np.uint8), [len(table.listed - table.dont_care), len(table.dont_care)])
+    order = np.argsort(keys)
+    keys, kinds = keys[order], kinds[order]
+    rule = np.full(packed.shape, 3, np.uint8)
+    if len(keys):
+        position = np.minimum(np.searchsorted(keys, packed), len(keys) - 1)
+        found = keys[position] == packed
+        rule[found] = kinds[position[found]]
+    rule[packed == 0xFFFFFF] = 0
+    counts = np.bincount(rule.ravel(), minlength=4)
+    lookup = np.asarray([decoder.white, decoder.listed, decoder.dont_care, decoder.unlisted], np.uint8)
+    names = ("white", "listed colours", "don't-care colours", "unlisted colours")
+    return PIL.Image.fromarray(lookup[rule], mode="L"), [
+        (name, int(label), int(pixels)) for name, label, pixels in zip(names, lookup, counts, strict=True)
+    ]
