@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 import warnings
 from collections.abc import Mapping
 from typing import Optional
@@ -227,3 +228,45 @@ def character_colour_labels(
     return PIL.Image.fromarray(lookup[rule], mode="L"), [
         (name, int(label), int(pixels)) for name, label, pixels in zip(names, lookup, counts, strict=True)
     ]
+
+
+# ---- ICDAR 2013's character tables (`<id>_GT.txt` beside `<id>_GT.bmp`) ------------------------------------------
+# One character a line, `R G B cx cy x1 y1 x2 y2 "c"`: its colour in the BMP, its centre, its box and itself;
+# a line starting with `#` is a don't-care character; blank lines separate words. Read as TexRNet's
+# Icdar13_CharBboxLoader_Original (lib/data_factory/ds_icdar13.py) and keras-ocr's
+# get_icdar_2013_detector_dataset read them: fields split at spaces, the colour the first three. A quote
+# character is written `"""` (tormentor's examples/text_segmentation/rr_ds.py reads it so).
+CHARACTER_LINE = re.compile(r"(#?)\s*((?:-?[0-9]+\s+){9})(\".*\")\s*")
+
+
+def read_character_colours(data: bytes, where: str) -> ColourTable:
+    """The colours an ICDAR 2013 `<id>_GT.txt` lists: those of its characters and those of its don't-care
+    (`#`) characters. The characters themselves are not read (any encoding is accepted: the file is read as
+    Latin-1, whose every byte is a character, and the fields are ASCII).
+
+    Args:
+        data: the table's bytes.
+        where: how errors name it.
+
+    Returns:
+        ColourTable(listed, dont_care), each a frozenset of (R, G, B).
+
+    Raises:
+        InvalidInputError: a line that is not 9 integers and a quoted character, or a colour channel above 255,
+            naming `where` and the line.
+    """
+    listed, dont_care = set(), set()
+    for number, line in enumerate(re.split(r"\r?\n", data.decode("latin-1")), start=1):
+        if not line.strip():
+            continue  # between words
+        found = CHARACTER_LINE.fullmatch(line)
+        if found is None:
+            raise InvalidInputError(
+                f'{where}: line {number}: expected R G B cx cy x1 y1 x2 y2 "c" (a # before it for a don\'t-care '
+                f"character), found {line[:80]!r}"
+            )
+        red, green, blue = (int(value) for value in found[2].split()[:3])
+        if not all(0 <= channel <= 255 for channel in (red, green, blue)):
+            raise InvalidInputError(f"{where}: line {number}: the colour {red} {green} {blue} is not 0-255 RGB")
+        (dont_care if found[1] else listed).add((red, green, blue))
+    return ColourTable(frozenset(listed), frozenset(dont_care))
