@@ -41,6 +41,7 @@ from .spec import (
 
 # Only these decoders of PIL's are ever run on a label file: no other format's plugin sees the bytes.
 LABEL_FORMATS = ("JPEG", "PNG", "BMP")
+SIGNATURES = {"JPEG": b"\xff\xd8", "PNG": b"\x89PNG\r\n\x1a\n", "BMP": b"BM"}
 WHITE = (255, 255, 255)
 NOTHING = "nothing"  # the rule `stats` shows with 0 pixels for a decoder that maps no pixel to 255
 Rule = tuple[str, int, int]  # (which pixels, their label, how many)
@@ -104,6 +105,9 @@ def open_label_image(data: bytes, where: str, allowed_sizes: Optional[set[tuple[
             image.load()
             return image
     except PIL.UnidentifiedImageError:
+        kind = next((name for name, signature in SIGNATURES.items() if data.startswith(signature)), None)
+        if kind is not None:
+            raise InvalidInputError(f"{where}: corrupt or truncated {kind} (its header cannot be read)") from None
         raise InvalidInputError(f"{where}: not a JPEG, PNG or BMP image (starts with {data[:8]!r})") from None
     except (
         OSError,
