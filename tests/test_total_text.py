@@ -12,7 +12,7 @@ import PIL.Image
 import pytest
 
 import total_text
-from scene_text_seg import labels, synthetic, words
+from scene_text_seg import labels, pixels, synthetic, words
 from scene_text_seg.errors import InvalidInputError, MissingInputError
 from scene_text_seg.spec import LuminanceThreshold
 from tests.conftest import raw
@@ -88,14 +88,15 @@ def test_the_stored_mask_is_a_minimal_png(stand_ins, tmp_path):
     folder, _ = stand_ins
     png = raw(load(folder, str(tmp_path), split="test"))[0]["mask"]["bytes"]
     assert png.startswith(b"\x89PNG") and b"eXIf" not in png and b"tEXt" not in png and b"pHYs" not in png
+    assert png.count(b"IDAT") == 1 and pixels.unfiltered_grey_pixels(png) is not None  # rows unfiltered
 
 
 def test_the_threshold_is_luminance_above_127_exactly():
     grey = np.array([[0, 126, 127, 128, 200, 255]], np.uint8)
     colours = np.array([[(255, 0, 0), (0, 0, 255), (128, 128, 128), (127, 127, 127), (0, 255, 0), (255, 255, 255)]])
-    for pixels, mode, text in ((grey, "L", [0, 0, 0, 1, 1, 1]), (colours.astype(np.uint8), "RGB", [0, 0, 1, 0, 1, 1])):
+    for values, mode, text in ((grey, "L", [0, 0, 0, 1, 1, 1]), (colours.astype(np.uint8), "RGB", [0, 0, 1, 0, 1, 1])):
         buffer = io.BytesIO()
-        PIL.Image.fromarray(pixels, mode).save(buffer, "PNG")  # lossless: the values are exactly these
+        PIL.Image.fromarray(values, mode).save(buffer, "PNG")  # lossless: the values are exactly these
         mask = labels.decode_label(buffer.getvalue(), "m.png", {(6, 1)}, LuminanceThreshold())
         assert decoded(mask.png).tolist() == [text]
         assert mask.decoded == {
