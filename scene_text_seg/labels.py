@@ -186,11 +186,11 @@ def decode_label(
     else:
         labels, rules = apply_rules(image, decoder)
     classes = [label for label in ID2LABEL if any(pixels for _, value, pixels in rules if value == label)]
-    return Mask(minimal_png(np.asarray(labels)), image.size, classes, decoded=rule_counts(rules))
+    return Mask(minimal_png(labels), image.size, classes, decoded=rule_counts(rules))
 
 
-def apply_rules(image: PIL.Image.Image, decoder: LabelDecoder) -> tuple[PIL.Image.Image, list[Rule]]:
-    """The labels of a decoder that needs no table, and its rules' counts."""
+def apply_rules(image: PIL.Image.Image, decoder: LabelDecoder) -> tuple[np.ndarray, list[Rule]]:
+    """The labels (HW uint8) of a decoder that needs no table, and its rules' counts."""
     if isinstance(decoder, LuminanceThreshold):
         return threshold_labels(image, decoder)
     if isinstance(decoder, NonWhite):
@@ -207,32 +207,33 @@ def rule_counts(rules: list[Rule]) -> dict[str, int]:
     return counts
 
 
-def threshold_labels(image: PIL.Image.Image, decoder: LuminanceThreshold) -> tuple[PIL.Image.Image, list[Rule]]:
+def threshold_labels(image: PIL.Image.Image, decoder: LuminanceThreshold) -> tuple[np.ndarray, list[Rule]]:
     """Labels by luminance: PIL's "L" conversion (a grey image's values as they are), above the level or not."""
     grey = image if image.mode == "L" else image.convert("L")
     level = decoder.level
     histogram = grey.histogram()
     at_or_below = sum(histogram[: level + 1])
-    labels = grey.point([decoder.at_or_below] * (level + 1) + [decoder.above] * (255 - level))
+    labels = np.asarray(grey.point([decoder.at_or_below] * (level + 1) + [decoder.above] * (255 - level)))
     return labels, [
         (f"luminance 0-{level}", decoder.at_or_below, at_or_below),
         (f"luminance {level + 1}-255", decoder.above, sum(histogram) - at_or_below),
     ]
 
 
-def non_white_labels(image: PIL.Image.Image, decoder: NonWhite) -> tuple[PIL.Image.Image, list[Rule]]:
-    """Labels by colour: pure white or not. The darkest channel of each pixel is 255 exactly where it is white."""
-    if image.mode == "L":
-        darkest = image
-    else:
-        red, green, blue = (image if image.mode == "RGB" else image.convert("RGB")).split()
-        darkest = PIL.ImageChops.darker(PIL.ImageChops.darker(red, green), blue)
+def non_white_labels(image: PIL.Image.Image, decoder: NonWhite) -> tuple[np.ndarray, list[Rule]]:
+    """Labels by colour: pure white or not."""
+    darkest = darkest_channel(image)
     white = darkest.histogram()[255]
-    labels = darkest.point([decoder.other] * 255 + [decoder.white])
-    return labels, [
-        ("white", decoder.white, white),
-        ("other colours", decoder.other, darkest.width * darkest.height - white),
-    ]
+    labels = np.asarray(darkest.point([decoder.other] * 255 + [decoder.white]))
+    return labels, [("white", decoder.white, white), ("other colours", decoder.other, labels.size - white)]
+
+
+def darkest_channel(image: PIL.Image.Image) -> PIL.Image.Image:
+    """Each pixel's darkest channel, in mode "L" (PIL's own channel operations): 255 exactly where it is white."""
+    if image.mode == "L":
+        return image
+    red, green, blue = (image if image.mode == "RGB" else image.convert("RGB")).split()
+    return PIL.ImageChops.darker(PIL.ImageChops.darker(red, green), blue)
 
 
 def packed_colours(colours: frozenset) -> np.ndarray:
@@ -242,28 +243,34 @@ def packed_colours(colours: frozenset) -> np.ndarray:
 
 def character_colour_labels(
     image: PIL.Image.Image, decoder: CharacterColours, table: ColourTable, table_where: str
-) -> tuple[PIL.Image.Image, list[Rule]]:
+) -> tuple[np.ndarray, list[Rule]]:
     """Labels by each pixel's colour against the label's table: white, a listed character's colour, a don't-care
     character's colour (a colour listed both ways is don't care), or a colour the table does not list."""
     if WHITE in table.listed or WHITE in table.dont_care:
         raise InvalidInputError(f"{table_where}: lists white (255 255 255), the background, as a character's colour")
-    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
-    packed = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
-    # Every pixel's rule: 0 white, 1 listed, 2 don't care, 3 unlisted. A sorted table, one binary search a pixel.
-    keys = np.concatenate([packed_colours(table.listed - table.dont_care), packed_colours(table.dont_care)])
-    kinds = np.repeat(np.asarray([1, 2], np.uint8), [len(table.listed - table.dont_care), len(table.dont_care)])
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    # Every pixel's rule: 0 white, 1 listed, 2 don't care, 3 unlisted. Most of a BMP is white: only the other
+    # pixels are looked up, each by one binary search in the sorted table.
+    rule = np.zeros((rgb.height, rgb.width), np.uint8)
+    inked = np.flatnonzero(np.asarray(darkest_channel(rgb)) != 255)
+    colours = np.asarray(rgb).reshape(-1, 3)[inked].astype(np.uint32)
+    packed = (colours[:, 0] << 16) | (colours[:, 1] << 8) | colours[:, 2]
+    listed = table.listed - table.dont_care
+    keys = np.concatenate([packed_colours(listed), packed_colours(table.dont_care)])
+    kinds = np.repeat(np.asarray([1, 2], np.uint8), [len(listed), len(table.dont_care)])
     order = np.argsort(keys)
     keys, kinds = keys[order], kinds[order]
-    rule = np.full(packed.shape, 3, np.uint8)
+    found_kinds = np.full(len(packed), 3, np.uint8)
     if len(keys):
         position = np.minimum(np.searchsorted(keys, packed), len(keys) - 1)
         found = keys[position] == packed
-        rule[found] = kinds[position[found]]
-    rule[packed == 0xFFFFFF] = 0
-    counts = np.bincount(rule.ravel(), minlength=4)
+        found_kinds[found] = kinds[position[found]]
+    rule.reshape(-1)[inked] = found_kinds
+    counts = np.bincount(found_kinds, minlength=4)
+    counts[0] = rule.size - len(inked)
     lookup = np.asarray([decoder.white, decoder.listed, decoder.dont_care, decoder.unlisted], np.uint8)
     names = ("white", "listed colours", "don't-care colours", "unlisted colours")
-    return PIL.Image.fromarray(lookup[rule], mode="L"), [
+    return lookup[rule], [
         (name, int(label), int(pixels)) for name, label, pixels in zip(names, lookup, counts, strict=True)
     ]
 
