@@ -97,6 +97,22 @@ class ValueTable:
 
     values: Mapping[int, int] = dataclasses.field(default_factory=lambda: dict(IDENTITY_VALUES))
 
+    def __post_init__(self) -> None:
+        for native, label in self.values.items():
+            if not (isinstance(native, int) and 0 <= native <= 255):
+                raise ValueError(f"values: expected native values 0-255, found {native!r}")
+            check_label("values", label)
+
+
+def check_label(field: str, label: object) -> None:
+    """A decoder's output must be one of the family's labels: 0, 1 or 255.
+
+    Raises:
+        ValueError: naming `field`, what was found and what is allowed.
+    """
+    if isinstance(label, bool) or label not in MASK_VALUES:
+        raise ValueError(f"{field}: expected a label 0, 1 or 255, found {label!r}")
+
 
 @dataclasses.dataclass(frozen=True)
 class LuminanceThreshold:
@@ -108,6 +124,14 @@ class LuminanceThreshold:
     above: int = 1
     at_or_below: int = 0
 
+    def __post_init__(self) -> None:
+        if isinstance(self.level, bool) or not isinstance(self.level, int) or not 0 <= self.level <= 254:
+            raise ValueError(
+                f"level: expected an integer 0-254 (a luminance above it is `above`), found {self.level!r}"
+            )
+        check_label("above", self.above)
+        check_label("at_or_below", self.at_or_below)
+
 
 @dataclasses.dataclass(frozen=True)
 class NonWhite:
@@ -116,6 +140,10 @@ class NonWhite:
 
     white: int = 0
     other: int = 1
+
+    def __post_init__(self) -> None:
+        check_label("white", self.white)
+        check_label("other", self.other)
 
 
 class ColourTable(NamedTuple):
@@ -138,6 +166,16 @@ class CharacterColours:
     dont_care: int = 255
     unlisted: int = 255
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.table_extension, str) and self.table_extension.startswith(".")):
+            raise ValueError(f"table_extension: expected an extension such as '.txt', found {self.table_extension!r}")
+        if not callable(self.read_table):
+            raise ValueError(
+                f"read_table: expected a function (bytes, where) -> ColourTable, found {self.read_table!r}"
+            )
+        for field in ("white", "listed", "dont_care", "unlisted"):
+            check_label(field, getattr(self, field))
+
 
 LabelDecoder = Union[ValueTable, LuminanceThreshold, NonWhite, CharacterColours]
 
@@ -152,6 +190,15 @@ class LabelFiles:
     suffix: str = ""  # ICDAR 2013 training: 100_GT.bmp
     extensions: tuple[str, ...] = (".png",)
     decoder: LabelDecoder = dataclasses.field(default_factory=ValueTable)
+
+    def __post_init__(self) -> None:
+        if not self.extensions or not all(isinstance(e, str) and e.startswith(".") for e in self.extensions):
+            raise ValueError(f"extensions: expected extensions such as ('.png',), found {self.extensions!r}")
+        if not isinstance(self.decoder, (ValueTable, LuminanceThreshold, NonWhite, CharacterColours)):
+            raise ValueError(
+                "decoder: expected a ValueTable, LuminanceThreshold, NonWhite or CharacterColours, "
+                f"found {self.decoder!r}"
+            )
 
     @property
     def pattern(self) -> str:

@@ -12,7 +12,7 @@ import PIL.Image
 import pytest
 
 import icdar13_fst
-from scene_text_seg import labels, synthetic, words
+from scene_text_seg import labels, spec, synthetic, words
 from scene_text_seg.errors import ChecksumMismatchError, InvalidInputError
 from scene_text_seg.spec import CharacterColours, ColourTable, NonWhite
 from tests.conftest import raw
@@ -309,3 +309,25 @@ def test_evaluate_scores_perfect_predictions_as_perfect(stand_ins, tmp_path):
             PIL.Image.fromarray(item.mask, "L").save(predictions / f"{image_id}.png")
     scores = icdar13_fst.evaluate(load(folder, str(tmp_path / "cache"), split="test"), str(predictions))
     assert scores["iou_text"] == 1.0 and scores["text_fscore"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: spec.LuminanceThreshold(level=255), r"level: expected an integer 0-254"),
+        (lambda: spec.LuminanceThreshold(above=2), r"above: expected a label 0, 1 or 255, found 2"),
+        (lambda: spec.NonWhite(other=True), r"other: expected a label 0, 1 or 255, found True"),
+        (
+            lambda: spec.CharacterColours("txt", labels.read_character_colours),
+            r"table_extension: expected an extension",
+        ),
+        (lambda: spec.CharacterColours(".txt", None), r"read_table: expected a function"),
+        (lambda: spec.ValueTable({300: 1}), r"values: expected native values 0-255, found 300"),
+        (lambda: spec.LabelFiles(extensions=("png",)), r"extensions: expected extensions such as"),
+        (lambda: spec.LabelFiles(decoder={0: 0}), r"decoder: expected a ValueTable, LuminanceThreshold"),
+    ],
+    ids=["level", "label", "bool", "extension", "reader", "native", "label-extension", "decoder"],
+)
+def test_a_decoder_declared_wrong_is_refused_naming_the_field(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
