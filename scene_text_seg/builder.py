@@ -214,9 +214,9 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
         genuine = self._verify_inputs and verify_inputs(spec, located)
         paths = readable_inputs(located, os.path.join(self._cache_downloaded_dir, "extracted"))
         planned = plan(spec, paths, config)
-        labels_role = config.labels_role or spec.labels_role
         generators = []
         for split, pairs in planned.items():
+            labels_role = spec.label_files_of(split, config.labels_role).role  # the input of this split's labels
             expected = spec.expected_split_sizes.get(config.name, {}).get(split)  # not published for every config
             if genuine and expected is not None and len(pairs) != expected:
                 raise InvalidInputError(

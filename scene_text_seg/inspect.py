@@ -7,7 +7,7 @@ import concurrent.futures
 import io
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Optional
 
 import datasets
@@ -18,8 +18,10 @@ import PIL.ImageFont
 
 from .builder import plan
 from .inputs import Source, locate_inputs, readable_inputs
+from .labels import decode_label
+from .layout import Pair
 from .pixels import decoded_size, image_header, native_value_counts
-from .spec import IGNORE_INDEX
+from .spec import IGNORE_INDEX, ValueTable
 
 
 def compute_stats(dataset: datasets.Dataset) -> dict:
@@ -80,9 +82,12 @@ def compute_stats(dataset: datasets.Dataset) -> dict:
 
 
 def decoded_label_values(builder_cls: type, data_dir: str, config: str, cache_dir: Optional[str] = None) -> dict:
-    """What the dataset's label decoder (`DatasetSpec.label_values`) mapped, per split: pixels of each value
-    the label files hold, as "value -> label" (e.g. TextSeg's "200 -> 0"). Each label file is read again
-    from the inputs (the stored masks hold only the labels); nothing else is decoded.
+    """What the dataset's label decoders mapped, per split. For a value table (`DatasetSpec.label_values`): pixels
+    of each value the label files hold, as "value -> label" (e.g. TextSeg's "200 -> 0"). For a split whose labels
+    have another decoder (`DatasetSpec.split_labels`): pixels of each of its rules, as "rule -> label" (e.g.
+    Total-Text's "luminance 0-127 -> 0", ICDAR 2013's "unlisted colours -> 255"), every rule listed, and
+    "nothing -> 255": 0 for a decoder that gives no 255. Each label file is read again from the inputs (the
+    stored masks hold only the labels); nothing else is decoded.
 
     Args:
         builder_cls: the dataset's builder.
@@ -91,26 +96,49 @@ def decoded_label_values(builder_cls: type, data_dir: str, config: str, cache_di
         cache_dir: where an inflated `.tar.gz` is kept (the `datasets` cache when None).
 
     Returns:
-        split -> {"100 -> 1": pixels, ...}, values in order; {} for a dataset whose labels are stored as read.
+        split -> {"100 -> 1": pixels, ...}, values (or rules) in order; {} for a dataset whose labels are stored
+        as read.
     """
     spec = builder_cls.SPEC
-    if all(label == value for value, label in spec.label_values.items()):
+    if not spec.split_labels and all(label == value for value, label in spec.label_values.items()):
         return {}
     chosen = next(c for c in builder_cls.BUILDER_CONFIGS if c.name == config)
     root = os.path.expanduser(cache_dir or datasets.config.HF_DATASETS_CACHE)
     extracted = os.path.join(root, datasets.config.DOWNLOADED_DATASETS_DIR, datasets.config.EXTRACTED_DATASETS_DIR)
     paths = readable_inputs(locate_inputs(spec, data_dir, config), extracted)
-    labels = Source(paths[chosen.labels_role or spec.labels_role])
     found = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         for split, pairs in plan(spec, paths, chosen).items():
-            members = [pair.label_member for pair in pairs if pair.label_member is not None]
-            counts = sum(
-                pool.map(lambda m: native_value_counts(labels.read(m), labels.where(m)), members),
-                np.zeros(256, np.int64),
-            )
-            found[split] = {f"{v} -> {spec.label_values.get(v, v)}": int(counts[v]) for v in np.flatnonzero(counts)}
+            labels = Source(paths[spec.label_files_of(split, chosen.labels_role).role])
+            labelled = [pair for pair in pairs if pair.label_member is not None]
+            decoder = labelled[0].label_decoder if labelled else None
+            if decoder is None or isinstance(decoder, ValueTable):
+                values = spec.label_values if decoder is None else decoder.values
+                members = [pair.label_member for pair in labelled]
+                counts = sum(
+                    pool.map(lambda m, labels=labels: native_value_counts(labels.read(m), labels.where(m)), members),
+                    np.zeros(256, np.int64),
+                )
+                found[split] = {f"{v} -> {values.get(v, v)}": int(counts[v]) for v in np.flatnonzero(counts)}
+            else:
+                found[split] = sum_rules(pool.map(lambda pair, labels=labels: rules_of(pair, labels), labelled))
     return found
+
+
+def rules_of(pair: Pair, labels: Source) -> dict[str, int]:
+    """Pixels each rule of the pair's label decoder mapped (its label decoded again, its size not checked)."""
+    table = (labels.read(pair.label_table), labels.where(pair.label_table)) if pair.label_table else None
+    data, where = labels.read(pair.label_member), labels.where(pair.label_member)
+    return decode_label(data, where, None, pair.label_decoder, table).decoded
+
+
+def sum_rules(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    """The rules' pixels summed over label files, in the rules' order."""
+    total: dict[str, int] = {}
+    for rules in counts:
+        for rule, pixels in rules.items():
+            total[rule] = total.get(rule, 0) + pixels
+    return total
 
 
 TEXT_COLOUR = (0, 230, 64)

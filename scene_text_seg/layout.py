@@ -9,14 +9,22 @@ import os
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from typing import Optional
 
 import datasets
 
 from .errors import InvalidInputError
 from .inputs import Source, printable, some
-from .spec import ICDAR_WORD_FILES, DatasetSpec, WordFilesPerImage, WordsFile
+from .spec import (
+    ICDAR_WORD_FILES,
+    CharacterColours,
+    DatasetSpec,
+    LabelDecoder,
+    LabelFiles,
+    WordFilesPerImage,
+    WordsFile,
+)
 from .words import empty_words
 
 logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
@@ -96,18 +104,41 @@ def files_by_stem(members: Iterable[str], extensions: tuple[str, ...], where: Ca
 
 
 def labels_by_split(
-    labels: Source, splits: tuple[str, ...], split_words: Mapping[str, str], suffix: str = ""
+    labels: Source,
+    splits: tuple[str, ...],
+    split_words: Mapping[str, str],
+    suffix: str = "",
+    files: Optional[LabelFiles] = None,
 ) -> dict[str, dict]:
-    """Detect the labels' layout: PNGs at any depth, the split named by a folder on the path (a dataset
-    of one split takes every PNG, whatever its folders are called). With `suffix`, a label is a PNG whose
-    stem is its image's and `suffix` (TextSeg's `a00004_maskfg.png`); other PNGs are counted and passed over."""
+    """Detect the labels' layout: label files at any depth, the split named by a folder on the path (a source
+    of one split takes every label, whatever its folders are called).
+
+    Args:
+        labels: the labels input.
+        splits: the splits it holds labels of.
+        split_words: folder word -> split.
+        suffix: a label's stem is its image's stem and this (TextSeg's `a00004_maskfg.png`), when `files`
+            is not given.
+        files: how labels are named after their images (prefix, suffix, extensions: ICDAR 2013's
+            `gt_img_1.png` and `100_GT.bmp`, Total-Text's `img61.JPG`); PNGs named `<image>{suffix}.png`
+            when None. Files of those extensions named otherwise are counted and passed over.
+
+    Returns:
+        split -> lower-cased image stem -> label member.
+
+    Raises:
+        InvalidInputError: a label whose split no folder names, a split with no label, or two labels of one
+            image (names compared ignoring case).
+    """
+    files = files or LabelFiles(suffix=suffix)
+    extensions = tuple(extension.lower() for extension in files.extensions)
     by_split: dict[str, list[str]] = {split: [] for split in splits}
     undetermined, other = [], 0
     for member in labels.members():
-        if is_junk(member) or not member.lower().endswith(".png"):
+        if is_junk(member) or not member.lower().endswith(extensions):
             refuse_nested_archive(labels, member)
             continue
-        if not stem(member).lower().endswith(suffix.lower()):
+        if label_image_stem(member, files) is None:
             other += 1
             continue
         split = splits[0] if len(splits) == 1 else split_of(member, split_words)
@@ -116,7 +147,7 @@ def labels_by_split(
         else:
             by_split[split].append(member)
     if other:
-        logger.info(f"{labels.label}: passed over {other} PNG(s) whose name does not end in {suffix}.png")
+        logger.info(f"{labels.label}: passed over {other} file(s) not named {files.pattern}")
     if undetermined:
         shown = some(labels.where(m) for m in undetermined)
         words = "/".join(split_words)
@@ -126,15 +157,61 @@ def labels_by_split(
         )
     for split, members in by_split.items():
         if not members:
+            named = f"named {files.pattern}" if files.prefix or files.suffix or extensions != (".png",) else ""
             raise InvalidInputError(
-                f"{labels.path} holds no {split} labels: expected PNGs"
-                + (f" named <image>{suffix}.png" if suffix else "")
+                f"{labels.path} holds no {split} labels: expected "
+                + (f"files {named}" if named else "PNGs")
                 + (f" under a folder naming the {split} split" if len(splits) > 1 else "")
             )
-    by_stem = {split: files_by_stem(members, (".png",), labels.where) for split, members in by_split.items()}
-    if suffix:  # keyed by the image's stem
-        by_stem = {split: {key[: -len(suffix)]: m for key, m in found.items()} for split, found in by_stem.items()}
-    return by_stem
+    return {split: labels_by_image(members, files, labels.where) for split, members in by_split.items()}
+
+
+def label_image_stem(member: str, files: LabelFiles) -> Optional[str]:
+    """The stem of the image a label file belongs to (`gt_img_12.png` -> `img_12`, `100_GT.bmp` -> `100`),
+    None for a file not named as `files` says (prefix and suffix compared ignoring case)."""
+    name = stem(member)
+    prefix, suffix = files.prefix.lower(), files.suffix.lower()
+    if len(name) <= len(prefix) + len(suffix) or not (
+        name.lower().startswith(prefix) and name.lower().endswith(suffix)
+    ):
+        return None
+    return name[len(prefix) : len(name) - len(suffix)]
+
+
+def labels_by_image(members: Iterable[str], files: LabelFiles, where: Callable[[str], str]) -> dict[str, str]:
+    """Lower-cased image stem -> label member; two labels of one image (`img61.jpg` and `img61.JPG`) are an error."""
+    found: dict[str, str] = {}
+    for member in members:
+        key = label_image_stem(member, files).lower()
+        if key in found:
+            raise InvalidInputError(
+                f"two files share the name {stem(member)!r} (ignoring case): {where(found[key])} and {where(member)}"
+            )
+        found[key] = member
+    return found
+
+
+def label_tables(labels: Source, members: Iterable[str], extension: str) -> dict[str, str]:
+    """Label member -> the member beside it holding its table (the same name with `extension`, any case: ICDAR
+    2013's `100_GT.bmp` -> `100_GT.txt`), from the listing; labels without one are one error naming them."""
+    beside = {
+        member.rsplit(".", 1)[0].lower(): member
+        for member in labels.members()
+        if member.lower().endswith(extension.lower())
+    }
+    tables, missing = {}, []
+    for member in members:
+        table = beside.get(member.rsplit(".", 1)[0].lower())
+        if table is None:
+            missing.append(member)
+        else:
+            tables[member] = table
+    if missing:
+        shown = some(labels.where(m) for m in sorted(missing, key=natural_key))
+        raise InvalidInputError(
+            f"{len(missing)} label(s) have no colour table beside them (the same name ending in {extension}): {shown}"
+        )
+    return tables
 
 
 def image_stem(member: str, word_files: WordFilesPerImage = ICDAR_WORD_FILES) -> Optional[str]:
@@ -192,6 +269,10 @@ class Pair:
     words_script: bool = False  # its word file's lines carry a script (ICDAR 2017 MLT)
     # Its words, on the raw grid, when a dataset gives every image's words in one file (read once, when planning)
     words: Optional[dict] = dataclasses.field(default=None, compare=False)
+    # How its label is decoded, for a split whose labels have their own (DatasetSpec.split_labels); None: the
+    # dataset's `label_values`. And the member beside the label holding its colour table (CharacterColours).
+    label_decoder: Optional[LabelDecoder] = dataclasses.field(default=None, compare=False)
+    label_table: Optional[str] = None
 
 
 def images_by_stem(
@@ -278,19 +359,33 @@ def plan_pairs(
     with_words: bool = False,
     labels_role: Optional[str] = None,
 ) -> dict[str, list[Pair]]:
-    """The pairs of every split, from the archives' listings (nothing is decoded); the labels from the
-    input of `labels_role` (default: the dataset's `labels_role`)."""
-    labels_per_split = labels_by_split(
-        Source(paths[labels_role or dataset.labels_role]),
-        tuple(dataset.split_images),
-        dataset.split_words,
-        dataset.label_suffix,
-    )
+    """The pairs of every split, from the archives' listings (nothing is decoded); each split's labels from
+    the input its `DatasetSpec.label_files_of` names (`labels_role`: a config's other labels input, TextSeg's
+    `v1`). One input holding several splits' images or word files (Total-Text's `Images/Train` and
+    `Images/Test`) is divided by the split each folder names, as the labels are."""
+    label_files = {split: dataset.label_files_of(split, labels_role) for split in dataset.split_images}
+    labels_per_split: dict[str, dict[str, str]] = {}
+    for role in dict.fromkeys(files.role for files in label_files.values()):
+        splits = tuple(split for split, files in label_files.items() if files.role == role)
+        found = labels_by_split(Source(paths[role]), splits, dataset.split_words, files=label_files[splits[0]])
+        labels_per_split.update(found)
+    shared = shared_roles([*(role for roles in dataset.split_images.values() for role in set(roles))])
+    shared_words = shared_roles([dataset.words_roles[split] for split in dataset.split_images if with_words])
     planned = {}
     for split, roles in dataset.split_images.items():
-        images = {role: Source(paths[role]) for role in roles}
-        words = Source(paths[dataset.words_roles[split]]) if with_words else None
-        planned[split] = plan_split(
+        images = {
+            role: SplitFolder(Source(paths[role]), split, dataset.split_words, dataset.image_extensions)
+            if role in shared
+            else Source(paths[role])
+            for role in roles
+        }
+        words = None
+        if with_words:
+            role = dataset.words_roles[split]
+            words = Source(paths[role])
+            if role in shared_words:
+                words = SplitFolder(words, split, dataset.split_words, (dataset.word_files.suffix,))
+        pairs = plan_split(
             split,
             images,
             labels_per_split[split],
@@ -301,7 +396,59 @@ def plan_pairs(
             dataset.words_file,
             dataset.word_files,
         )
+        if split in dataset.split_labels:  # the pairs carry their labels' own decoder (and its tables)
+            planned[split] = with_decoder(pairs, label_files[split], Source(paths[label_files[split].role]))
+        else:
+            planned[split] = pairs
     return planned
+
+
+def shared_roles(roles: list[str]) -> set[str]:
+    """The roles named more than once: inputs holding the files of several splits."""
+    return {role for role in roles if roles.count(role) > 1}
+
+
+def with_decoder(pairs: list[Pair], files: LabelFiles, labels: Source) -> list[Pair]:
+    """The pairs, each labelled one carrying `files.decoder` and, for a decoder reading a table beside each label
+    (ICDAR 2013's colour tables), that table's member (all of them checked present now, from the listing)."""
+    members = [pair.label_member for pair in pairs if pair.label_member is not None]
+    decoder = files.decoder
+    tables = label_tables(labels, members, decoder.table_extension) if isinstance(decoder, CharacterColours) else {}
+    return [
+        dataclasses.replace(pair, label_decoder=decoder, label_table=tables.get(pair.label_member))
+        if pair.label_member is not None
+        else pair
+        for pair in pairs
+    ]
+
+
+class SplitFolder:
+    """The members of an input that lie under a folder naming one split, for an input holding the files of
+    several splits (Total-Text's `Images/Train` and `Images/Test`); a data file (one of `extensions`) under no
+    folder naming a split, or under folders naming several, is an error naming it, never dropped silently.
+    Everything else is the input's own (`where`, `read`, `label`, ...)."""
+
+    def __init__(self, source: Source, split: str, split_words: Mapping[str, str], extensions: tuple[str, ...]):
+        self.source, self.split, self.split_words = source, split, split_words
+        self.extensions = tuple(extension.lower() for extension in extensions)
+
+    def members(self) -> Iterator[str]:
+        undetermined = []
+        for member in self.source.members():
+            split = split_of(member, self.split_words)
+            if split == self.split:
+                yield member
+            elif split is None and is_data_file(member, self.extensions):
+                undetermined.append(member)
+        if undetermined:
+            shown = some(self.source.where(m) for m in undetermined)
+            raise InvalidInputError(
+                f"cannot tell the split of {len(undetermined)} file(s) of {self.source.label}: {shown}. Expected each "
+                f"under a folder naming its split ({'/'.join(self.split_words)}), e.g. Train/img1.jpg"
+            )
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.source, name)
 
 
 def read_words_file(source: Source, words_file: WordsFile, wanted: Container[str]) -> dict[str, dict]:

@@ -1,7 +1,8 @@
 """One example's pixels: JPEG headers and EXIF orientation, PNG masks checked and stored as 8-bit L.
 
 Nothing here decodes a photo: image bytes pass through untouched but for the EXIF Orientation
-value; each mask is decoded once to check it.
+value; each mask is decoded once to check it. Label files that are not value maps (JPEG, BMP, colour
+on white) are decoded by `scene_text_seg.labels`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ except ImportError:  # the same interface, slower
 
 from .errors import InvalidInputError
 from .inputs import Source
+from .labels import Mask, decode_label, png_of_rows, unfiltered_rows, value_lookup, value_names
 from .layout import Pair
-from .spec import ID2LABEL, IDENTITY_VALUES, IGNORE_INDEX, MASK_VALUES
+from .spec import ID2LABEL, IDENTITY_VALUES, IGNORE_INDEX, MASK_VALUES, ValueTable
 from .words import orient_words, parse_words
 
 logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
@@ -429,52 +431,19 @@ def _neutralise_png_exif(data: bytes) -> bytes:
     raise ValueError("no eXIf chunk")
 
 
-@dataclasses.dataclass(frozen=True)
-class Mask:
-    png: bytes  # single-channel 8-bit PNG, decodes to mode "L"
-    size: tuple[int, int]
-    classes: list[int]  # ClassLabel ids present
-    native: dict[int, int] = dataclasses.field(default_factory=dict)  # pixels of each value the label file held
-
-
-def value_lookup(values: Mapping[int, int]) -> np.ndarray:
-    """A label decoder's value table as a 256-entry lookup (values it does not name stay as they are)."""
-    lookup = np.arange(256, dtype=np.uint8)
-    for native, label in values.items():
-        lookup[native] = label
-    return lookup
-
-
-def grey_png(header: bytes, rows: bytes) -> bytes:
-    """A minimal 8-bit grey PNG of `header`'s size from its unfiltered rows (each a 0 filter byte, then
-    the values), deflated with zlib's run-length strategy: label maps are long runs of a few values, which
-    it packs tighter than level 1 does (a third of the size for a 1000x750 map) at the same speed."""
-    packer = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
-    grey = bytearray(header)
-    grey[8], grey[9], grey[12] = 8, 0, 0  # 8 bits, grey, not interlaced
-    return minimal_grayscale_png(PngParts(bytes(grey), packer.compress(rows) + packer.flush()))
-
-
-def unfiltered_rows(pixels: np.ndarray) -> bytes:
-    """HW uint8 values as PNG rows with filter 0 (a zero byte before each row)."""
-    rows = np.zeros((pixels.shape[0], pixels.shape[1] + 1), np.uint8)
-    rows[:, 1:] = pixels
-    return rows.tobytes()
-
-
-def decoded_png(
+def value_mapped_png(
     parts: PngParts, rows: Optional[bytes], pixels: Optional[np.ndarray], values: Mapping[int, int]
 ) -> bytes:
     """The label map with every native value replaced by its label, as a minimal 8-bit grey PNG: from the
     inflated unfiltered `rows` by one byte translation (a filter byte, 0, stays 0 when the table keeps 0;
     0.5 ms for a 1000x750 map), else from the decoded `pixels`."""
+    width, height = struct.unpack(">II", parts.header[:8])
     lookup = value_lookup(values)
     if rows is not None and lookup[0] == 0:
-        return grey_png(parts.header, rows.translate(lookup.tobytes()))
+        return png_of_rows(width, height, rows.translate(lookup.tobytes()))
     if rows is not None:  # the filter bytes must stay 0: map the values alone
-        width, height = struct.unpack(">II", parts.header[:8])
         pixels = np.frombuffer(rows, np.uint8).reshape(height, width + 1)[:, 1:]
-    return grey_png(parts.header, unfiltered_rows(lookup[pixels]))
+    return png_of_rows(width, height, unfiltered_rows(lookup[pixels]))
 
 
 def mask_pixels(data: bytes) -> np.ndarray:
@@ -549,10 +518,10 @@ def read_mask(
         labels = np.zeros(256, np.int64)
         np.add.at(labels, value_lookup(label_values)[list(native)], list(native.values()))
         if scanned:  # inflated once already
-            png = decoded_png(parts, b"".join(pieces), None, label_values)
+            png = value_mapped_png(parts, b"".join(pieces), None, label_values)
         else:
             pixels = values if values is not None else decoded
-            png = decoded_png(parts, None, pixels.astype(np.uint8), label_values)
+            png = value_mapped_png(parts, None, pixels.astype(np.uint8), label_values)
         return Mask(png, (width, height), [label for label in ID2LABEL if labels[label]], native)
     if depth == 8:
         png = minimal_grayscale_png(parts)
@@ -577,13 +546,14 @@ def native_value_counts(data: bytes, where: str) -> np.ndarray:
     return counts
 
 
-def value_names(values: Mapping[int, int]) -> str:
-    """A decoder's table as errors show it: "0 background, 1 text, 255 uncertain", or with the native
-    values it maps: "0 -> background, 100 -> text, 200 -> background, 255 -> uncertain"."""
-    names = {**ID2LABEL, IGNORE_INDEX: "uncertain"}
-    if all(label == value for value, label in values.items()):
-        return ", ".join(f"{value} {names[value]}" for value in sorted(values))
-    return ", ".join(f"{value} -> {names[label]}" for value, label in sorted(values.items()))
+def read_label(pair: Pair, labels: Source, allowed: set[tuple[int, int]], label_values: Mapping[int, int]) -> Mask:
+    """A pair's label decoded by its decoder (`Pair.label_decoder`: a value table, a threshold, a colour rule),
+    or by `label_values` when the pair carries none; with the colour table beside it when the decoder reads one."""
+    data, where, decoder = labels.read(pair.label_member), labels.where(pair.label_member), pair.label_decoder
+    if decoder is None or isinstance(decoder, ValueTable):
+        return read_mask(data, where, allowed, label_values if decoder is None else decoder.values)
+    table = (labels.read(pair.label_table), labels.where(pair.label_table)) if pair.label_table else None
+    return decode_label(data, where, allowed, decoder, table)
 
 
 def make_example(
@@ -597,9 +567,9 @@ def make_example(
 ) -> dict:
     """One row. The image keeps its bytes; only an EXIF Orientation that would turn it off
     its mask's pixel grid is neutralised (`datasets.Image` applies it on decode). The mask's values
-    go through the dataset's decoder (`label_values`, see `read_mask`). Word polygons, read from
-    the pair's word file with `parse_word_file` (ICDAR word lines when None), given on the raw grid,
-    follow the image onto the grid it decodes to."""
+    go through the dataset's decoder (the pair's `label_decoder`, else `label_values`: see `read_label`).
+    Word polygons, read from the pair's word file with `parse_word_file` (ICDAR word lines when None),
+    given on the raw grid, follow the image onto the grid it decodes to."""
     image_bytes = images.read(pair.image_member)
     where = images.where(pair.image_member)
     header = image_header(image_bytes, where)
@@ -614,7 +584,7 @@ def make_example(
     }
     if pair.label_member is not None:
         allowed = {raw_size, decoded_size(raw_size, orientation)}
-        mask = read_mask(labels.read(pair.label_member), labels.where(pair.label_member), allowed, label_values)
+        mask = read_label(pair, labels, allowed, label_values)
         # The raw grid wins when both fit (orientations that do not swap the axes).
         if mask.size == raw_size and orientation != 1:
             image_bytes = neutralise_photo_orientation(image_bytes, header, where)

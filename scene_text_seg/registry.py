@@ -18,6 +18,8 @@ DATASETS = (
     "mlt_s",
     "coco_ts",
     "textseg",
+    "total_text",
+    "icdar13_fst",
 )
 
 

@@ -7,8 +7,8 @@ The label-map format is shared by the whole family (IST_S, MLT_S, COCO_TS): 0 ba
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Container
-from typing import IO, Optional
+from collections.abc import Callable, Container, Mapping
+from typing import IO, NamedTuple, Optional, Union
 
 CLASS_NAMES = ["background", "text"]
 IGNORE_INDEX = 255  # "uncertain": ignored in the loss and the metrics
@@ -86,6 +86,126 @@ class WordFilesPerImage:
 ICDAR_WORD_FILES = WordFilesPerImage()  # gt_<image>.txt, ICDAR word lines
 
 
+# ---- label decoders: how a dataset's label files become the family's 0 / 1 / 255, stated as data -----------
+# Each is applied by scene_text_seg.labels; `stats` counts the pixels each of its rules mapped.
+
+
+@dataclasses.dataclass(frozen=True)
+class ValueTable:
+    """Label PNGs whose pixel values are looked up (TextSeg's 0/100/200/255): every value -> its label; a value
+    the table does not name is an error naming the file."""
+
+    values: Mapping[int, int] = dataclasses.field(default_factory=lambda: dict(IDENTITY_VALUES))
+
+    def __post_init__(self) -> None:
+        for native, label in self.values.items():
+            if not (isinstance(native, int) and 0 <= native <= 255):
+                raise ValueError(f"values: expected native values 0-255, found {native!r}")
+            check_label("values", label)
+
+
+def check_label(field: str, label: object) -> None:
+    """A decoder's output must be one of the family's labels: 0, 1 or 255.
+
+    Raises:
+        ValueError: naming `field`, what was found and what is allowed.
+    """
+    if isinstance(label, bool) or label not in MASK_VALUES:
+        raise ValueError(f"{field}: expected a label 0, 1 or 255, found {label!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class LuminanceThreshold:
+    """Masks in any colour mode, lossy ones included (Total-Text's JPEGs): text where the luminance, as PIL
+    converts to mode "L" (ITU-R 601-2: 299 R + 587 G + 114 B over 1000; a grey mask's value itself), is
+    above `level`, background at or below it. No pixel becomes 255."""
+
+    level: int = 127
+    above: int = 1
+    at_or_below: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.level, bool) or not isinstance(self.level, int) or not 0 <= self.level <= 254:
+            raise ValueError(
+                f"level: expected an integer 0-254 (a luminance above it is `above`), found {self.level!r}"
+            )
+        check_label("above", self.above)
+        check_label("at_or_below", self.at_or_below)
+
+
+@dataclasses.dataclass(frozen=True)
+class NonWhite:
+    """Masks drawn in colour on white (ICDAR 2013's test PNGs): pure white (255, 255, 255) is `white`, every
+    other colour `other`. No pixel becomes 255."""
+
+    white: int = 0
+    other: int = 1
+
+    def __post_init__(self) -> None:
+        check_label("white", self.white)
+        check_label("other", self.other)
+
+
+class ColourTable(NamedTuple):
+    """The colours a label image's table lists, each (R, G, B)."""
+
+    listed: frozenset  # colours of the characters that count
+    dont_care: frozenset  # colours of don't-care characters
+
+
+@dataclasses.dataclass(frozen=True)
+class CharacterColours:
+    """One colour per character on white, the colours listed in a table beside each label image (ICDAR 2013's
+    `<id>_GT.bmp` and `<id>_GT.txt`): white -> `white`, a listed colour -> `listed`, a don't-care character's
+    colour -> `dont_care`, any other colour -> `unlisted` (counted apart by `stats`)."""
+
+    table_extension: str  # the table is the label's member with this extension in place of its own
+    read_table: Callable[[bytes, str], ColourTable]  # (the table's bytes, where) -> its colours
+    white: int = 0
+    listed: int = 1
+    dont_care: int = 255
+    unlisted: int = 255
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.table_extension, str) and self.table_extension.startswith(".")):
+            raise ValueError(f"table_extension: expected an extension such as '.txt', found {self.table_extension!r}")
+        if not callable(self.read_table):
+            raise ValueError(
+                f"read_table: expected a function (bytes, where) -> ColourTable, found {self.read_table!r}"
+            )
+        for field in ("white", "listed", "dont_care", "unlisted"):
+            check_label(field, getattr(self, field))
+
+
+LabelDecoder = Union[ValueTable, LuminanceThreshold, NonWhite, CharacterColours]
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelFiles:
+    """One split's label files: the input holding them, how each is named after its image
+    (`{prefix}{image stem}{suffix}{extension}`, any case) and how its pixels are decoded."""
+
+    role: str = "labels"
+    prefix: str = ""  # ICDAR 2013 test: gt_img_1.png
+    suffix: str = ""  # ICDAR 2013 training: 100_GT.bmp
+    extensions: tuple[str, ...] = (".png",)
+    decoder: LabelDecoder = dataclasses.field(default_factory=ValueTable)
+
+    def __post_init__(self) -> None:
+        if not self.extensions or not all(isinstance(e, str) and e.startswith(".") for e in self.extensions):
+            raise ValueError(f"extensions: expected extensions such as ('.png',), found {self.extensions!r}")
+        if not isinstance(self.decoder, (ValueTable, LuminanceThreshold, NonWhite, CharacterColours)):
+            raise ValueError(
+                "decoder: expected a ValueTable, LuminanceThreshold, NonWhite or CharacterColours, "
+                f"found {self.decoder!r}"
+            )
+
+    @property
+    def pattern(self) -> str:
+        """How messages show a label's name: `gt_<image>.png`, `<image>_GT.bmp`, `<image>.jpg`."""
+        return f"{self.prefix}<image>{self.suffix}{'/'.join(self.extensions)}"
+
+
 @dataclasses.dataclass(frozen=True)
 class DatasetSpec:
     """The facts of one dataset, as its script states them."""
@@ -120,6 +240,10 @@ class DatasetSpec:
     # not in it is an error naming the file; what was mapped is counted by `stats`.
     label_values: dict[int, int] = dataclasses.field(default_factory=lambda: dict(IDENTITY_VALUES))
     label_suffix: str = ""  # a label's stem is its image's stem and this (TextSeg: a00004_maskfg.png)
+    # split -> its labels' input, names and decoder, for a dataset whose splits' labels differ in any of them
+    # (ICDAR 2013: a BMP with a colour table for training, a PNG for test, in two inputs); the splits it does
+    # not name read `labels_role` with `label_suffix` and `label_values`
+    split_labels: dict[str, LabelFiles] = dataclasses.field(default_factory=dict)
     # The card's `license` (a Hub licence id); "other" with the name its `license_name` gives (TextSeg's terms)
     hub_license: str = "cc-by-4.0"
     hub_license_name: Optional[str] = None
@@ -138,6 +262,16 @@ class DatasetSpec:
         """The splits a build of `config` gives: those its published sizes name, else the images' splits
         (a config that divides the pairs anew, like COCO_TS's `cocotext_splits`, states its own)."""
         return list(self.expected_split_sizes.get(config) or self.split_images)
+
+    def label_files_of(self, split: str, labels_role: Optional[str] = None) -> LabelFiles:
+        """How a split's labels are found and decoded: its `split_labels` entry, else the labels of
+        `labels_role` (a config's choice, TextSeg's `v1`; default the dataset's) named with `label_suffix`
+        and decoded by `label_values`."""
+        if split in self.split_labels:
+            return self.split_labels[split]
+        return LabelFiles(
+            role=labels_role or self.labels_role, suffix=self.label_suffix, decoder=ValueTable(self.label_values)
+        )
 
     def words_role_of(self, split: str) -> str:
         """The input holding a split's words: the one `words_roles` names, or, for a split made by a split

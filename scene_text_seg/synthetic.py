@@ -900,6 +900,309 @@ def write_tar(path: str, files: dict[str, bytes], form: str = "tar.gz") -> None:
         packed.write(buffer.getvalue())
 
 
+# ---- Total-Text: JPEG masks (lossy, grey or RGB), images and masks in split folders, curved polygons --------
+
+TOTAL_TEXT_QUALITIES = (95, 75, 50, 30, 15)  # the masks' JPEG qualities, cycled: lossier and lossier edges
+
+
+@dataclasses.dataclass
+class BenchmarkExpected:
+    """What one stand-in image of Total-Text or ICDAR 2013 should load to."""
+
+    split: str
+    photo: bytes
+    mask: np.ndarray  # the stored mask (uint8 0/1/255), computed from the label file as PIL decodes it
+    words: dict  # the `words` config's words
+    rules: dict  # pixels each rule of the split's decoder maps: "luminance 0-127 -> 0": n, ...
+    label_name: str  # the label file's name in its archive
+
+
+def _curved(polygon: list, extra: int) -> list:
+    """A quadrilateral as Total-Text writes a curved word: `extra` more vertices along its top and bottom edges
+    (integers, clockwise from top-left), so polygons of 4, 6, 8 ... vertices."""
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = np.asarray(polygon, float).reshape(4, 2)
+    steps = [i / (extra + 1) for i in range(1, extra + 1)]
+    top = [(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t) for t in steps]
+    bottom = [(x2 + (x3 - x2) * t, y2 + (y3 - y2) * t) for t in steps]
+    points = [(x0, y0), *top, (x1, y1), (x2, y2), *bottom, (x3, y3)]
+    return [round(v) for point in points for v in point]
+
+
+def _total_text_record(polygon: list, text: str, ignore: bool, wrap: bool) -> str:
+    """One word of a `poly_gt_img<N>.txt`, as MATLAB exported them (`wrap`: the x list broken onto a new line)."""
+    xs, ys = " ".join(map(str, polygon[::2])), " ".join(map(str, polygon[1::2]))
+    if wrap:
+        cut = xs.find(" ", len(xs) // 2)
+        xs = xs[:cut] + "\n" + xs[cut + 1 :] if cut > 0 else xs
+    orientation = "#" if ignore else "cmh"[len(polygon) % 3]
+    transcription = "#" if ignore else text
+    return f"x: [[{xs}]], y: [[{ys}]], ornt: [u'{orientation}'], transcriptions: [u{transcription!r}]\n"
+
+
+def _thresholded(data: bytes) -> np.ndarray:
+    """A mask JPEG as PIL decodes it, converted to luminance and thresholded at 127 (Total-Text's rule)."""
+    with PIL.Image.open(io.BytesIO(data)) as image:
+        return (np.asarray(image.convert("L")) > 127).astype(np.uint8)
+
+
+def write_total_text_inputs(
+    root: str,
+    *,
+    seed: int = 0,
+    n_train: int = 8,
+    n_test: int = 4,
+    size: tuple[int, int] = (96, 64),
+    form: str = "zip",
+) -> dict[str, BenchmarkExpected]:
+    """Stand-ins of Total-Text's downloads: `totaltext.zip` (`totaltext/Images/Train/img<N>.jpg`, `.../Test/`),
+    `groundtruth_pixel.zip` (`groundtruth_pixel/Train/img<N>.jpg`: the text drawn white on black as lossy JPEGs at
+    the qualities TOTAL_TEXT_QUALITIES, grey or RGB; one of them named `.JPG` beside its image's `.jpg`, as the
+    real `img61.JPG`, and one image named `.JPG`) and `txt_format.zip` (`txt_format/Train/poly_gt_img<N>.txt`:
+    curved polygons of 4 to 8 vertices, a `#` don't-care word on even images, a record wrapped onto two lines
+    on every third). Train and test images have distinct numbers, as Total-Text's. `form` is "zip" or "folder".
+
+    Returns:
+        image id -> what it should load to (the mask thresholded from the JPEG as PIL decodes it).
+    """
+    if form not in ("zip", "folder"):
+        raise ValueError(f"Unknown value {form!r} for argument form. Valid values are zip, folder.")
+    check_look("photo", size)
+    rng = np.random.default_rng(seed)
+    expected: dict[str, BenchmarkExpected] = {}
+    images, masks, polygons = {}, {}, {}
+    for number in range(1, n_train + n_test + 1):
+        split, folder = ("train", "Train") if number <= n_train else ("test", "Test")
+        image_id = f"img{number * 7}"  # sparse numbers, as Total-Text's
+        scene = _scene(rng, size, number, text_free=number % 6 == 0)
+        quality = TOTAL_TEXT_QUALITIES[number % len(TOTAL_TEXT_QUALITIES)]
+        drawn = PIL.Image.fromarray(scene.text.astype(np.uint8) * 255, "L")
+        if number % 3 == 0:  # an RGB mask, the text in a light colour
+            drawn = PIL.Image.merge("RGB", (drawn, drawn.point(lambda v: v * 230 // 255), drawn))
+        buffer = io.BytesIO()
+        drawn.save(buffer, "JPEG", quality=quality)
+        mask_bytes = buffer.getvalue()
+        mask = _thresholded(mask_bytes)
+        text_pixels = int(mask.sum())
+        words: dict = {"polygon": [], "text": [], "ignore": [], "language": [], "class": []}
+        lines = []
+        for index, (polygon, text, ignore) in enumerate(
+            zip(scene.words["polygon"], scene.words["text"], scene.words["ignore"], strict=True)
+        ):
+            curved = _curved(polygon, (number + index) % 3)
+            lines.append(_total_text_record(curved, text, ignore, wrap=number % 3 == 0 and index == 0))
+            _add_word(words, [float(v) for v in curved], "#" if ignore else text, ignore)
+        image_extension = ".JPG" if number == 2 else ".jpg"
+        mask_extension = ".JPG" if number == 3 else ".jpg"
+        images[f"totaltext/Images/{folder}/{image_id}{image_extension}"] = _encode(scene.image, "JPEG", None)
+        masks[f"groundtruth_pixel/{folder}/{image_id}{mask_extension}"] = mask_bytes
+        polygons[f"txt_format/{folder}/poly_gt_{image_id}.txt"] = "".join(lines).encode()
+        expected[image_id] = BenchmarkExpected(
+            split=split,
+            photo=images[f"totaltext/Images/{folder}/{image_id}{image_extension}"],
+            mask=mask,
+            words=words,
+            rules={"luminance 0-127 -> 0": mask.size - text_pixels, "luminance 128-255 -> 1": text_pixels},
+            label_name=f"{image_id}{mask_extension}",
+        )
+    masks["__MACOSX/groundtruth_pixel/Train/._img7.jpg"] = b"\x00\x05\x16\x07 resource fork"
+    os.makedirs(root, exist_ok=True)
+    for name, files in (("totaltext", images), ("groundtruth_pixel", masks), ("txt_format", polygons)):
+        _write(os.path.join(root, name) if form == "zip" else root, files, form)
+    return expected
+
+
+# ---- ICDAR 2013 Focused Scene Text: per-character colours on white (BMP) with a table, test PNGs, Task 1 boxes ---
+
+ICDAR13_UNLISTED = (3, 2, 1)  # a colour no table lists, painted on a few text pixels of odd training images
+ICDAR13_NEAR_WHITE = (255, 255, 254)  # not white: text, on the test masks
+
+
+def _character_regions(scene: _Scene, size: tuple[int, int]) -> list[tuple[bool, list[np.ndarray]]]:
+    """For each word (don't care or not), its glyph pixels cut into one region a character, along its x range."""
+    width, height = size
+    regions = []
+    for polygon, text, ignore in zip(scene.words["polygon"], scene.words["text"], scene.words["ignore"], strict=True):
+        outline = PIL.Image.new("L", size, 0)
+        PIL.ImageDraw.Draw(outline).polygon([tuple(p) for p in np.asarray(polygon).reshape(-1, 2)], fill=1)
+        inside = (np.asarray(outline) > 0) & (scene.dont_care if ignore else scene.text)
+        ys, xs = np.nonzero(inside)
+        if not len(xs):
+            continue
+        count = max(1, min(len(text.replace(" ", "")), xs.max() - xs.min() + 1))
+        cuts = ((xs - xs.min()) * count // (xs.max() - xs.min() + 1)).astype(int)
+        characters = []
+        for c in range(count):
+            region = np.zeros((height, width), bool)
+            region[ys[cuts == c], xs[cuts == c]] = True
+            if region.any():
+                characters.append(region)
+        regions.append((bool(ignore), characters))
+    return regions
+
+
+def _box(polygon: list) -> tuple[int, int, int, int]:
+    points = np.asarray(polygon).reshape(-1, 2)
+    return (int(points[:, 0].min()), int(points[:, 1].min()), int(points[:, 0].max()), int(points[:, 1].max()))
+
+
+def write_icdar13_inputs(
+    root: str,
+    *,
+    seed: int = 0,
+    n_train: int = 6,
+    n_test: int = 4,
+    size: tuple[int, int] = (96, 64),
+    form: str = "zip",
+) -> dict[str, BenchmarkExpected]:
+    """Stand-ins of ICDAR 2013 Focused Scene Text's downloads: `Challenge2_Training_Task12_Images.zip` (`100.jpg`
+    ...), `Challenge2_Test_Task12_Images.zip` (`img_1.jpg` ...), `Challenge2_Training_Task2_GT.zip` (`<id>_GT.bmp`:
+    each character in a colour of its own on white, 24-bit or 8-bit palette BMPs; `<id>_GT.txt`: a line a
+    character, `R G B cx cy x1 y1 x2 y2 "c"`, don't-care characters behind `#`, a blank line after each word; odd
+    images have a few pixels of a colour no table lists), `Challenge2_Test_Task2_GT.zip` (`gt_img_<N>.png`: text
+    in colour on white, RGB, palette or grey, some pixels (255, 255, 254)), and the Task 1 word boxes
+    `Challenge2_Training_Task1_GT.zip` (`gt_100.txt`, spaces) and `Challenge2_Test_Task1_GT.zip` (`gt_img_1.txt`,
+    commas). `form` is "zip" or "folder".
+
+    Returns:
+        image id -> what it should load to.
+    """
+    if form not in ("zip", "folder"):
+        raise ValueError(f"Unknown value {form!r} for argument form. Valid values are zip, folder.")
+    check_look("photo", size)
+    rng = np.random.default_rng(seed)
+    expected: dict[str, BenchmarkExpected] = {}
+    archives: dict[str, dict[str, bytes]] = {
+        name: {}
+        for name in (
+            "Challenge2_Training_Task12_Images",
+            "Challenge2_Test_Task12_Images",
+            "Challenge2_Training_Task2_GT",
+            "Challenge2_Test_Task2_GT",
+            "Challenge2_Training_Task1_GT",
+            "Challenge2_Test_Task1_GT",
+        )
+    }
+    for number in range(1, n_train + n_test + 1):
+        train = number <= n_train
+        image_id = str(99 + number) if train else f"img_{number - n_train}"
+        scene = _scene(rng, size, number, text_free=number % 5 == 0)
+        photo = _encode(scene.image, "JPEG", None)
+        legible = [i for i, ignore in enumerate(scene.words["ignore"]) if not ignore]
+        words = {"polygon": [], "text": [], "ignore": [], "language": [], "class": []}
+        word_lines = []
+        for i in legible:
+            left, top, right, bottom = _box(scene.words["polygon"][i])
+            text = scene.words["text"][i]
+            _add_word(words, [float(v) for v in (left, top, right, top, right, bottom, left, bottom)], text, False)
+            separator = " " if train else ", "
+            word_lines.append(separator.join(map(str, (left, top, right, bottom))) + f'{separator}"{text}"\r\n')
+        if train:
+            pixels, rules, table, mask = _icdar13_training_label(rng, scene, size, number)
+            archives["Challenge2_Training_Task12_Images"][f"{image_id}.jpg"] = photo
+            archives["Challenge2_Training_Task2_GT"][f"{image_id}_GT.bmp"] = pixels
+            archives["Challenge2_Training_Task2_GT"][f"{image_id}_GT.txt"] = table
+            archives["Challenge2_Training_Task1_GT"][f"gt_{image_id}.txt"] = "".join(word_lines).encode()
+            label_name = f"{image_id}_GT.bmp"
+        else:
+            pixels, rules = _icdar13_test_label(rng, scene, number)
+            mask = _non_white(pixels)
+            archives["Challenge2_Test_Task12_Images"][f"{image_id}.jpg"] = photo
+            archives["Challenge2_Test_Task2_GT"][f"gt_{image_id}.png"] = pixels
+            archives["Challenge2_Test_Task1_GT"][f"gt_{image_id}.txt"] = "".join(word_lines).encode()
+            label_name = f"gt_{image_id}.png"
+        expected[image_id] = BenchmarkExpected(
+            split="train" if train else "test",
+            photo=photo,
+            mask=mask,
+            words=words,
+            rules=rules,
+            label_name=label_name,
+        )
+    os.makedirs(root, exist_ok=True)
+    for name, files in archives.items():
+        _write(os.path.join(root, name), files, form)
+    return expected
+
+
+def _icdar13_training_label(
+    rng: np.random.Generator, scene: _Scene, size: tuple[int, int], number: int
+) -> tuple[bytes, dict, bytes, np.ndarray]:
+    """A training `<id>_GT.bmp` and its `<id>_GT.txt`, the rules' counts and the mask they decode to."""
+    width, height = size
+    colours = np.full((height, width, 3), 255, np.uint8)
+    mask = np.zeros((height, width), np.uint8)
+    lines = []
+    used = set()
+    regions = _character_regions(scene, size)
+    for word, (ignore, characters) in enumerate(regions):
+        for index, region in enumerate(characters):
+            # Even images: the last character of the last word marked don't care too (a # inside a word).
+            ignore = ignore or (number % 2 == 0 and word == len(regions) - 1 and index == len(characters) - 1)
+            while True:  # a colour of its own: never white, never the unlisted one, never one already used
+                colour = tuple(int(c) for c in rng.integers(0, 250, 3))
+                if colour not in used and colour != ICDAR13_UNLISTED:
+                    used.add(colour)
+                    break
+            colours[region] = colour
+            mask[region] = 255 if ignore else 1
+            ys, xs = np.nonzero(region)
+            box = (xs.min(), ys.min(), xs.max(), ys.max())
+            centre = ((box[0] + box[2]) // 2, (box[1] + box[3]) // 2)
+            character = '"' if len(lines) == 1 else "a"  # one quote character, written """
+            fields = " ".join(map(str, (*colour, *centre, *box)))
+            lines.append(("#" if ignore else "") + f'{fields} "{character}"\r\n')
+        lines.append("\r\n")  # a blank line after each word
+    dont_care = int((mask == 255).sum())
+    unlisted = 0
+    if number % 2 and (mask == 1).any():  # a few text pixels of a colour the table does not list
+        ys, xs = np.nonzero(mask == 1)
+        colours[ys[:3], xs[:3]] = ICDAR13_UNLISTED
+        mask[ys[:3], xs[:3]] = 255
+        unlisted = len(ys[:3])
+    rules = {
+        "white -> 0": int((mask == 0).sum()),
+        "listed colours -> 1": int((mask == 1).sum()),
+        "don't-care colours -> 255": dont_care,
+        "unlisted colours -> 255": unlisted,
+    }
+    image = PIL.Image.fromarray(colours, "RGB")
+    if number % 3 == 0:  # an 8-bit palette BMP, when its colours fit a palette exactly
+        palette = image.quantize(256, method=PIL.Image.Quantize.FASTOCTREE, dither=PIL.Image.Dither.NONE)
+        if np.array_equal(np.asarray(palette.convert("RGB")), colours):
+            image = palette
+    buffer = io.BytesIO()
+    image.save(buffer, "BMP")
+    return buffer.getvalue(), rules, "".join(lines).encode("latin-1"), mask
+
+
+def _icdar13_test_label(rng: np.random.Generator, scene: _Scene, number: int) -> tuple[bytes, dict]:
+    """A test `gt_img_<N>.png`: every glyph (don't-care ones too) in a colour on white, and the rules' counts."""
+    drawn = scene.text | scene.dont_care
+    colours = np.full((*drawn.shape, 3), 255, np.uint8)
+    colours[drawn] = [int(c) for c in rng.integers(0, 200, 3)]
+    if drawn.any():
+        ys, xs = np.nonzero(drawn)
+        colours[ys[0], xs[0]] = ICDAR13_NEAR_WHITE
+    image = PIL.Image.fromarray(colours, "RGB")
+    mode = ("RGB", "P", "L")[number % 3]
+    if mode == "P":  # palette indices 0 white, 1 the text's colour
+        image = PIL.Image.fromarray(drawn.astype(np.uint8), "P")
+        image.putpalette([255, 255, 255, *colours[drawn][0]] if drawn.any() else [255, 255, 255])
+    elif mode == "L":
+        image = PIL.Image.fromarray(np.where(drawn, 40, 255).astype(np.uint8), "L")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    mask = _non_white(buffer.getvalue())
+    text = int(mask.sum())
+    return buffer.getvalue(), {"white -> 0": mask.size - text, "other colours -> 1": text}
+
+
+def _non_white(data: bytes) -> np.ndarray:
+    """1 where a colour-on-white PNG, as PIL decodes it, is not pure white."""
+    with PIL.Image.open(io.BytesIO(data)) as image:
+        return (np.asarray(image.convert("RGB")) != 255).any(axis=2).astype(np.uint8)
+
+
 def checksums(root: str) -> dict[str, str]:
     """md5 of each zip in `root`, as the builder's table writes them."""
     out = {}

@@ -10,6 +10,7 @@ transcription may hold commas; UTF-8 with or without a BOM, CRLF or LF; `###` ma
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -221,3 +222,146 @@ def detection_targets(
         "languages": [columns["language"][i] for i in kept],
         "classes": [columns["class"][i] for i in kept],
     }
+
+
+# ---- Total-Text's polygon files (`poly_gt_img<N>.txt`) ----------------------------------------------------------
+# As the Total-Text repository describes them (Groundtruth/Text/README.md: x coordinates, y coordinates, text,
+# orientation c / h / m / # = don't care) and as MMOCR's TotaltextTextDetAnnParser reads them
+# (mmocr/datasets/preparers/parsers/totaltext_parser.py): one word a record,
+#   x: [[115 503 494 115]], y: [[322 346 426 404]], ornt: [u'm'], transcriptions: [u'nauGHTY']
+# a record may wrap onto following lines (they do not start with "x:"); the lists are MATLAB's export, the
+# strings Python literals (u'...', or u"..." holding a quote).
+TOTAL_TEXT_RECORD = re.compile(
+    r"x:\s*\[\[(?P<x>[^\]]*)\]\]\s*,\s*y:\s*\[\[(?P<y>[^\]]*)\]\]\s*,\s*ornt:\s*(?P<ornt>\[[^\]]*\])\s*,"
+    r"\s*transcriptions:\s*(?P<text>\[.*\])\s*"
+)
+TOTAL_TEXT_DONT_CARE = "#"
+
+
+def parse_total_text_words(data: bytes, where: str) -> dict[str, list]:
+    """The words of one Total-Text `poly_gt_img<N>.txt`, in file order, in the column's form.
+
+    Each word's polygon has as many vertices as the file gives (3 or more: Total-Text's curved words have up to
+    a dozen or more). A word is don't care (`ignore`) when its orientation or its transcription is `#` (MMOCR
+    tests the transcription, the README names the orientation; the two go together in the files). An empty
+    transcription list is an unknown text: "" and don't care; several strings are one transcription split at
+    its commas by the export, joined again with "," (as MMOCR joins them).
+
+    Args:
+        data: the file's bytes, UTF-8 (a BOM allowed), LF or CRLF.
+        where: how errors name the file.
+
+    Returns:
+        {"polygon": [[x1, y1, x2, y2, ...]], "text": [...], "ignore": [...], "language": [""...], "class": [""...]}.
+
+    Raises:
+        InvalidInputError: not UTF-8, or a record that is not of that form (x and y lists of different lengths,
+            fewer than 3 vertices, a coordinate that is not a number, a string list that is not literals),
+            naming `where` and the record's first line.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InvalidInputError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    words = empty_words()
+    for number, record in _total_text_records(text):
+        found = TOTAL_TEXT_RECORD.fullmatch(record)
+        if found is None:
+            raise InvalidInputError(
+                f"{where}: line {number}: expected x: [[...]], y: [[...]], ornt: [...], transcriptions: [...], "
+                f"found {printable(record[:80])!r}"
+            )
+        xs, ys = (_total_text_numbers(found[axis], f"{where}: line {number}: {axis}") for axis in ("x", "y"))
+        if len(xs) != len(ys):
+            raise InvalidInputError(f"{where}: line {number}: {len(xs)} x coordinates but {len(ys)} y coordinates")
+        polygon = check_polygon([v for point in zip(xs, ys, strict=True) for v in point], f"{where}: line {number}")
+        orientation = _string_list(found["ornt"], f"{where}: line {number}: ornt")
+        transcriptions = _string_list(found["text"], f"{where}: line {number}: transcriptions")
+        transcription = ",".join(transcriptions)
+        ignore = not transcriptions or TOTAL_TEXT_DONT_CARE in (transcription, "".join(orientation))
+        add_word(words, polygon, transcription, ignore)
+    return words
+
+
+def _total_text_records(text: str) -> list[tuple[int, str]]:
+    """(line number, record) for each record, a record's continuation lines joined to it with a space."""
+    records: list[tuple[int, str]] = []
+    for number, line in enumerate(LINE_BREAK.split(text), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("x:") or not records:
+            records.append((number, line))
+        else:
+            records[-1] = (records[-1][0], records[-1][1] + " " + line)
+    return records
+
+
+def _total_text_numbers(values: str, where: str) -> list[float]:
+    numbers = values.replace(",", " ").split()
+    for value in numbers:
+        if not NUMBER.fullmatch(value):
+            raise InvalidInputError(f"{where}: the coordinate {printable(value[:20])!r} is not a number")
+    return [float(value) for value in numbers]
+
+
+def _string_list(literal: str, where: str) -> list[str]:
+    """A list of Python string literals (`[u'a', u"b's"]`), read by `ast.literal_eval`: never code."""
+    try:
+        values = ast.literal_eval(literal)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        values = None
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        raise InvalidInputError(f"{where}: expected a list of quoted strings, found {printable(literal[:60])!r}")
+    return values
+
+
+# ---- ICDAR 2013 Focused Scene Text, Task 1 (`gt_<image>.txt`) ----------------------------------------------------
+# One word a line, its box and its quoted transcription: training files space separated (`158 128 411 181
+# "Footpath"`), test files comma separated (`38, 43, 920, 215, "Tiredness"`), as MMOCR's dataset_zoo/icdar2013
+# sample_anno.md shows them. Inside the quotes, \" is a quote and \\ a backslash, as the Robust Reading
+# Competition's evaluation scripts (rrc_evaluation_funcs.py) read them.
+ICDAR2013_SPACED = re.compile(r"\s*(-?[0-9]+)\s+(-?[0-9]+)\s+(-?[0-9]+)\s+(-?[0-9]+)\s+\"(.*)\"\s*")
+ICDAR2013_COMMAS = re.compile(r"\s*(-?[0-9]+)\s*,\s*(-?[0-9]+)\s*,\s*(-?[0-9]+)\s*,\s*(-?[0-9]+)\s*,\s*\"(.*)\"\s*")
+
+
+def parse_icdar2013_words(data: bytes, where: str) -> dict[str, list]:
+    """The words of one ICDAR 2013 Task 1 ground-truth file, in file order, in the column's form.
+
+    Each line is `left top right bottom "transcription"`, separated by spaces (training) or commas (test); the
+    box becomes the polygon (left, top), (right, top), (right, bottom), (left, bottom). ICDAR 2013 marks no
+    word don't care: `ignore` is False.
+
+    Args:
+        data: the file's bytes, UTF-8 (a BOM allowed), LF or CRLF.
+        where: how errors name the file.
+
+    Returns:
+        {"polygon": [[8 floats]], "text": [...], "ignore": [False...], "language": [""...], "class": [""...]}.
+
+    Raises:
+        InvalidInputError: not UTF-8, or a line of neither form (naming `where` and the line).
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InvalidInputError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    words = empty_words()
+    for number, line in enumerate(LINE_BREAK.split(text), start=1):
+        if not line.strip():
+            continue
+        found = ICDAR2013_SPACED.fullmatch(line) or ICDAR2013_COMMAS.fullmatch(line)
+        if found is None:
+            raise InvalidInputError(
+                f'{where}: line {number}: expected left top right bottom "text" (spaces, or commas), '
+                f"found {printable(line[:80])!r}"
+            )
+        left, top, right, bottom = (float(value) for value in found.groups()[:4])
+        polygon = check_polygon([left, top, right, top, right, bottom, left, bottom], f"{where}: line {number}")
+        add_word(words, polygon, _unescaped(found[5]), False)
+    return words
+
+
+def _unescaped(transcription: str) -> str:
+    r"""A quoted transcription's text, unescaped as the RRC scripts do: \\ then \" replaced, in that order."""
+    return transcription.replace("\\\\", "\\").replace('\\"', '"')

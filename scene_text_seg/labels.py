@@ -1,0 +1,315 @@
+"""Label decoders: a dataset's label files made into the family's masks (0 background, 1 text, 255 ignore).
+
+Each decoder is data, declared in the dataset's spec (`scene_text_seg.spec`): a value table for label PNGs
+(`ValueTable`, applied by `pixels.read_mask`, which reads PNGs without decoding them where it can), and here
+the decoders of label images that are not value maps:
+
+- `LuminanceThreshold`: masks of any mode, lossy JPEGs included (Total-Text): text where the luminance is
+  above the level.
+- `NonWhite`: colour on white (ICDAR 2013's test PNGs): white is background, any other colour text.
+- `CharacterColours`: one colour per character on white, listed in a table beside each image (ICDAR 2013's
+  training BMPs): white, listed, don't-care and unlisted colours each have their label.
+
+Each label image is decoded once by PIL (whose JPEG, PNG and BMP decoders, and the conversions and PNG encoder
+used here, release the GIL, so the builder's example threads decode several at once) and stored as a minimal
+8-bit grey PNG (IHDR, IDAT, IEND only). What each rule mapped is counted, for `stats`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+import struct
+import warnings
+from collections.abc import Mapping
+from typing import Optional
+
+import numpy as np
+import PIL.Image
+import PIL.ImageChops
+
+try:  # zlib-ng deflates the masks faster than the system zlib (as in scene_text_seg.pixels)
+    from zlib_ng import zlib_ng as zlib
+except ImportError:  # the same interface, slower
+    import zlib
+
+from .errors import InvalidInputError
+from .spec import (
+    ID2LABEL,
+    IGNORE_INDEX,
+    CharacterColours,
+    ColourTable,
+    LabelDecoder,
+    LuminanceThreshold,
+    NonWhite,
+)
+
+# Only these decoders of PIL's are ever run on a label file: no other format's plugin sees the bytes.
+LABEL_FORMATS = ("JPEG", "PNG", "BMP")
+SIGNATURES = {"JPEG": b"\xff\xd8", "PNG": b"\x89PNG\r\n\x1a\n", "BMP": b"BM"}
+WHITE = (255, 255, 255)
+NOTHING = "nothing"  # the rule `stats` shows with 0 pixels for a decoder that maps no pixel to 255
+Rule = tuple[str, int, int]  # (which pixels, their label, how many)
+
+
+@dataclasses.dataclass(frozen=True)
+class Mask:
+    png: bytes  # single-channel 8-bit PNG, decodes to mode "L"
+    size: tuple[int, int]
+    classes: list[int]  # ClassLabel ids present
+    native: dict[int, int] = dataclasses.field(default_factory=dict)  # pixels of each value the label file held
+    # pixels each rule of a decoder that is not a value table mapped: "luminance 0-127 -> 0": n, ...
+    decoded: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+def value_lookup(values: Mapping[int, int]) -> np.ndarray:
+    """A label decoder's value table as a 256-entry lookup (values it does not name stay as they are)."""
+    lookup = np.arange(256, dtype=np.uint8)
+    for native, label in values.items():
+        lookup[native] = label
+    return lookup
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def unfiltered_rows(labels: np.ndarray) -> bytes:
+    """HW uint8 values as PNG rows with filter 0 (a zero byte before each row)."""
+    rows = np.zeros((labels.shape[0], labels.shape[1] + 1), np.uint8)
+    rows[:, 1:] = labels
+    return rows.tobytes()
+
+
+def png_of_rows(width: int, height: int, rows: bytes) -> bytes:
+    """A minimal 8-bit grey PNG (IHDR, one IDAT, IEND) from its unfiltered rows.
+
+    A decoded mask is mostly runs of a few values: zlib(-ng)'s run-length strategy at level 1 packs them
+    as tightly as level 3 and faster (0.7 ms and 4 KB for a 1000x750 map, against 0.6 ms and 12 KB at
+    level 1, where PIL's encoder, adaptive filters at level 6, took 27 ms for a 1024x768 mask). Rows
+    unfiltered are also what `pixels.unfiltered_grey_pixels` reads back with one inflate (stats, evaluation).
+    """
+    packer = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey, not interlaced
+    return (
+        PNG_SIGNATURE
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", packer.compress(rows) + packer.flush())
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def minimal_png(labels: np.ndarray) -> bytes:
+    """HW uint8 labels as a minimal 8-bit grey PNG of unfiltered rows (`png_of_rows`)."""
+    height, width = labels.shape
+    return png_of_rows(width, height, unfiltered_rows(labels))
+
+
+def value_names(values: Mapping[int, int]) -> str:
+    """A decoder's table as errors show it: "0 background, 1 text, 255 uncertain", or with the native
+    values it maps: "0 -> background, 100 -> text, 200 -> background, 255 -> uncertain"."""
+    names = {**ID2LABEL, IGNORE_INDEX: "uncertain"}
+    if all(label == value for value, label in values.items()):
+        return ", ".join(f"{value} {names[value]}" for value in sorted(values))
+    return ", ".join(f"{value} -> {names[label]}" for value, label in sorted(values.items()))
+
+
+def open_label_image(data: bytes, where: str, allowed_sizes: Optional[set[tuple[int, int]]]) -> PIL.Image.Image:
+    """A label image decoded by PIL (JPEG, PNG or BMP only), its size checked from the header first (a small
+    file declaring a huge image is refused before it is decoded); None `allowed_sizes` checks no size.
+
+    Raises:
+        InvalidInputError: not one of those formats, another size, a decompression bomb, or a truncated or
+            corrupt file (PIL's reason given), naming `where`.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
+            image = PIL.Image.open(io.BytesIO(data), formats=LABEL_FORMATS)
+            if allowed_sizes is not None and image.size not in allowed_sizes:
+                expected = " or ".join(f"{w}x{h}" for w, h in sorted(allowed_sizes))
+                found = "x".join(map(str, image.size))
+                raise InvalidInputError(f"{where}: mask is {found}, expected the image's size {expected}")
+            image.load()
+            return image
+    except PIL.UnidentifiedImageError:
+        kind = next((name for name, signature in SIGNATURES.items() if data.startswith(signature)), None)
+        if kind is not None:
+            raise InvalidInputError(f"{where}: corrupt or truncated {kind} (its header cannot be read)") from None
+        raise InvalidInputError(f"{where}: not a JPEG, PNG or BMP image (starts with {data[:8]!r})") from None
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        PIL.Image.DecompressionBombError,
+        PIL.Image.DecompressionBombWarning,
+    ) as e:
+        if isinstance(e, InvalidInputError):
+            raise
+        raise InvalidInputError(f"{where}: corrupt or truncated label image ({e})") from None
+
+
+def decode_label(
+    data: bytes,
+    where: str,
+    allowed_sizes: Optional[set[tuple[int, int]]],
+    decoder: LabelDecoder,
+    table: Optional[tuple[bytes, str]] = None,
+) -> Mask:
+    """A label image decoded by its dataset's decoder into a minimal 0/1/255 grey PNG, with what each rule mapped.
+
+    Args:
+        data: the label file's bytes (JPEG, PNG or BMP).
+        where: how errors name it (archive and member).
+        allowed_sizes: the (width, height) it may have (its image's raw and decoded grids); None: any.
+        decoder: a LuminanceThreshold, NonWhite or CharacterColours (a ValueTable is `pixels.read_mask`'s).
+        table: (bytes, where) of the table beside the label, for CharacterColours.
+
+    Returns:
+        The mask: its PNG, size, classes present and `decoded` ("rule -> label": pixels, in the rules' order).
+
+    Raises:
+        InvalidInputError: an unreadable label or table, another size, or a table listing white (naming it).
+        ValueError: a ValueTable, or CharacterColours without its table (the caller's mistake).
+    """
+    image = open_label_image(data, where, allowed_sizes)
+    if isinstance(decoder, CharacterColours):
+        if table is None:
+            raise ValueError(f"{where}: CharacterColours needs the label's colour table")
+        labels, rules = character_colour_labels(image, decoder, decoder.read_table(*table), table[1])
+    else:
+        labels, rules = apply_rules(image, decoder)
+    classes = [label for label in ID2LABEL if any(pixels for _, value, pixels in rules if value == label)]
+    return Mask(minimal_png(labels), image.size, classes, decoded=rule_counts(rules))
+
+
+def apply_rules(image: PIL.Image.Image, decoder: LabelDecoder) -> tuple[np.ndarray, list[Rule]]:
+    """The labels (HW uint8) of a decoder that needs no table, and its rules' counts."""
+    if isinstance(decoder, LuminanceThreshold):
+        return threshold_labels(image, decoder)
+    if isinstance(decoder, NonWhite):
+        return non_white_labels(image, decoder)
+    raise ValueError(f"decoder: expected LuminanceThreshold, NonWhite or CharacterColours, got {decoder!r}")
+
+
+def rule_counts(rules: list[Rule]) -> dict[str, int]:
+    """The rules as `stats` shows them, "luminance 128-255 -> 1": pixels, in order; a decoder whose rules give no
+    255 says so with "nothing -> 255": 0."""
+    counts = {f"{name} -> {label}": pixels for name, label, pixels in rules}
+    if all(label != IGNORE_INDEX for _, label, _ in rules):
+        counts[f"{NOTHING} -> {IGNORE_INDEX}"] = 0
+    return counts
+
+
+def threshold_labels(image: PIL.Image.Image, decoder: LuminanceThreshold) -> tuple[np.ndarray, list[Rule]]:
+    """Labels by luminance: PIL's "L" conversion (a grey image's values as they are), above the level or not."""
+    grey = image if image.mode == "L" else image.convert("L")
+    level = decoder.level
+    histogram = grey.histogram()
+    at_or_below = sum(histogram[: level + 1])
+    labels = np.asarray(grey.point([decoder.at_or_below] * (level + 1) + [decoder.above] * (255 - level)))
+    return labels, [
+        (f"luminance 0-{level}", decoder.at_or_below, at_or_below),
+        (f"luminance {level + 1}-255", decoder.above, sum(histogram) - at_or_below),
+    ]
+
+
+def non_white_labels(image: PIL.Image.Image, decoder: NonWhite) -> tuple[np.ndarray, list[Rule]]:
+    """Labels by colour: pure white or not."""
+    darkest = darkest_channel(image)
+    white = darkest.histogram()[255]
+    labels = np.asarray(darkest.point([decoder.other] * 255 + [decoder.white]))
+    return labels, [("white", decoder.white, white), ("other colours", decoder.other, labels.size - white)]
+
+
+def darkest_channel(image: PIL.Image.Image) -> PIL.Image.Image:
+    """Each pixel's darkest channel, in mode "L" (PIL's own channel operations): 255 exactly where it is white."""
+    if image.mode == "L":
+        return image
+    red, green, blue = (image if image.mode == "RGB" else image.convert("RGB")).split()
+    return PIL.ImageChops.darker(PIL.ImageChops.darker(red, green), blue)
+
+
+def packed_colours(colours: frozenset) -> np.ndarray:
+    """(R, G, B) triples as sorted 0xRRGGBB integers."""
+    return np.asarray(sorted((r << 16) | (g << 8) | b for r, g, b in colours), np.uint32)
+
+
+def character_colour_labels(
+    image: PIL.Image.Image, decoder: CharacterColours, table: ColourTable, table_where: str
+) -> tuple[np.ndarray, list[Rule]]:
+    """Labels by each pixel's colour against the label's table: white, a listed character's colour, a don't-care
+    character's colour (a colour listed both ways is don't care), or a colour the table does not list."""
+    if WHITE in table.listed or WHITE in table.dont_care:
+        raise InvalidInputError(f"{table_where}: lists white (255 255 255), the background, as a character's colour")
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    # Every pixel's rule: 0 white, 1 listed, 2 don't care, 3 unlisted. Most of a BMP is white: only the other
+    # pixels are looked up, each by one binary search in the sorted table.
+    rule = np.zeros((rgb.height, rgb.width), np.uint8)
+    inked = np.flatnonzero(np.asarray(darkest_channel(rgb)) != 255)
+    colours = np.asarray(rgb).reshape(-1, 3)[inked].astype(np.uint32)
+    packed = (colours[:, 0] << 16) | (colours[:, 1] << 8) | colours[:, 2]
+    listed = table.listed - table.dont_care
+    keys = np.concatenate([packed_colours(listed), packed_colours(table.dont_care)])
+    kinds = np.repeat(np.asarray([1, 2], np.uint8), [len(listed), len(table.dont_care)])
+    order = np.argsort(keys)
+    keys, kinds = keys[order], kinds[order]
+    found_kinds = np.full(len(packed), 3, np.uint8)
+    if len(keys):
+        position = np.minimum(np.searchsorted(keys, packed), len(keys) - 1)
+        found = keys[position] == packed
+        found_kinds[found] = kinds[position[found]]
+    rule.reshape(-1)[inked] = found_kinds
+    counts = np.bincount(found_kinds, minlength=4)
+    counts[0] = rule.size - len(inked)
+    lookup = np.asarray([decoder.white, decoder.listed, decoder.dont_care, decoder.unlisted], np.uint8)
+    names = ("white", "listed colours", "don't-care colours", "unlisted colours")
+    return lookup[rule], [
+        (name, int(label), int(pixels)) for name, label, pixels in zip(names, lookup, counts, strict=True)
+    ]
+
+
+# ---- ICDAR 2013's character tables (`<id>_GT.txt` beside `<id>_GT.bmp`) ------------------------------------------
+# One character a line, `R G B cx cy x1 y1 x2 y2 "c"`: its colour in the BMP, its centre, its box and itself;
+# a line starting with `#` is a don't-care character; blank lines separate words. Read as TexRNet's
+# Icdar13_CharBboxLoader_Original (lib/data_factory/ds_icdar13.py) and keras-ocr's
+# get_icdar_2013_detector_dataset read them: fields split at spaces, the colour the first three. A quote
+# character is written `"""` (tormentor's examples/text_segmentation/rr_ds.py reads it so).
+CHARACTER_LINE = re.compile(r"(#?)\s*((?:-?[0-9]+\s+){9})(\".*\")\s*")
+
+
+def read_character_colours(data: bytes, where: str) -> ColourTable:
+    """The colours an ICDAR 2013 `<id>_GT.txt` lists: those of its characters and those of its don't-care
+    (`#`) characters. The characters themselves are not read (any encoding is accepted: the file is read as
+    Latin-1, whose every byte is a character, and the fields are ASCII).
+
+    Args:
+        data: the table's bytes.
+        where: how errors name it.
+
+    Returns:
+        ColourTable(listed, dont_care), each a frozenset of (R, G, B).
+
+    Raises:
+        InvalidInputError: a line that is not 9 integers and a quoted character, or a colour channel above 255,
+            naming `where` and the line.
+    """
+    listed, dont_care = set(), set()
+    for number, line in enumerate(re.split(r"\r?\n", data.decode("latin-1")), start=1):
+        if not line.strip():
+            continue  # between words
+        found = CHARACTER_LINE.fullmatch(line)
+        if found is None:
+            raise InvalidInputError(
+                f'{where}: line {number}: expected R G B cx cy x1 y1 x2 y2 "c" (a # before it for a don\'t-care '
+                f"character), found {line[:80]!r}"
+            )
+        red, green, blue = (int(value) for value in found[2].split()[:3])
+        if not all(0 <= channel <= 255 for channel in (red, green, blue)):
+            raise InvalidInputError(f"{where}: line {number}: the colour {red} {green} {blue} is not 0-255 RGB")
+        (dont_care if found[1] else listed).add((red, green, blue))
+    return ColourTable(frozenset(listed), frozenset(dont_care))
