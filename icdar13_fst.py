@@ -184,6 +184,7 @@ def write_demo_inputs(folder: str) -> None:
 
 SPEC = scene_text_seg.spec.DatasetSpec(
     name="icdar13_fst",
+    short_name="ICDAR 2013 FST",
     pretty_name="ICDAR 2013 Focused Scene Text: text segmentation",
     description=_DESCRIPTION,
     citation=_CITATION,

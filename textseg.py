@@ -222,6 +222,7 @@ def write_demo_inputs(folder: str) -> None:
 
 SPEC = scene_text_seg.spec.DatasetSpec(
     name="textseg",
+    short_name="TextSeg",
     pretty_name="TextSeg: fine-annotated text segmentation",
     description=_DESCRIPTION,
     citation=_CITATION,

@@ -168,6 +168,7 @@ def write_demo_inputs(folder: str) -> None:
 
 SPEC = scene_text_seg.spec.DatasetSpec(
     name="total_text",
+    short_name="Total-Text",
     pretty_name="Total-Text: curved scene text, pixel-level masks",
     description=_DESCRIPTION,
     citation=_CITATION,

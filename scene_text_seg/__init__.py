@@ -1,4 +1,4 @@
-"""scene_text_seg: the engine under ist_s, mlt_s and coco_ts (Hugging Face `datasets` builders).
+"""scene_text_seg: the engine under ist_s, mlt_s, coco_ts and the benchmarks (Hugging Face `datasets` builders).
 
 One module per concern, in the order data flows:
 
@@ -6,10 +6,12 @@ One module per concern, in the order data flows:
     spec       what a dataset script declares (inputs, splits, counts, texts); the label format
     errors     the errors, each naming the file or archive member
     archive    a zip's member table kept compact; members read through zipfile
+    tar        tar archives: a .tar read in place, a .tar.gz inflated once into the cache
     jsonpieces a large JSON document read in pieces, strictly and to its end (COCO-Text's annotations)
     inputs     finding the manual downloads, verifying checksums, reading archive members
     layout     the labels' layout detected from folder names; image + label pairs; shards
-    pixels     one example: JPEG headers and EXIF orientation, PNG masks checked and stored as L
+    labels     label decoders: threshold, non-white and colour rules; the minimal PNG every decoded mask is
+    pixels     one example: JPEG headers and EXIF orientation, PNG masks checked (value tables) and stored as L
     memory     DataLoader workers told apart, freed memory kept there for the next row, and handed
                back once a build is planned
     builder    the `datasets` builder the dataset scripts subclass; prepare / load / inventory
@@ -40,6 +42,7 @@ __all__ = [
     "inputs",
     "inspect",
     "jsonpieces",
+    "labels",
     "layout",
     "memory",
     "metrics",
@@ -48,6 +51,7 @@ __all__ = [
     "registry",
     "spec",
     "synthetic",
+    "tar",
     "transform",
     "words",
 ]
@@ -64,6 +68,7 @@ from . import (
     inputs,
     inspect,
     jsonpieces,
+    labels,
     layout,
     memory,
     metrics,
@@ -72,6 +77,7 @@ from . import (
     registry,
     spec,
     synthetic,
+    tar,
     transform,
     words,
 )

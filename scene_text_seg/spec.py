@@ -245,13 +245,14 @@ class DatasetSpec:
     # not name read `labels_role` with `label_suffix` and `label_values`
     split_labels: dict[str, LabelFiles] = dataclasses.field(default_factory=dict)
     # The card's `license` (a Hub licence id); "other" with the name its `license_name` gives (TextSeg's terms)
+    short_name: Optional[str] = None  # how messages name it when not the module's name in capitals (TextSeg)
     hub_license: str = "cc-by-4.0"
     hub_license_name: Optional[str] = None
 
     @property
     def title(self) -> str:
-        """The dataset's name as people write it, e.g. IST_S."""
-        return self.name.upper()
+        """The dataset's name as people write it: `short_name`, else the module's in capitals (IST_S)."""
+        return self.short_name or self.name.upper()
 
     @property
     def env_var(self) -> str:
