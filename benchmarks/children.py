@@ -17,6 +17,8 @@ import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks import field
+
 TRAINING_SIZE = (360, 640)  # (height, width) the training-feed figures resize to
 
 
@@ -305,6 +307,7 @@ CHILDREN = {
     "feed": child_feed,
     "handover": child_handover,
     "export": child_export,
+    **field.CHILDREN,  # the field's benchmarks: TextSeg's floor, evaluate's
 }
 
 

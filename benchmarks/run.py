@@ -24,7 +24,7 @@ from importlib.metadata import version
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks import report
+from benchmarks import field, report
 from benchmarks.figures import _synthetic, coco_figures, ist_s_figures
 from benchmarks.measure import progress, warm
 
@@ -35,6 +35,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the stand-ins (and reuse them next time)")
     parser.add_argument("--scale10", action="store_true", help="also measure IST_S at 10x the pairs")
     parser.add_argument("--coco", action="store_true", help="also measure COCO_TS at its real member count")
+    parser.add_argument("--textseg", action="store_true", help="also measure TextSeg's build at its count")
+    parser.add_argument("--evaluate", action="store_true", help="also measure evaluate on 1,000 predictions")
     parser.add_argument("--rows", type=int, default=300, help="rows for the decoded-iteration figures")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", help=f"also write the run as JSON here (the docs' table: {report.LAST_RUN})")
@@ -50,6 +52,10 @@ def main() -> None:
         table = ist_s_figures(args, data, scratch)
         if args.coco:
             table += coco_figures(args, scratch)
+        if args.textseg:
+            table += field.textseg_figures(args, scratch)
+        if args.evaluate:
+            table += field.evaluate_figures(args, scratch)
     finally:
         if not args.keep:
             shutil.rmtree(args.workdir, ignore_errors=True)

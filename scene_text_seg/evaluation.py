@@ -256,7 +256,7 @@ class _FolderPredictions:
         where = self.where(image_id)
         with open(os.path.join(self.folder, where), "rb") as f:
             data = f.read()
-        values = unfiltered_grey_pixels(data)  # an unfiltered 8-bit grey PNG: one inflate, no PIL
+        values = unfiltered_grey_pixels(data, palette_indices=True)  # unfiltered 8-bit grey or palette: one inflate
         if values is None:
             values = _decoded_png(data, where)
         if values.shape != shape:

@@ -258,25 +258,33 @@ def minimal_grayscale_png(parts: PngParts) -> bytes:
     )
 
 
-def unfiltered_grey_pixels(data: bytes) -> Optional[np.ndarray]:
+def unfiltered_grey_pixels(data: bytes, palette_indices: bool = False) -> Optional[np.ndarray]:
     """The HW uint8 pixels of a PNG written as the builder stores masks (8-bit grey, not interlaced,
     only IHDR, IDAT and IEND, every row unfiltered), by one inflate and a reshape: what PIL decodes
     from it, in a quarter of the time, as a view of the inflated rows (each row's filter byte
     skipped, so not contiguous). None for any other PNG, or one that does not inflate to its
-    declared size: PIL decodes (or refuses) those as it always has.
+    declared size: PIL decodes (or refuses) those as it always has. With `palette_indices`, an 8-bit
+    palette PNG's indices too (what PIL's mode "P" gives: its PLTE and tRNS chunks change no index),
+    as predicted masks are often saved.
     """
     if not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
         return None
     width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
     too_large = PIL.Image.MAX_IMAGE_PIXELS is not None and width * height > PIL.Image.MAX_IMAGE_PIXELS
-    if (depth, colour, interlace) != (8, 0, 0) or too_large:  # PIL's decompression-bomb check stays PIL's
+    palette = palette_indices and colour == 3
+    if (depth, colour if not palette else 0, interlace) != (
+        8,
+        0,
+        0,
+    ) or too_large:  # PIL's decompression-bomb check stays PIL's
         return None
     compressed = []
     try:
         for kind, _, body in png_chunks(data, "the PNG"):
             if kind == b"IDAT":
                 compressed.append(body)
-            elif kind not in (b"IHDR", b"IEND"):  # eXIf would turn it, tRNS or sBIT might change it: PIL's
+            elif kind not in (b"IHDR", b"IEND") and not (palette and kind in (b"PLTE", b"tRNS")):
+                # eXIf would turn it, tRNS or sBIT might change a grey one: PIL's
                 return None
     except InvalidInputError:
         return None

@@ -1,6 +1,7 @@
 """`evaluate`: predicted masks (a folder of PNGs, or arrays) scored against a split, against hand-computed
 confusion matrices; every prediction that cannot be scored refused, named; a tiny model's masks end to end."""
 
+import io
 import math
 import os
 
@@ -406,3 +407,20 @@ def test_the_evaluate_verb_scores_a_folder_and_refuses_a_bad_prediction(zip_inpu
     PIL.Image.new("L", (3, 3), 7).save(folder / first)
     code, out, err = cli(capsys, *argv, "--predictions", str(folder))
     assert code == 2 and err.count("\n") == 1 and err.startswith("error: ") and first in err
+
+
+def test_unfiltered_palette_predictions_are_read_as_their_indices_without_pil():
+    from scene_text_seg import pixels
+
+    rng = np.random.default_rng(5)
+    indices = rng.integers(0, 2, (31, 47), dtype=np.uint8)
+    image = PIL.Image.fromarray(indices, "P")
+    image.putpalette([255, 255, 255, 200, 0, 0] + [0, 0, 0] * 254)  # colours unlike the indices
+    image.info["transparency"] = 0  # a tRNS chunk
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", transparency=0)
+    data = buffer.getvalue()
+    assert b"tRNS" in data and b"PLTE" in data
+    assert pixels.unfiltered_grey_pixels(data) is None  # a stored mask is grey: palettes are PIL's there
+    fast = pixels.unfiltered_grey_pixels(data, palette_indices=True)
+    np.testing.assert_array_equal(fast, np.asarray(PIL.Image.open(io.BytesIO(data))))
