@@ -267,6 +267,7 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
         threads = threads_in_this_process(self._example_threads)
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads)
         pending: collections.deque = collections.deque()
+        abandoned = False
         try:
             for pair in (pair for pairs in shards for pair in pairs):
                 example = pool.submit(
@@ -285,8 +286,15 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
             while pending:
                 image_id, example = pending.popleft()
                 yield image_id, example.result()
+        except GeneratorExit:  # closed unfinished: by its consumer, or by the garbage collector
+            abandoned = True
+            raise
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            # A generator left unfinished (the writer failed: a full disk) is closed by the garbage collector,
+            # in whichever thread it runs, even inside threading's own bookkeeping with a lock held that joining
+            # a thread takes again: waiting for the threads there deadlocked the process. Abandoned, they are
+            # told to stop and end on their own; their rows are not wanted.
+            pool.shutdown(wait=not abandoned, cancel_futures=True)
 
 
 def plan(
