@@ -442,15 +442,16 @@ def _neutralise_png_exif(data: bytes) -> bytes:
 def value_mapped_png(
     parts: PngParts, rows: Optional[bytes], pixels: Optional[np.ndarray], values: Mapping[int, int]
 ) -> bytes:
-    """The label map with every native value replaced by its label, as a minimal 8-bit grey PNG: from the
-    inflated unfiltered `rows` by one byte translation (a filter byte, 0, stays 0 when the table keeps 0;
-    0.5 ms for a 1000x750 map), else from the decoded `pixels`."""
+    """The label map with every native value replaced by its label, as a minimal 8-bit grey PNG, from the
+    inflated unfiltered `rows` (else the decoded `pixels`, made into such rows) by one byte translation: a
+    filter byte, 0, stays 0 when the table keeps 0 (0.5 ms for a 1000x750 map, against 2 ms for numpy's
+    lookup by index)."""
     width, height = struct.unpack(">II", parts.header[:8])
     lookup = value_lookup(values)
-    if rows is not None and lookup[0] == 0:
+    rows = rows if rows is not None else unfiltered_rows(pixels)
+    if lookup[0] == 0:
         return png_of_rows(width, height, rows.translate(lookup.tobytes()))
-    if rows is not None:  # the filter bytes must stay 0: map the values alone
-        pixels = np.frombuffer(rows, np.uint8).reshape(height, width + 1)[:, 1:]
+    pixels = np.frombuffer(rows, np.uint8).reshape(height, width + 1)[:, 1:]  # the filter bytes must stay 0
     return png_of_rows(width, height, unfiltered_rows(lookup[pixels]))
 
 
