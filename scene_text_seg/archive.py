@@ -18,6 +18,7 @@ with Zip64 fields: 82,783 entries listed in about 0.1 s, where a `ZipInfo` each 
 from __future__ import annotations
 
 import array
+import bisect
 import io
 import os
 import struct
@@ -128,16 +129,27 @@ class ZipArchive:
     def member(self, name: str) -> Member:
         """What `getinfo` says of the member, as a `Member` (`KeyError` when there is none)."""
         hashes, key = self._hashes, hash(name)
-        at = int(hashes.searchsorted(key, "right")) - 1  # equal hashes keep directory order
+        # bisect, not numpy's searchsorted: that one lets go of the GIL, and a thread that lets go of it
+        # while another runs Python code waits up to the switch interval (5 ms) to take it back
+        at = bisect.bisect_right(hashes, key) - 1  # equal hashes keep directory order
         if at < 0 or hashes[at] != key:
             raise KeyError(f"There is no item named {name!r} in the archive")
         flags, method, crc, compressed, size, offset = self._index[at].item()
         return Member(name, flags, method, crc, compressed, size, offset)
 
     def read(self, info: AnyInfo) -> bytes:
-        """A member's bytes (`info` from `getinfo` or `member`), inflated and checked against its CRC and size."""
-        start = self._data_start(info)
-        compressed = self._file.read_at(info.compress_size, start)
+        """A member's bytes (`info` from `getinfo` or `member`), inflated and checked against its CRC and size.
+
+        Its local header and its bytes are nearly always taken in one read: each read lets go of the GIL,
+        and a thread taking it back while another runs Python code waits up to the switch interval (5 ms).
+        """
+        ahead = LOCAL_HEADER.size + LOCAL_NAME_AND_EXTRA
+        header_and_data = self._file.read_at(ahead + info.compress_size, info.header_offset)
+        skip = self._data_start(info, header_and_data) - info.header_offset
+        if skip <= ahead:  # the read covered the member's bytes, or the file ends inside them
+            compressed = header_and_data[skip : skip + info.compress_size]
+        else:  # a local extra field longer than the read ahead
+            compressed = self._file.read_at(info.compress_size, info.header_offset + skip)
         if not info.flag_bits & ENCRYPTED:
             if info.compress_type == zipfile.ZIP_STORED:
                 return _checked_stored(compressed, info)
@@ -159,10 +171,12 @@ class ZipArchive:
     def _directory(self) -> _Directory:
         return _central_directory(self._file)
 
-    def _data_start(self, info: AnyInfo) -> int:
-        """Where the member's compressed bytes begin, past its local header, checked as zipfile does
-        (the header, its name and nearly always its extra field taken in one read)."""
-        header = self._file.read_at(LOCAL_HEADER.size + LOCAL_NAME_AND_EXTRA, info.header_offset)
+    def _data_start(self, info: AnyInfo, header: Optional[bytes] = None) -> int:
+        """Where the member's compressed bytes begin, past its local header, checked as zipfile does;
+        `header`: the bytes from the header on, when already read (else its header, name and nearly
+        always its extra field are taken in one read)."""
+        if header is None:
+            header = self._file.read_at(LOCAL_HEADER.size + LOCAL_NAME_AND_EXTRA, info.header_offset)
         if len(header) < LOCAL_HEADER.size:
             raise zipfile.BadZipFile("Truncated file header")
         fields = LOCAL_HEADER.unpack_from(header)
@@ -234,11 +248,11 @@ MEMBER_INDEX = np.dtype(
 )
 
 
-def _member_index(directory: _Directory) -> tuple[np.ndarray, np.ndarray]:
+def _member_index(directory: _Directory) -> tuple[array.array, np.ndarray]:
     """The hashes of the member names, sorted (stable: entries under one name stay in the archive's
     order), and in the same order what reading needs of each member (MEMBER_INDEX). The hashes are an
-    array of their own: `searchsorted` given a strided column would copy it, every lookup. Columns are
-    filled as machine integers (`array`), never as a Python object a member."""
+    `array` of their own, searched by `bisect`. Columns are filled as machine integers (`array`),
+    never as a Python object a member."""
     hashes = array.array("q")
     columns = [array.array(code) for code in "HHIQQQ"]  # MEMBER_INDEX's columns, in order
     hash_of = hashes.append
@@ -255,7 +269,7 @@ def _member_index(directory: _Directory) -> tuple[np.ndarray, np.ndarray]:
     for name, column in zip(MEMBER_INDEX.names, columns, strict=True):
         index[name] = np.asarray(column)
     order = np.argsort(np.asarray(hashes), kind="stable")
-    return np.asarray(hashes)[order], index[order]
+    return array.array("q", np.asarray(hashes)[order].tobytes()), index[order]
 
 
 def _directory_entries(directory: _Directory) -> Iterator[tuple[str, int, int, int, int, int, int]]:

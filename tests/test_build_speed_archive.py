@@ -120,3 +120,19 @@ def test_a_forked_process_takes_its_parents_member_table_and_opens_its_own_file(
     assert descriptor != parent._zip._file._file.fileno()  # its own file, not the inherited one
     os.utime(path, ns=(0, 0))  # another version of the file: its table is read anew
     assert inputs.Source(path)._zip is not parent._zip
+
+
+def test_a_member_whose_local_name_and_extra_pass_the_read_ahead_reads_as_zipfile_reads_it(tmp_path):
+    long_name = "folder/" + "n" * 700 + ".png"
+    padded = zipfile.ZipInfo("padded.png")
+    padded.extra = b"\xfe\xca" + (1000).to_bytes(2, "little") + b"\x00" * 1000  # an unknown extra record
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as archive:
+        archive.writestr(padded, DEFLATED, compress_type=zipfile.ZIP_STORED)
+        archive.writestr(long_name, DEFLATED, compress_type=zipfile.ZIP_DEFLATED)
+    assert archive_module.LOCAL_NAME_AND_EXTRA < min(1000, len(long_name))
+    for name in ("padded.png", long_name):
+        raises_as_zipfile(tmp_path / "a.zip", name)
+        archive = ZipArchive(str(tmp_path / "a.zip"))
+        assert archive.read(archive.member(name)) == DEFLATED
+        with archive.open(archive.member(name)) as stream:  # its header read alone
+            assert stream.read() == DEFLATED
