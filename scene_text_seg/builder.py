@@ -277,8 +277,25 @@ def made_in_order(pairs: Iterable[Pair], make: Callable[[Pair], dict], threads: 
     few threads make the next examples while this one is written or consumed. The tasks ahead are
     bounded (TASKS_AHEAD_PER_THREAD) so memory stays flat. An error is raised where its pair comes,
     after the examples before it.
+
+    Args:
+        pairs: the pairs, in the order their examples are wanted.
+        make: makes one pair's example.
+        threads: threads making examples, at least 1.
+
+    Returns:
+        An iterator of (pair, example).
+
+    Raises:
+        ValueError: `threads` is not an int of at least 1.
     """
-    if threads <= 1:
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads: expected an int of at least 1, found {threads!r}")
+    return _made_in_order(pairs, make, threads)
+
+
+def _made_in_order(pairs: Iterable[Pair], make: Callable[[Pair], dict], threads: int) -> Iterator[tuple[Pair, dict]]:
+    if threads == 1:
         yield from ((pair, make(pair)) for pair in pairs)
         return
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads)

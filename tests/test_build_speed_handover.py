@@ -71,3 +71,9 @@ def test_one_thread_makes_the_examples_where_they_are_asked_for():
     makers = set()
     list(builder.made_in_order(iter(pairs(5)), lambda pair: makers.add(threading.current_thread().name) or {}, 1))
     assert makers == {threading.current_thread().name}
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, "2", True, None])
+def test_a_thread_count_that_is_not_a_positive_int_is_refused_at_the_call(threads):
+    with pytest.raises(ValueError, match=r"^threads: expected an int of at least 1, found "):
+        builder.made_in_order(iter(pairs(3)), lambda pair: {}, threads)
