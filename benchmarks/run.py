@@ -1,6 +1,6 @@
 """Speed, memory and streaming benchmarks on realistic stand-ins; prints one table, flagging misses.
 
-    python benchmarks/run.py [--scale10] [--coco] [--repeats 3] [--workdir DIR] [--keep] [--json PATH]
+    python benchmarks/run.py [--scale10] [--coco] [--mlt] [--repeats 3] [--workdir DIR] [--keep] [--json PATH]
 
 Every figure is a ratio of two things measured in the same run, since machines are noisy; the runs
 behind a ratio with a goal are mostly taken in turn (A B A B ...), best of each. Timed parts run
@@ -25,7 +25,7 @@ from importlib.metadata import version
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import field, report
-from benchmarks.figures import _synthetic, coco_figures, ist_s_figures
+from benchmarks.figures import _synthetic, coco_figures, ist_s_figures, mlt_figures
 from benchmarks.measure import progress, warm
 
 
@@ -37,6 +37,8 @@ def main() -> None:
     parser.add_argument("--coco", action="store_true", help="also measure COCO_TS at its real member count")
     parser.add_argument("--textseg", action="store_true", help="also measure TextSeg's build at its count")
     parser.add_argument("--evaluate", action="store_true", help="also measure evaluate on 1,000 predictions")
+    parser.add_argument("--mlt", action="store_true", help="also measure MLT_S (stand-ins of --mlt-pairs pairs)")
+    parser.add_argument("--mlt-pairs", type=int, default=400, help="pairs of the MLT_S stand-ins (default 400)")
     parser.add_argument("--rows", type=int, default=300, help="rows for the decoded-iteration figures")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", help=f"also write the run as JSON here (the docs' table: {report.LAST_RUN})")
@@ -56,6 +58,8 @@ def main() -> None:
             table += field.textseg_figures(args, scratch)
         if args.evaluate:
             table += field.evaluate_figures(args, scratch)
+        if args.mlt:
+            table += mlt_figures(args, scratch)
     finally:
         if not args.keep:
             shutil.rmtree(args.workdir, ignore_errors=True)

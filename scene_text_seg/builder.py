@@ -10,9 +10,10 @@ import errno
 import glob
 import hashlib
 import inspect
+import itertools
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Optional, Union
 
 import datasets
@@ -35,11 +36,13 @@ from .spec import CLASS_NAMES, DatasetSpec
 logger = datasets.utils.logging.get_logger(f"datasets.{__name__}")
 
 EXAMPLE_THREADS = min(4, os.cpu_count() or 1)  # shared by the build processes; one stream uses them all
-# Examples made ahead of the one being consumed: enough that a consumer taking a batch at a time (a
-# streamed split's batched `map`, 8-16 rows) finds it made, few enough that memory stays flat (an
-# example is its photo's and mask's bytes). 2 a thread fed the one-process streamed training feed
-# about 10% slower.
-EXAMPLES_AHEAD = 16
+# Examples a thread makes in one task, handed over together: one hand-over (a future, a wake-up of the
+# consumer) a task instead of one an example, which cost the consumer more time waiting than the
+# examples took to make. The consumer finds a streamed split's batch (8-16 rows) made.
+EXAMPLES_PER_TASK = 16
+# Tasks made ahead of the one being consumed, per thread: enough that no thread waits on the consumer,
+# few enough that memory stays flat (an example is its photo's and mask's bytes).
+TASKS_AHEAD_PER_THREAD = 2
 ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -261,40 +264,89 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
         # (`open_zip` keeps one per process, so the shards of a job share it).
         images, labels = {role: Source(path) for role, path in image_paths.items()}, Source(labels_path)
         word_files = Source(words_path) if words_path is not None else None
-        # Checking a mask means inflating it (zlib, which like PIL's decoders releases the GIL):
-        # a few threads make the next examples while this one is written or consumed. The window
-        # (EXAMPLES_AHEAD) is bounded so memory stays flat, and rows keep their order.
+        pairs = (pair for pairs in shards for pair in pairs)
+
+        def make(pair: Pair) -> dict:
+            return make_example(
+                pair,
+                images[pair.image_role],
+                labels,
+                word_files,
+                label_values=self.SPEC.label_values,
+                parse_word_file=self.SPEC.word_files.parse,
+            )
+
         threads = threads_in_this_process(self._example_threads)
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads)
-        pending: collections.deque = collections.deque()
-        abandoned = False
-        try:
-            for pair in (pair for pairs in shards for pair in pairs):
-                example = pool.submit(
-                    make_example,
-                    pair,
-                    images[pair.image_role],
-                    labels,
-                    word_files,
-                    label_values=self.SPEC.label_values,
-                    parse_word_file=self.SPEC.word_files.parse,
-                )
-                pending.append((pair.image_id, example))
-                if len(pending) > EXAMPLES_AHEAD:
-                    image_id, example = pending.popleft()
-                    yield image_id, example.result()
-            while pending:
-                image_id, example = pending.popleft()
-                yield image_id, example.result()
-        except GeneratorExit:  # closed unfinished: by its consumer, or by the garbage collector
-            abandoned = True
-            raise
-        finally:
-            # A generator left unfinished (the writer failed: a full disk) is closed by the garbage collector,
-            # in whichever thread it runs, even inside threading's own bookkeeping with a lock held that joining
-            # a thread takes again: waiting for the threads there deadlocked the process. Abandoned, they are
-            # told to stop and end on their own; their rows are not wanted.
-            pool.shutdown(wait=not abandoned, cancel_futures=True)
+        yield from ((pair.image_id, example) for pair, example in made_in_order(pairs, make, threads))
+
+
+def made_in_order(pairs: Iterable[Pair], make: Callable[[Pair], dict], threads: int) -> Iterator[tuple[Pair, dict]]:
+    """(pair, make(pair)) for each pair, in order, made by `threads` threads a task of EXAMPLES_PER_TASK
+    pairs at a time (one thread: made here, as they are asked for).
+
+    Checking a mask means inflating it (zlib, which like PIL's decoders and numpy releases the GIL): a
+    few threads make the next examples while this one is written or consumed. The tasks ahead are
+    bounded (TASKS_AHEAD_PER_THREAD) so memory stays flat. An error is raised where its pair comes,
+    after the examples before it.
+
+    Args:
+        pairs: the pairs, in the order their examples are wanted.
+        make: makes one pair's example.
+        threads: threads making examples, at least 1.
+
+    Returns:
+        An iterator of (pair, example).
+
+    Raises:
+        ValueError: `threads` is not an int of at least 1.
+    """
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads: expected an int of at least 1, found {threads!r}")
+    return _made_in_order(pairs, make, threads)
+
+
+def _made_in_order(pairs: Iterable[Pair], make: Callable[[Pair], dict], threads: int) -> Iterator[tuple[Pair, dict]]:
+    if threads == 1:
+        yield from ((pair, make(pair)) for pair in pairs)
+        return
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads)
+    tasks = (tuple(itertools.islice(pairs, EXAMPLES_PER_TASK)) for _ in itertools.count())
+    pending: collections.deque = collections.deque()
+    abandoned = False
+    try:
+        for task in itertools.takewhile(bool, tasks):
+            pending.append(pool.submit(_made, task, make))
+            if len(pending) > threads * TASKS_AHEAD_PER_THREAD:
+                yield from _delivered(pending.popleft())
+        while pending:
+            yield from _delivered(pending.popleft())
+    except GeneratorExit:  # closed unfinished: by its consumer, or by the garbage collector
+        abandoned = True
+        raise
+    finally:
+        # A generator left unfinished (the writer failed: a full disk) is closed by the garbage collector,
+        # in whichever thread it runs, even inside threading's own bookkeeping with a lock held that joining
+        # a thread takes again: waiting for the threads there deadlocked the process. Abandoned, they are
+        # told to stop and end on their own; their rows are not wanted.
+        pool.shutdown(wait=not abandoned, cancel_futures=True)
+
+
+def _made(task: tuple[Pair, ...], make: Callable[[Pair], dict]) -> tuple[list, Optional[Exception]]:
+    """The task's (pair, example) up to the first error, and that error (None when all were made)."""
+    made = []
+    try:
+        for pair in task:
+            made.append((pair, make(pair)))
+    except Exception as error:
+        return made, error
+    return made, None
+
+
+def _delivered(future: concurrent.futures.Future) -> Iterator[tuple[Pair, dict]]:
+    made, error = future.result()
+    yield from made
+    if error is not None:
+        raise error
 
 
 def plan(

@@ -17,7 +17,7 @@ from typing import IO, Optional
 import datasets
 from datasets.utils.tqdm import tqdm
 
-from .archive import ZipArchive
+from .archive import Member, ZipArchive
 from .errors import ChecksumMismatchError, InvalidInputError, MissingInputError
 from .spec import DatasetSpec, InputFile, SplitAssignment
 from .tar import TarArchive, inflate_once, is_gzipped, is_tar_name
@@ -259,15 +259,20 @@ def inputs_fingerprint(dataset: DatasetSpec, data_dir: str, config: str = "defau
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
+# The archive last opened for each file version (path and `file_identity`), in any process: a forked
+# process (num_proc, DataLoader workers) inherits it and reopens it instead of reading its directory.
+_opened_versions: dict[tuple[str, tuple[int, int, int, int]], ZipArchive] = {}
+
+
 @functools.lru_cache(maxsize=4)
 def open_zip(path: str, identity: tuple[int, int, int, int], pid: int) -> ZipArchive:
-    """An open archive, its central directory read once per process and file version.
+    """An open archive, its central directory read once per file version.
 
     A streamed split opens its archives once per shard, and reading COCO's directory of 82,783
     members takes a fraction of a second. Reads are safe from several threads. The process id is
-    part of the key: a forked worker (num_proc, DataLoader) opens its own file; `identity`
-    (`file_identity`) makes a replaced or rewritten archive a new entry, even one whose size and
-    mtime were kept.
+    part of the key: a forked worker (num_proc, DataLoader) opens its own file, and takes the member
+    table of the archive its parent opened (`ZipArchive.reopened`); `identity` (`file_identity`)
+    makes a replaced or rewritten archive a new entry, even one whose size and mtime were kept.
 
     Args:
         path: the archive.
@@ -277,7 +282,14 @@ def open_zip(path: str, identity: tuple[int, int, int, int], pid: int) -> ZipArc
     Returns:
         The open archive.
     """
-    return ZipArchive(path)
+    version = (path, identity)
+    inherited = _opened_versions.get(version)
+    archive = inherited.reopened() if inherited is not None else ZipArchive(path)
+    _opened_versions.pop(version, None)
+    _opened_versions[version] = archive  # the newest last: the oldest go first
+    while len(_opened_versions) > open_zip.cache_info().maxsize:
+        del _opened_versions[next(iter(_opened_versions))]
+    return archive
 
 
 @functools.lru_cache(maxsize=8)
@@ -330,7 +342,7 @@ class Source:
         for name in self._zip.names():
             if name.endswith("/"):
                 continue
-            if name.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", name):
+            if name.startswith(("/", "\\")) or (".." in name and ".." in re.split(r"[/\\]", name)):
                 # Nothing is ever extracted, but such an archive is not a release: refuse it.
                 raise InvalidInputError(f"{self.path}: a member name climbs out of the archive: {name!r}")
             yield name
@@ -365,8 +377,8 @@ class Source:
         self._refuse_oversized(member, max(info.file_size, info.compress_size))
         return self._zip.read(info)
 
-    def _check_zip_member(self, member: str) -> zipfile.ZipInfo:
-        info = self._zip.getinfo(member)
+    def _check_zip_member(self, member: str) -> Member:
+        info = self._zip.member(member)
         if info.flag_bits & 0x1:
             raise InvalidInputError(
                 f"{self.where(member)}: encrypted (password-protected), which the published archives are not; "

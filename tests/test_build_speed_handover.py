@@ -1,0 +1,79 @@
+"""Examples are made by threads a task at a time and handed over in order (`builder.made_in_order`)."""
+
+import threading
+
+import pytest
+
+from scene_text_seg import builder
+from scene_text_seg.layout import Pair
+
+
+def pairs(count: int) -> list[Pair]:
+    return [Pair(f"img_{index}", f"img_{index}.jpg", f"img_{index}.png", image_role="images") for index in range(count)]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+@pytest.mark.parametrize("count", [0, 1, 15, 16, 17, 100])
+def test_every_example_comes_once_in_order(threads, count):
+    made = list(builder.made_in_order(iter(pairs(count)), lambda pair: {"id": pair.image_id}, threads))
+    assert [example["id"] for _, example in made] == [pair.image_id for pair in pairs(count)]
+    assert all(pair.image_id == example["id"] for pair, example in made)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_an_error_comes_after_the_examples_before_its_pair(threads):
+    def make(pair):
+        if pair.image_id == "img_21":
+            raise ValueError("img_21 is broken")
+        return {"id": pair.image_id}
+
+    seen = []
+    with pytest.raises(ValueError, match="img_21 is broken"):
+        for _, example in builder.made_in_order(iter(pairs(40)), make, threads):
+            seen.append(example["id"])
+    assert seen == [f"img_{index}" for index in range(21)]
+
+
+def test_threads_make_a_bounded_number_of_examples_ahead():
+    made, lock = [], threading.Lock()
+
+    def make(pair):
+        with lock:
+            made.append(pair.image_id)
+        return {"id": pair.image_id}
+
+    threads = 2
+    ahead = (threads * builder.TASKS_AHEAD_PER_THREAD + 1) * builder.EXAMPLES_PER_TASK
+    stream = builder.made_in_order(iter(pairs(1000)), make, threads)
+    for consumed in range(1, 200):
+        next(stream)
+        with lock:
+            assert len(made) <= consumed + ahead
+    stream.close()
+    with lock:
+        assert len(made) < 200 + ahead  # closing stops the threads: nothing more is made
+
+
+def test_the_examples_are_made_by_the_pool_threads_a_task_at_a_time():
+    makers = {}
+
+    def make(pair):
+        makers[pair.image_id] = threading.current_thread().name
+        return {}
+
+    list(builder.made_in_order(iter(pairs(64)), make, 2))
+    assert threading.current_thread().name not in makers.values()
+    tasks = [{makers[f"img_{index}"] for index in range(start, start + builder.EXAMPLES_PER_TASK)} for start in (0, 16)]
+    assert all(len(makers_of_task) == 1 for makers_of_task in tasks)  # one thread makes a whole task
+
+
+def test_one_thread_makes_the_examples_where_they_are_asked_for():
+    makers = set()
+    list(builder.made_in_order(iter(pairs(5)), lambda pair: makers.add(threading.current_thread().name) or {}, 1))
+    assert makers == {threading.current_thread().name}
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, "2", True, None])
+def test_a_thread_count_that_is_not_a_positive_int_is_refused_at_the_call(threads):
+    with pytest.raises(ValueError, match=r"^threads: expected an int of at least 1, found "):
+        builder.made_in_order(iter(pairs(3)), lambda pair: {}, threads)
