@@ -52,11 +52,13 @@ def tests(session: nox.Session, era: str) -> None:
     session.env.update(written_bytecode(session))
     session.run("python", "-c", "import datasets; print('datasets', datasets.__version__)")
     # 300 s per test: the slowest (a pip install and nine Python processes) takes ~40 s, 200 s on a machine
-    # loaded three times over. The thread method dumps every thread's stack, then ends the worker.
+    # loaded three times over. The signal method fails the test where it is stuck, with every thread's
+    # stack in its report, and the run goes on; the thread method's stacks were lost with the xdist worker
+    # it ends.
     # A worker is handed one test at a time (--maxschedchunk=1), the slowest first (tests/conftest.py): by
     # default it was handed tests in chunks, and a chunk queued behind a slow test left the other idle.
     xdist = ["-n", "auto", "--maxschedchunk=1"]
-    session.run("pytest", "-q", *xdist, "--timeout=300", "--timeout-method=thread", *session.posargs)
+    session.run("pytest", "-q", *xdist, "--timeout=300", "--timeout-method=signal", *session.posargs)
 
 
 def written_bytecode(session: nox.Session) -> dict:
