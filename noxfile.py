@@ -51,10 +51,10 @@ def tests(session: nox.Session, era: str) -> None:
     session.install("-r", "requirements.txt", ERAS[era], *TEST_TOOLS)
     session.env.update(written_bytecode(session))
     session.run("python", "-c", "import datasets; print('datasets', datasets.__version__)")
-    # 300 s per test: the slowest (a pip install and nine Python processes) takes ~40 s, 200 s on a machine
-    # loaded three times over. The signal method fails the test where it is stuck, with every thread's
-    # stack in its report, and the run goes on; the thread method's stacks were lost with the xdist worker
-    # it ends.
+    # 300 s per test: the slowest (a pip install and nine Python processes) took 34 s with the machine's load
+    # average at 4.5, and 290 s at 7 when every process also compiled its imports. The signal method fails
+    # the test where it is stuck, with every thread's stack in its report, and the run goes on; the thread
+    # method's stacks were lost with the xdist worker it ends.
     # A worker is handed one test at a time (--maxschedchunk=1), the slowest first (tests/conftest.py): by
     # default it was handed tests in chunks, and a chunk queued behind a slow test left the other idle.
     xdist = ["-n", "auto", "--maxschedchunk=1"]
@@ -65,7 +65,7 @@ def written_bytecode(session: nox.Session) -> dict:
     """Environment variables that have Python write the bytecode it compiles, into the session's folder.
 
     Where PYTHONDONTWRITEBYTECODE is set (it is on our CI machine) each process compiles every module it
-    imports, torch's and transformers' among them: ~10 s of CPU for each of the dozens of Python processes
+    imports, torch's and transformers' among them: up to ~10 s of CPU more for each of the dozens of Python processes
     the suite starts. Written at first import, bytecode serves every later process; kept under the
     environment's folder (PYTHONPYCACHEPREFIX), none lands in the checkout. (uv's UV_COMPILE_BYTECODE
     compiled all 13,000 modules of the environment instead: ~95 s of CPU per environment, most never imported.)
