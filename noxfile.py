@@ -12,9 +12,6 @@ nox.options.error_on_missing_interpreters = True
 nox.options.default_venv_backend = "uv|virtualenv"
 if os.environ.get("PIP_FIND_LINKS") and not os.environ.get("UV_FIND_LINKS"):
     os.environ["UV_FIND_LINKS"] = os.environ["PIP_FIND_LINKS"]
-# Bytecode compiled once at install, on every core, rather than by the first import in each test worker
-# (torch and transformers are thousands of modules): the 5.x suite took 175 s without it, 103 s with it.
-os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 
 ERAS = {
     "3.6": "datasets==3.6.0",  # the last release that runs loading scripts
@@ -26,6 +23,8 @@ ERAS = {
 # (a uv environment has no pip of its own).
 TEST_TOOLS = [
     "pytest==9.0.3",
+    "pytest-xdist==3.8.0",  # the suite on every core: most of its 600 tests are small and single-threaded
+    "pytest-timeout==2.4.0",  # a test that hangs fails, with every thread's stack, instead of stalling CI
     "hypothesis==6.155.2",
     "torch==2.13.0",
     "transformers==5.23.0",
@@ -50,5 +49,26 @@ def lint(session: nox.Session) -> None:
 @nox.parametrize("era", list(ERAS))
 def tests(session: nox.Session, era: str) -> None:
     session.install("-r", "requirements.txt", ERAS[era], *TEST_TOOLS)
+    session.env.update(written_bytecode(session))
     session.run("python", "-c", "import datasets; print('datasets', datasets.__version__)")
-    session.run("pytest", "-q", *session.posargs)
+    # 300 s per test: the slowest (a pip install and nine Python processes) took 34 s with the machine's load
+    # average at 4.5, and 290 s at 7 when every process also compiled its imports. The signal method fails
+    # the test where it is stuck, with every thread's stack in its report, and the run goes on; the thread
+    # method's stacks were lost with the xdist worker it ends.
+    # A worker is handed one test at a time (--maxschedchunk=1), the slowest first (tests/conftest.py): by
+    # default it was handed tests in chunks, and a chunk queued behind a slow test left the other idle.
+    xdist = ["-n", "auto", "--maxschedchunk=1"]
+    session.run("pytest", "-q", *xdist, "--timeout=300", "--timeout-method=signal", *session.posargs)
+
+
+def written_bytecode(session: nox.Session) -> dict:
+    """Environment variables that have Python write the bytecode it compiles, into the session's folder.
+
+    Where PYTHONDONTWRITEBYTECODE is set (it is on our CI machine) each process compiles every module it
+    imports, torch's and transformers' among them: up to ~10 s of CPU more for each of the dozens of Python processes
+    the suite starts. Written at first import, bytecode serves every later process; kept under the
+    environment's folder (PYTHONPYCACHEPREFIX), none lands in the checkout. (uv's UV_COMPILE_BYTECODE
+    compiled all 13,000 modules of the environment instead: ~95 s of CPU per environment, most never imported.)
+    """
+    prefix = os.path.join(session.virtualenv.location, "pycache")
+    return {"PYTHONDONTWRITEBYTECODE": None, "PYTHONPYCACHEPREFIX": prefix}

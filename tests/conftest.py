@@ -45,6 +45,38 @@ MEMBER = "IST_Segmentation_labels/train/img_1.png"  # a mask the synthetic label
 IMAGES = "ch4_training_images.zip"
 
 
+# The slowest tests, longest first: each starts Python processes of its own (pip, the command line, a
+# second pytest) or trains a model. With several workers (pytest-xdist, as CI runs the suite; nox hands
+# a worker one test at a time) they start at once and the short tests fill in around them. Where
+# collection put them, a worker was handed datasets 3.6's four packaging tests together with the 37
+# tests after them while the other worker ran the rest and then sat idle: the suite stood still at 93%
+# for minutes.
+SLOWEST_FIRST = (
+    "test_pip_install_gives_import_and_console_command_anywhere",
+    "test_every_example_of_the_page_runs_as_written",
+    "test_bad_input_fails_cleanly_in_a_real_process",
+    "test_a_child_reports_its_own_peak_memory_not_its_parents",
+    "test_two_checkouts_each_run_their_own_engine_through_load_dataset",
+    "test_two_builds_at_once_on_one_cache_both_end_correct",
+    "test_the_test_session_leaves_nothing_in_the_temporary_folder",
+    "test_a_plain_checkout_runs_through_load_dataset_and_its_cache_follows_the_engine",
+    "test_a_named_pipe_in_an_input_folder_is_refused_without_blocking",
+    "test_a_file_size_limit_during_a_build_names_the_cache_folder_and_a_rerun_builds_whole",
+    "test_a_build_killed_half_way_leaves_the_next_build_correct",
+    "test_ctrl_c_during_a_real_build_prints_one_line_and_exits_130",
+    "test_a_second_checkout_in_the_same_process_is_refused_not_run_with_the_first_engine",
+    "test_help_has_an_example_for_each_verb",
+    "test_a_trained_models_masks_score_as_segmentation_metrics_says",
+    "test_the_decoded_row_figures_time_every_loop_over_the_same_rows",
+)
+
+
+def pytest_collection_modifyitems(items):
+    """Run SLOWEST_FIRST first, in its order; every other test keeps its place (the sort is stable)."""
+    rank = {name: index for index, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(getattr(item, "originalname", item.name), len(rank)))
+
+
 @pytest.fixture(scope="session")
 def zip_inputs(tmp_path_factory):
     """(folder, expected): the three inputs as zips."""
