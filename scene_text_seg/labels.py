@@ -49,6 +49,8 @@ from .spec import (
 LABEL_FORMATS = ("JPEG", "PNG", "BMP")
 SIGNATURES = {"JPEG": b"\xff\xd8", "PNG": b"\x89PNG\r\n\x1a\n", "BMP": b"BM"}
 WHITE = (255, 255, 255)
+# What PIL raises for a file it cannot decode (warnings turned into errors: a decompression bomb's)
+IMAGE_ERRORS = (OSError, SyntaxError, ValueError, PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning)
 NOTHING = "nothing"  # the rule `stats` shows with 0 pixels for a decoder that maps no pixel to 255
 Rule = tuple[str, int, int]  # (which pixels, their label, how many)
 
@@ -141,13 +143,7 @@ def open_label_image(data: bytes, where: str, allowed_sizes: Optional[set[tuple[
         if kind is not None:
             raise InvalidInputError(f"{where}: corrupt or truncated {kind} (its header cannot be read)") from None
         raise InvalidInputError(f"{where}: not a JPEG, PNG or BMP image (starts with {data[:8]!r})") from None
-    except (
-        OSError,
-        SyntaxError,
-        ValueError,
-        PIL.Image.DecompressionBombError,
-        PIL.Image.DecompressionBombWarning,
-    ) as e:
+    except IMAGE_ERRORS as e:
         if isinstance(e, InvalidInputError):
             raise
         raise InvalidInputError(f"{where}: corrupt or truncated label image ({e})") from None

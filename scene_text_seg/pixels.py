@@ -26,7 +26,7 @@ except ImportError:  # the same interface, slower
 
 from .errors import InvalidInputError
 from .inputs import Source
-from .labels import Mask, decode_label, png_of_rows, unfiltered_rows, value_lookup, value_names
+from .labels import IMAGE_ERRORS, Mask, decode_label, png_of_rows, unfiltered_rows, value_lookup, value_names
 from .layout import Pair
 from .spec import ID2LABEL, IDENTITY_VALUES, IGNORE_INDEX, MASK_VALUES, ValueTable
 from .words import orient_words, parse_words
@@ -503,13 +503,7 @@ def read_mask(
                         counts = count_values(decoded, label_values.keys())
                     else:
                         values = np.asarray(image)
-    except (
-        OSError,
-        SyntaxError,
-        ValueError,
-        PIL.Image.DecompressionBombError,
-        PIL.Image.DecompressionBombWarning,
-    ) as e:
+    except IMAGE_ERRORS as e:
         raise InvalidInputError(f"{where}: corrupt PNG ({e})") from None
     if values is not None:
         if colour == 0 and depth in (2, 4):
