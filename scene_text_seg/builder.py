@@ -215,7 +215,7 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
         located = locate_inputs(spec, config.data_dir, config.name)
         # Genuine inputs (every registered one is the published file) must give the published split sizes.
         genuine = self._verify_inputs and verify_inputs(spec, located)
-        paths = readable_inputs(located, os.path.join(self._cache_downloaded_dir, "extracted"))
+        paths = readable_inputs(located, self._cache_dir_root)
         planned = plan(spec, paths, config)
         generators = []
         for split, pairs in planned.items():
@@ -505,9 +505,8 @@ def load(
 def inventory(builder_cls: type[SceneTextSegBuilder], data_dir: str) -> dict[str, dict[str, int]]:
     """Images and labels per split, from the archives' listings (nothing is decoded)."""
     spec = builder_cls.SPEC
-    config = next(c for c in builder_cls.BUILDER_CONFIGS if c.name == builder_cls.DEFAULT_CONFIG_NAME)
-    extracted = os.path.join(datasets.config.DOWNLOADED_DATASETS_PATH, datasets.config.EXTRACTED_DATASETS_DIR)
-    paths = readable_inputs(locate_inputs(spec, data_dir, config.name), extracted)
+    config = config_named(builder_cls, builder_cls.DEFAULT_CONFIG_NAME)
+    paths = readable_inputs(locate_inputs(spec, data_dir, config.name))
     counts = {}
     for split, pairs in plan(spec, paths, config, with_unlabeled=True).items():
         labelled = sum(pair.label_member is not None for pair in pairs)
@@ -519,7 +518,11 @@ def config_names(builder_cls: type[SceneTextSegBuilder]) -> tuple[str, ...]:
     return tuple(config.name for config in builder_cls.BUILDER_CONFIGS)
 
 
+def config_named(builder_cls: type[SceneTextSegBuilder], name: str) -> SceneTextSegConfig:
+    """The builder's config of that name (callers pass a name they checked, or the default's)."""
+    return next(config for config in builder_cls.BUILDER_CONFIGS if config.name == name)
+
+
 def config_features(builder_cls: type[SceneTextSegBuilder], name: str) -> datasets.Features:
     """The features of one config, without making a builder."""
-    config = next(config for config in builder_cls.BUILDER_CONFIGS if config.name == name)
-    return features(config.with_words)
+    return features(config_named(builder_cls, name).with_words)

@@ -437,17 +437,20 @@ def read_split_assignment(assignment: SplitAssignment, path: str) -> dict[str, s
         raise InvalidInputError(f"{where}: cannot be read ({printable(str(e))})") from None
 
 
-def readable_inputs(paths: dict[str, str], extracted: str) -> dict[str, str]:
-    """The located inputs as the build reads them: each `.tar.gz` replaced by its inflated `.tar` (made in
-    `extracted` on first use, see `scene_text_seg.tar`), every other input as it is.
+def readable_inputs(paths: dict[str, str], cache_dir: Optional[str] = None) -> dict[str, str]:
+    """The located inputs as the build reads them: each `.tar.gz` replaced by its inflated `.tar` (made on
+    first use in `<cache_dir>/downloads/extracted`, where `datasets` keeps what it extracts; see
+    `scene_text_seg.tar`), every other input as it is.
 
     Args:
         paths: role -> located input (`locate_inputs`).
-        extracted: the folder inflated archives are kept in (`<cache_dir>/downloads/extracted`).
+        cache_dir: the `datasets` cache folder (HF_DATASETS_CACHE when None), as the build is given it.
 
     Returns:
         role -> the path to read.
     """
+    root = os.path.expanduser(cache_dir or datasets.config.HF_DATASETS_CACHE)
+    extracted = os.path.join(root, datasets.config.DOWNLOADED_DATASETS_DIR, datasets.config.EXTRACTED_DATASETS_DIR)
     return {
         role: inflate_once(path, extracted, file_identity(os.stat(path)))
         if os.path.isfile(path) and is_gzipped(path)

@@ -16,7 +16,7 @@ import PIL.Image
 import PIL.ImageDraw
 import PIL.ImageFont
 
-from .builder import plan
+from .builder import config_named, plan
 from .inputs import Source, locate_inputs, readable_inputs
 from .labels import decode_label
 from .layout import Pair
@@ -102,10 +102,8 @@ def decoded_label_values(builder_cls: type, data_dir: str, config: str, cache_di
     spec = builder_cls.SPEC
     if not spec.split_labels and all(label == value for value, label in spec.label_values.items()):
         return {}
-    chosen = next(c for c in builder_cls.BUILDER_CONFIGS if c.name == config)
-    root = os.path.expanduser(cache_dir or datasets.config.HF_DATASETS_CACHE)
-    extracted = os.path.join(root, datasets.config.DOWNLOADED_DATASETS_DIR, datasets.config.EXTRACTED_DATASETS_DIR)
-    paths = readable_inputs(locate_inputs(spec, data_dir, config), extracted)
+    chosen = config_named(builder_cls, config)
+    paths = readable_inputs(locate_inputs(spec, data_dir, config), cache_dir)
     found = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         for split, pairs in plan(spec, paths, chosen).items():

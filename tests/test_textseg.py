@@ -257,7 +257,7 @@ def test_inflate_once_refuses_a_file_that_is_not_gzip(tmp_path):
     path = tmp_path / "image.tar.gz"
     path.write_bytes(b"<html>login</html>")
     with pytest.raises(InvalidInputError, match=r"image\.tar\.gz: cannot be inflated, not gzip data"):
-        inputs.readable_inputs({"images": str(path)}, str(tmp_path / "extracted"))
+        inputs.readable_inputs({"images": str(path)}, str(tmp_path / "cache"))
     assert not any(name.endswith(".partial") for _, _, names in os.walk(tmp_path) for name in names)
 
 
