@@ -19,6 +19,7 @@ from collections.abc import Iterator
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import field
+from benchmarks.floor import pixel_data, write_pairs
 
 TRAINING_SIZE = (360, 640)  # (height, width) the training-feed figures resize to
 
@@ -69,19 +70,6 @@ def child_hash(dataset: str, data_dir: str) -> dict:
     return {"seconds": time.perf_counter() - started}
 
 
-def _pixel_data(png: bytes) -> bytes:
-    """A PNG's IDAT bodies joined: its pixel data, one zlib stream."""
-    import struct
-
-    pos, idat = 8, []
-    while pos + 8 <= len(png):
-        length, kind = struct.unpack(">I4s", png[pos : pos + 8])
-        if kind == b"IDAT":
-            idat.append(png[pos + 8 : pos + 8 + length])
-        pos += 12 + length
-    return b"".join(idat)
-
-
 def _mask_values(png: bytes):
     """A mask's samples as cheaply as they can be had: its pixel data inflated once (the stand-ins' masks
     are unfiltered 8-bit PNGs, so the inflated rows are filter byte + values)."""
@@ -92,7 +80,7 @@ def _mask_values(png: bytes):
     from scene_text_seg.pixels import zlib  # zlib-ng when installed, as the build uses
 
     width = struct.unpack(">I", png[16:20])[0]
-    return np.frombuffer(zlib.decompress(_pixel_data(png)), np.uint8).reshape(-1, width + 1)[:, 1:]
+    return np.frombuffer(zlib.decompress(pixel_data(png)), np.uint8).reshape(-1, width + 1)[:, 1:]
 
 
 def paired_members(dataset: str, data_dir: str) -> Iterator[tuple[zipfile.ZipFile, str, zipfile.ZipFile, str]]:
@@ -128,23 +116,13 @@ def child_floor(dataset: str, data_dir: str, out_dir: str) -> dict:
     (zipfile), inflates each mask's pixel data once with the fastest inflate installed (zlib-ng when it
     is there, as the build uses), takes a max over the bytes, and writes all the bytes to one file,
     synced to disk at the end. Nothing is checked, nothing goes through Arrow."""
-    import numpy as np
-
-    from scene_text_seg.pixels import zlib
-
     started = time.perf_counter()
-    member_bytes = pairs = 0
-    with open(os.path.join(out_dir, "floor.bin"), "wb") as out:
-        for labels, mask_member, images, image_member in paired_members(dataset, data_dir):
-            mask, image = labels.read(mask_member), images.read(image_member)
-            np.frombuffer(zlib.decompress(_pixel_data(mask)), np.uint8).max()
-            out.write(image)
-            out.write(mask)
-            member_bytes += len(mask) + len(image)
-            pairs += 1
-        out.flush()
-        os.fsync(out.fileno())
-    return {"seconds": time.perf_counter() - started, "member_bytes": member_bytes, "pairs": pairs}
+    pairs = (
+        (images.read(image_member), labels.read(mask_member))
+        for labels, mask_member, images, image_member in paired_members(dataset, data_dir)
+    )
+    written = write_pairs(pairs, out_dir)
+    return {"seconds": time.perf_counter() - started, **written}
 
 
 def child_pil_loop(dataset: str, data_dir: str, out_dir: str, decode: str = "pil") -> dict:

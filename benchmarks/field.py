@@ -20,17 +20,11 @@ import time
 
 import numpy as np
 
-
-def _pixel_data(png: bytes) -> bytes:
-    from scene_text_seg.pixels import png_parts
-
-    return png_parts(png, "a mask").pixel_data
+from benchmarks.floor import pixel_data, write_pairs
 
 
 def child_textseg_floor(data_dir: str, out_dir: str) -> dict:
     """See the module: TextSeg's downloads read as plainly as they can be."""
-    from scene_text_seg.pixels import zlib
-
     started = time.perf_counter()
     with open(os.path.join(data_dir, "split.json")) as f:
         wanted = {image_id for ids in json.load(f).values() for image_id in ids}
@@ -40,24 +34,14 @@ def child_textseg_floor(data_dir: str, out_dir: str) -> dict:
             name = info.name.rsplit("/", 1)[-1]
             if info.isfile() and name.endswith("_maskfg.png"):
                 masks[name[: -len("_maskfg.png")]] = labels.extractfile(info).read()
-    pairs = member_bytes = 0
-    with (
-        tarfile.open(os.path.join(data_dir, "image.tar.gz"), "r|gz") as images,
-        open(os.path.join(out_dir, "floor.bin"), "wb") as out,
-    ):
-        for info in images:
-            image_id = info.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-            if not info.isfile() or image_id not in wanted:
-                continue
-            image, mask = images.extractfile(info).read(), masks[image_id]
-            np.frombuffer(zlib.decompress(_pixel_data(mask)), np.uint8).max()
-            out.write(image)
-            out.write(mask)
-            member_bytes += len(image) + len(mask)
-            pairs += 1
-        out.flush()
-        os.fsync(out.fileno())
-    return {"seconds": time.perf_counter() - started, "member_bytes": member_bytes, "pairs": pairs}
+    with tarfile.open(os.path.join(data_dir, "image.tar.gz"), "r|gz") as images:
+        pairs = (
+            (images.extractfile(info).read(), masks[image_id])
+            for info in images
+            if info.isfile() and (image_id := info.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]) in wanted
+        )
+        written = write_pairs(pairs, out_dir)
+    return {"seconds": time.perf_counter() - started, **written}
 
 
 def _split(data_dir: str, cache_dir: str):
@@ -86,9 +70,9 @@ def child_evaluate_floor(data_dir: str, cache_dir: str, predictions: str) -> dic
     started = time.perf_counter()
     rows = split.select_columns(["image_id", "mask"]).cast_column("mask", datasets.Image(decode=False))
     for row in rows:
-        zlib.decompress(_pixel_data(row["mask"]["bytes"]))
+        zlib.decompress(pixel_data(row["mask"]["bytes"]))
         with open(os.path.join(predictions, f"{row['image_id']}.png"), "rb") as f:
-            zlib.decompress(_pixel_data(f.read()))
+            zlib.decompress(pixel_data(f.read()))
     return {"seconds": time.perf_counter() - started, "rows": split.num_rows}
 
 
