@@ -31,6 +31,7 @@ import zlib
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
+from .archive import PositionedFile
 from .errors import InvalidInputError
 
 INFLATED_SUFFIX = ".inflated.tar"  # `image.tar.gz` is inflated to `image.tar.gz.inflated.tar`
@@ -103,17 +104,13 @@ class TarArchive:
         self.path = path
         self.label = display_name(path)
         self._members: dict[str, _Member] = {}
-        self._file = open(path, "rb")  # for the archive's life
-        try:
-            self._index()
-        except BaseException:
-            self._file.close()
-            raise
+        self._index()
+        self._file = PositionedFile(path)  # for the archive's life: positioned reads, as a zip's
 
     def _index(self) -> None:
-        size = os.fstat(self._file.fileno()).st_size
         try:
-            with tarfile.open(fileobj=self._file, mode="r:") as archive:
+            with open(self.path, "rb") as f, tarfile.open(fileobj=f, mode="r:") as archive:
+                size = os.fstat(f.fileno()).st_size
                 for info in archive:
                     self._add(info, size)
         except tarfile.ReadError as e:
@@ -150,12 +147,7 @@ class TarArchive:
 
     def read(self, name: str) -> bytes:
         offset, size = self._members[name]
-        return os.pread(self._file.fileno(), size, offset) if hasattr(os, "pread") else self._read_locked(offset, size)
-
-    def _read_locked(self, offset: int, size: int) -> bytes:  # no pread (Windows): a file of its own
-        with open(self.path, "rb") as f:
-            f.seek(offset)
-            return f.read(size)
+        return self._file.read_at(size, offset)
 
     def open(self, name: str) -> _Window:
         """A member as a stream (read in pieces from a file of its own)."""
