@@ -125,6 +125,24 @@ def copy_with(zip_inputs, folder, archive, replace=None, add=None, drop=None):
     return data_dir
 
 
+def copy_of(folder, tmp_path):
+    """A copy of the inputs in `folder`, in tmp_path/inputs, for a test to damage."""
+    data_dir = str(tmp_path / "inputs")
+    shutil.copytree(folder, data_dir)
+    return data_dir
+
+
+def rewrite_zip(path, change):
+    """Rewrite a zip with each member's bytes as `change(name, data)` gives them (None: dropped)."""
+    with zipfile.ZipFile(path) as archive:
+        members = [(name, archive.read(name)) for name in archive.namelist()]
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members:
+            changed = change(name, data)
+            if changed is not None:
+                archive.writestr(name, changed)
+
+
 def png(array: np.ndarray, mode: str) -> bytes:
     buffer = io.BytesIO()
     PIL.Image.fromarray(array, mode).save(buffer, "PNG")

@@ -4,7 +4,6 @@ white or not, two label inputs named unlike their images, Task 1 words, on stand
 import io
 import json
 import os
-import shutil
 import zipfile
 
 import numpy as np
@@ -15,7 +14,7 @@ import icdar13_fst
 from scene_text_seg import labels, spec, synthetic, words
 from scene_text_seg.errors import ChecksumMismatchError, InvalidInputError
 from scene_text_seg.spec import CharacterColours, ColourTable, NonWhite
-from tests.conftest import raw
+from tests.conftest import copy_of, raw, rewrite_zip
 
 TRAIN_GT = "Challenge2_Training_Task2_GT.zip"
 
@@ -156,22 +155,6 @@ def test_non_white_is_text_and_only_pure_white_is_background(mode):
     np.testing.assert_array_equal(decoded(mask.png), truth)
     if mode == "RGB":
         assert decoded(mask.png).tolist() == [[0, 1, 1, 1]]
-
-
-def copy_of(folder, tmp_path):
-    data_dir = str(tmp_path / "inputs")
-    shutil.copytree(folder, data_dir)
-    return data_dir
-
-
-def rewrite_zip(path, change):
-    with zipfile.ZipFile(path) as archive:
-        members = [(name, archive.read(name)) for name in archive.namelist()]
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members:
-            changed = change(name, data)
-            if changed is not None:
-                archive.writestr(name, changed)
 
 
 def test_labels_without_their_colour_table_are_one_error_naming_them(stand_ins, tmp_path):

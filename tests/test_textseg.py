@@ -14,7 +14,7 @@ import pytest
 import textseg
 from scene_text_seg import inputs, synthetic
 from scene_text_seg.errors import InvalidInputError, MissingInputError
-from tests.conftest import raw
+from tests.conftest import copy_of, raw
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +72,6 @@ def test_words_come_from_the_anno_files(stand_ins, tmp_path):
 def test_a_plain_tar_and_the_extracted_folders_load_the_same(form, tmp_path):
     expected = synthetic.write_textseg_inputs(str(tmp_path / "in"), seed=7, n_images=12, form=form)
     check_rows(load(str(tmp_path / "in"), str(tmp_path / "cache")), expected)
-
-
-def copy_of(folder, tmp_path):
-    data_dir = str(tmp_path / "inputs")
-    shutil.copytree(folder, data_dir)
-    return data_dir
 
 
 def rewrite_tar(path, change):

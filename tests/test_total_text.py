@@ -4,7 +4,6 @@ curved polygons, on stand-ins in the real formats and hand-written files."""
 import io
 import json
 import os
-import shutil
 import zipfile
 
 import numpy as np
@@ -15,7 +14,7 @@ import total_text
 from scene_text_seg import labels, pixels, synthetic, words
 from scene_text_seg.errors import InvalidInputError, MissingInputError
 from scene_text_seg.spec import LuminanceThreshold
-from tests.conftest import raw
+from tests.conftest import copy_of, raw, rewrite_zip
 
 
 @pytest.fixture(scope="module")
@@ -106,23 +105,6 @@ def test_the_threshold_is_luminance_above_127_exactly():
         }
 
 
-def copy_of(folder, tmp_path):
-    data_dir = str(tmp_path / "inputs")
-    shutil.copytree(folder, data_dir)
-    return data_dir
-
-
-def rewrite_zip(path, change):
-    """Rewrite a zip with `change(name, data)` -> (name, data) or None (dropped), and extra members appended."""
-    with zipfile.ZipFile(path) as archive:
-        members = [(name, archive.read(name)) for name in archive.namelist()]
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members:
-            changed = change(name, data)
-            if changed is not None:
-                archive.writestr(*changed)
-
-
 def jpeg(size, mode="L"):
     buffer = io.BytesIO()
     PIL.Image.new(mode, size, 255).save(buffer, "JPEG")
@@ -143,7 +125,7 @@ def test_a_bad_mask_is_an_error_naming_the_member(stand_ins, tmp_path, change, m
     target = "groundtruth_pixel/Train/img7.jpg"
     rewrite_zip(
         os.path.join(data_dir, "groundtruth_pixel.zip"),
-        lambda name, data: (name, change(data) if name == target else data),
+        lambda name, data: change(data) if name == target else data,
     )
     with pytest.raises(InvalidInputError, match=message):
         load(data_dir, str(tmp_path / "cache"))
