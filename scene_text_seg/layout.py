@@ -166,16 +166,21 @@ def labels_by_split(
     return {split: labels_by_image(members, files, labels.where) for split, members in by_split.items()}
 
 
-def label_image_stem(member: str, files: LabelFiles) -> Optional[str]:
-    """The stem of the image a label file belongs to (`gt_img_12.png` -> `img_12`, `100_GT.bmp` -> `100`),
-    None for a file not named as `files` says (prefix and suffix compared ignoring case)."""
-    name = stem(member)
-    prefix, suffix = files.prefix.lower(), files.suffix.lower()
+def stem_between(name: str, prefix: str, suffix: str) -> Optional[str]:
+    """`name` without `prefix` and `suffix` (compared ignoring case); None when it lacks either, or when
+    nothing is left between them."""
+    lowered = name.lower()
     if len(name) <= len(prefix) + len(suffix) or not (
-        name.lower().startswith(prefix) and name.lower().endswith(suffix)
+        lowered.startswith(prefix.lower()) and lowered.endswith(suffix.lower())
     ):
         return None
     return name[len(prefix) : len(name) - len(suffix)]
+
+
+def label_image_stem(member: str, files: LabelFiles) -> Optional[str]:
+    """The stem of the image a label file belongs to (`gt_img_12.png` -> `img_12`, `100_GT.bmp` -> `100`),
+    None for a file not named as `files` says (prefix and suffix compared ignoring case)."""
+    return stem_between(stem(member), files.prefix, files.suffix)
 
 
 def labels_by_image(members: Iterable[str], files: LabelFiles, where: Callable[[str], str]) -> dict[str, str]:
@@ -217,12 +222,7 @@ def label_tables(labels: Source, members: Iterable[str], extension: str) -> dict
 def image_stem(member: str, word_files: WordFilesPerImage = ICDAR_WORD_FILES) -> Optional[str]:
     """The stem of the image a word file describes (`gt_img_12.txt` -> `img_12`), None for a file not
     named as `word_files` says."""
-    name = member.replace("\\", "/").rsplit("/", 1)[-1]
-    prefix, suffix = word_files.prefix, word_files.suffix
-    if not (name.lower().startswith(prefix.lower()) and name.lower().endswith(suffix.lower())):
-        return None
-    found = name[len(prefix) : len(name) - len(suffix)]
-    return found or None
+    return stem_between(member.replace("\\", "/").rsplit("/", 1)[-1], word_files.prefix, word_files.suffix)
 
 
 def words_by_image(source: Source, word_files: WordFilesPerImage = ICDAR_WORD_FILES) -> dict[str, str]:
