@@ -24,7 +24,7 @@ from typing import IO
 
 import datasets
 
-# ---- The engine, found beside this file (these lines are the same in every dataset module) ----------------
+# ---- The engine, found beside this file (written by `python -m scene_text_seg.engine_lines`: edit them there) ----
 
 
 def _engine_folder() -> str:

@@ -26,6 +26,7 @@ One module per concern, in the order data flows:
     synthetic  seeded stand-ins for the demo, the tests and the benchmarks
     cli        the command line
     api        the names every dataset module offers its users
+    engine_lines  the lines that find the engine, written into every dataset module
 """
 
 __version__ = "0.2.0"

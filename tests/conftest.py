@@ -59,7 +59,6 @@ SLOWEST_FIRST = (
     "test_two_checkouts_each_run_their_own_engine_through_load_dataset",
     "test_two_builds_at_once_on_one_cache_both_end_correct",
     "test_the_test_session_leaves_nothing_in_the_temporary_folder",
-    "test_a_plain_checkout_runs_through_load_dataset_and_its_cache_follows_the_engine",
     "test_a_named_pipe_in_an_input_folder_is_refused_without_blocking",
     "test_a_file_size_limit_during_a_build_names_the_cache_folder_and_a_rerun_builds_whole",
     "test_a_build_killed_half_way_leaves_the_next_build_correct",

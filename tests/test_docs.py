@@ -236,7 +236,7 @@ def test_the_test_session_leaves_nothing_in_the_temporary_folder(tmp_path):
     result = subprocess.run(
         [*pytest_with_our_conftest, "--rootdir", str(tmp_path), str(tmp_path / "test_tiny.py")],
         cwd=REPO,
-        env={**os.environ, "TMPDIR": str(temporary)},
+        env={**os.environ, "TMPDIR": str(temporary), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},  # only our conftest
         capture_output=True,
         text=True,
         timeout=300,

@@ -58,47 +58,59 @@ def run(argv: list[str], cwd: str, **env) -> subprocess.CompletedProcess:
     return result
 
 
+# What the installed distribution holds, asked of it in one process from an empty folder: where the modules
+# come from, its requirements, and each dataset's console command through its entry point (the card
+# shipped and up to date). Then the stand-ins built; the console wrappers themselves run below.
+INSTALLED = """
+import contextlib, importlib.metadata as metadata, io, json
+import ist_s, scene_text_seg
+commands = {}
+for entry in metadata.distribution("ist_s").entry_points.select(group="console_scripts"):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = entry.load()(["card", "--check"])
+    commands[entry.name] = [code, out.getvalue()]
+ist_s.write_demo_inputs("in")
+ds = ist_s.load("in", cache_dir="cache", verification_mode="no_checks")
+print(json.dumps({
+    "files": [ist_s.__file__, scene_text_seg.__file__],
+    "requires": metadata.requires("ist_s"),
+    "commands": commands,
+    "rows": {split: d.num_rows for split, d in ds.items()},
+}))
+"""
+
+
 def test_pip_install_gives_import_and_console_command_anywhere(tmp_path):
     """`pip install .` (not editable) into a fresh virtual environment, then used from an empty folder."""
     checkout = copy_checkout(str(tmp_path / "clone"))
     venv = str(tmp_path / "venv")
-    run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=str(tmp_path))
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
     python = os.path.join(venv, "bin", "python")
-    site = run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], str(tmp_path)).stdout
+    site = sysconfig.get_paths(vars={"base": venv, "platbase": venv})["purelib"]
     # The dependencies (and pip, setuptools) come from this test environment, so nothing is downloaded.
-    with open(os.path.join(site.strip(), "test_environment.pth"), "w") as f:
+    with open(os.path.join(site, "test_environment.pth"), "w") as f:
         f.write(sysconfig.get_paths()["purelib"] + "\n")
     run([python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "."], cwd=checkout)
     shutil.rmtree(checkout)  # nothing may still come from the clone
 
     empty = tmp_path / "empty"
     empty.mkdir()
-    where = run(
-        [python, "-c", "import ist_s, scene_text_seg; print(ist_s.__file__, scene_text_seg.__file__)"], str(empty)
-    )
-    assert all(path.startswith(site.strip()) for path in where.stdout.split())
-    metadata = "import importlib.metadata as m, json; print(json.dumps(m.requires('ist_s')))"
-    requires = {Requirement(r) for r in json.loads(run([python, "-c", metadata], str(empty)).stdout)}
+    installed = json.loads(run([python, "-c", INSTALLED], str(empty)).stdout.splitlines()[-1])
+    assert all(path.startswith(site) for path in installed["files"])
     with open(os.path.join(REPO, "requirements.txt")) as f:
         runtime = {Requirement(line.strip()) for line in f if line.strip() and not line.startswith("#")}
+    requires = {Requirement(r) for r in installed["requires"]}
     assert requires == runtime and "torch" not in {r.name for r in requires}
+    assert sorted(installed["commands"]) == sorted(map(registry.command, registry.DATASETS))
+    for console, (code, out) in installed["commands"].items():  # each dataset's command, each card shipped
+        assert code == 0 and "is up to date" in out, (console, out)
+        assert os.access(os.path.join(venv, "bin", console), os.X_OK), console
+    assert installed["rows"] == {"train": 22, "test": 11}
 
     command = os.path.join(venv, "bin", "ist-s")
     demo = run([command, "demo", "--out", "demo.png"], str(empty), HF_HOME=str(tmp_path / "hf"))
     assert "$ ist-s build" in demo.stdout and (empty / "demo.png").stat().st_size > 0
-    for console in map(registry.command, registry.DATASETS):  # each dataset's command, each card shipped
-        assert "is up to date" in run([os.path.join(venv, "bin", console), "card", "--check"], str(empty)).stdout
-    built = run(
-        [
-            python,
-            "-c",
-            "import ist_s; ist_s.write_demo_inputs('in'); "
-            "ds = ist_s.load('in', cache_dir='cache', verification_mode='no_checks'); "
-            "print({s: d.num_rows for s, d in ds.items()})",
-        ],
-        str(empty),
-    )
-    assert built.stdout.strip() == "{'train': 22, 'test': 11}"
     export = [command, "export", "--data-dir", "in", "--out", "hub", "--cache-dir", "cache", "--verification-mode"]
     exported = run([*export, "no_checks"], str(empty))
     assert "wrote hub" in exported.stdout and (empty / "hub" / "README.md").is_file()
@@ -107,29 +119,10 @@ def test_pip_install_gives_import_and_console_command_anywhere(tmp_path):
 
 
 @pytest.mark.skipif(DATASETS_MAJOR >= 4, reason="datasets >= 4 refuses loading scripts")
-def test_a_plain_checkout_runs_through_load_dataset_and_its_cache_follows_the_engine(tmp_path, zip_inputs):
-    """datasets 3.x copies the script alone into its module cache; the engine is found beside the original."""
-    checkout = copy_checkout(str(tmp_path / "clone"))
-    code = (
-        "import sys, datasets; "
-        f"ds = datasets.load_dataset({os.path.join(checkout, 'ist_s.py')!r}, data_dir={zip_inputs[0]!r}, "
-        f"trust_remote_code=True, cache_dir={str(tmp_path / 'cache')!r}, verification_mode='no_checks'); "
-        "print(ds['train'].num_rows, sys.modules['scene_text_seg'].__file__); "
-        "print(ds['train'].cache_files[0]['filename'])"
-    )
-    env = {"HF_MODULES_CACHE": str(tmp_path / "modules")}
-    first = run([sys.executable, "-c", code], str(tmp_path), **env).stdout.splitlines()
-    assert first[0] == f"10 {os.path.realpath(os.path.join(checkout, 'scene_text_seg', '__init__.py'))}"
-    with open(os.path.join(checkout, "scene_text_seg", "pixels.py"), "a") as f:
-        f.write("\n# a change to the engine\n")
-    second = run([sys.executable, "-c", code], str(tmp_path), **env).stdout.splitlines()
-    assert os.path.dirname(second[1]) != os.path.dirname(first[1])  # new code, new cache folder
-
-
-@pytest.mark.skipif(DATASETS_MAJOR >= 4, reason="datasets >= 4 refuses loading scripts")
 def test_two_checkouts_each_run_their_own_engine_through_load_dataset(tmp_path, zip_inputs):
-    """datasets 3.x keeps one module-cache copy for identical scripts, its record naming the first checkout
-    it came from: a second checkout with an edited engine must still run its own engine, not the first's."""
+    """datasets 3.x copies the script alone into its module cache, one copy for identical scripts, its record
+    naming the first checkout it came from: each plain checkout (never installed) must run the engine beside
+    it, a second checkout with an edited engine its own, and an engine edited later gets a new cache folder."""
     first, second = (copy_checkout(str(tmp_path / name)) for name in ("first", "second"))
     with open(os.path.join(second, "scene_text_seg", "builder.py"), "a") as f:
         f.write("\nPROBE = 'the second checkout'\n")
@@ -138,20 +131,29 @@ def test_two_checkouts_each_run_their_own_engine_through_load_dataset(tmp_path, 
         "ds = datasets.load_dataset(sys.argv[1], data_dir=sys.argv[2], trust_remote_code=True, "
         "cache_dir=sys.argv[3], verification_mode='no_checks'); "
         "engine = sys.modules['scene_text_seg']; "
-        "print(ds['test'].num_rows, engine.__file__, getattr(engine.builder, 'PROBE', None))"
+        "print(ds['test'].num_rows, engine.__file__, ds['test'].cache_files[0]['filename'], "
+        "getattr(engine.builder, 'PROBE', None))"
     )
     env = {"HF_MODULES_CACHE": str(tmp_path / "modules")}
-    ran = {}
-    for checkout in (first, second, first):
+
+    def load(checkout: str) -> list[str]:
         argv = [sys.executable, "-c", code, os.path.join(checkout, "ist_s.py"), zip_inputs[0], str(tmp_path / "c")]
-        ran.setdefault(checkout, []).append(run(argv, str(tmp_path), **env).stdout.split())
+        return run(argv, str(tmp_path), **env).stdout.split()
+
+    ran = {first: [load(first)], second: [load(second)]}
+    ran[first].append(load(first))
     copies = glob.glob(str(tmp_path / "modules" / "datasets_modules" / "datasets" / "ist_s" / "*" / "ist_s.py"))
     assert len(copies) == 1  # the case that matters: one cached copy serves both checkouts
     for checkout, probe in ((first, "None"), (second, "the second checkout")):
-        for rows, engine_file, *found in ran[checkout]:
+        for rows, engine_file, _, *found in ran[checkout]:
             assert rows == "6"
             assert engine_file == os.path.realpath(os.path.join(checkout, "scene_text_seg", "__init__.py"))
             assert " ".join(found) == probe
+    assert ran[first][0][2] == ran[first][1][2]  # the same code: the same cache folder, built once
+    with open(os.path.join(first, "scene_text_seg", "pixels.py"), "a") as f:
+        f.write("\n# a change to the engine\n")
+    edited = load(first)
+    assert os.path.dirname(edited[2]) != os.path.dirname(ran[first][0][2])  # new code, new cache folder
 
 
 @pytest.mark.skipif(DATASETS_MAJOR >= 4, reason="datasets >= 4 refuses loading scripts")

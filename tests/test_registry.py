@@ -15,7 +15,7 @@ import datasets
 import pytest
 
 from scene_text_seg import builder as engine
-from scene_text_seg import publish, registry
+from scene_text_seg import engine_lines, publish, registry
 from tests import contract
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -83,17 +83,19 @@ def test_each_module_exports_its_names_and_no_stray_ones(name):
     assert module.load.__doc__ == registry.dataset_module(registry.DATASETS[0]).load.__doc__
 
 
-def _engine_lines(path: str) -> str:
-    with open(path, encoding="utf-8") as f:
+def test_the_lines_that_find_the_engine_are_written_from_one_place(tmp_path, capsys):
+    assert engine_lines.main(["--check"]) == 0, capsys.readouterr().out  # every registered module as written
+    new = tmp_path / "my_set.py"
+    with open(os.path.join(REPO, "ist_s.py"), encoding="utf-8") as f:
         source = f.read()
-    start = source.index("# ---- The engine")
-    return source[start : source.index("from scene_text_seg.api import *", start)]
-
-
-def test_the_lines_that_find_the_engine_are_the_same_in_every_dataset_module():
-    first, *others = (os.path.join(REPO, f"{name}.py") for name in registry.DATASETS)
-    for path in others:
-        assert _engine_lines(path) == _engine_lines(first), f"{path}: copy them from {first}"
+    new.write_text(source.replace("sys.path.insert(0, folder)", "sys.path.append(folder)"))
+    assert engine_lines.main(["--check", str(new)]) == 1
+    assert capsys.readouterr().out == f"{new}: engine lines differ: run `python -m scene_text_seg.engine_lines`\n"
+    assert engine_lines.main([str(new)]) == 0 and new.read_text() == source
+    new.write_text('"""A module without them."""\n')
+    with pytest.raises(SystemExit, match="2"):
+        engine_lines.main([str(new)])
+    assert f"error: {new}: expected the engine lines, from a line starting" in capsys.readouterr().err
 
 
 def test_arguments_are_checked_where_they_are_given(zip_inputs):
