@@ -1,6 +1,7 @@
 """Speed, memory and streaming benchmarks on realistic stand-ins; prints one table, flagging misses.
 
-    python benchmarks/run.py [--scale10] [--coco] [--mlt] [--repeats 3] [--workdir DIR] [--keep] [--json PATH]
+    python benchmarks/run.py [--scale10] [--coco] [--textseg] [--total-text] [--icdar13] [--evaluate] [--mlt]
+                             [--repeats 3] [--workdir DIR] [--keep] [--json PATH]
 
 Every figure is a ratio of two things measured in the same run, since machines are noisy; the runs
 behind a ratio with a goal are mostly taken in turn (A B A B ...), best of each. Timed parts run
@@ -36,6 +37,8 @@ def main() -> None:
     parser.add_argument("--scale10", action="store_true", help="also measure IST_S at 10x the pairs")
     parser.add_argument("--coco", action="store_true", help="also measure COCO_TS at its real member count")
     parser.add_argument("--textseg", action="store_true", help="also measure TextSeg's build at its count")
+    parser.add_argument("--total-text", action="store_true", help="also measure Total-Text's build at its count")
+    parser.add_argument("--icdar13", action="store_true", help="also measure ICDAR 2013 FST's build at its count")
     parser.add_argument("--evaluate", action="store_true", help="also measure evaluate on 1,000 predictions")
     parser.add_argument("--mlt", action="store_true", help="also measure MLT_S (stand-ins of --mlt-pairs pairs)")
     parser.add_argument("--mlt-pairs", type=int, default=400, help="pairs of the MLT_S stand-ins (default 400)")
@@ -56,6 +59,10 @@ def main() -> None:
             table += coco_figures(args, scratch)
         if args.textseg:
             table += field.textseg_figures(args, scratch)
+        if args.total_text:
+            table += field.decoded_figures(args, scratch, "total_text")
+        if args.icdar13:
+            table += field.decoded_figures(args, scratch, "icdar13_fst")
         if args.evaluate:
             table += field.evaluate_figures(args, scratch)
         if args.mlt:

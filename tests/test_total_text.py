@@ -13,7 +13,7 @@ import pytest
 import total_text
 from scene_text_seg import labels, pixels, synthetic, words
 from scene_text_seg.errors import InvalidInputError, MissingInputError
-from scene_text_seg.spec import LuminanceThreshold
+from scene_text_seg.spec import LuminanceThreshold, NonWhite
 from tests.conftest import copy_of, raw, rewrite_zip
 
 
@@ -103,6 +103,34 @@ def test_the_threshold_is_luminance_above_127_exactly():
             "luminance 128-255 -> 1": text.count(1),
             "nothing -> 255": 0,
         }
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "1", "P", "LA", "RGBA"])
+@pytest.mark.parametrize(
+    "decoder",
+    [LuminanceThreshold(), LuminanceThreshold(level=0, above=255, at_or_below=1), NonWhite(), NonWhite(255, 0)],
+    ids=["threshold", "threshold-other-labels", "non-white", "non-white-other-labels"],
+)
+def test_each_decoder_labels_every_pixel_as_its_rule_says_in_any_mode(mode, decoder):
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 256, (9, 13, 3), dtype=np.uint8)
+    values[::2, ::3] = 255  # white pixels, for the non-white rule
+    image = PIL.Image.fromarray(values, "RGB").convert(mode)
+    if isinstance(decoder, LuminanceThreshold):
+        held = np.asarray(image.convert("L")) > decoder.level
+        rules = {f"luminance 0-{decoder.level} -> {decoder.at_or_below}": int((~held).sum())}
+        rules[f"luminance {decoder.level + 1}-255 -> {decoder.above}"] = int(held.sum())
+        expected = np.where(held, decoder.above, decoder.at_or_below)
+    else:
+        held = (np.asarray(image.convert("RGB")) != 255).any(axis=2)
+        rules = {f"white -> {decoder.white}": int((~held).sum()), f"other colours -> {decoder.other}": int(held.sum())}
+        expected = np.where(held, decoder.other, decoder.white)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    mask = labels.decode_label(buffer.getvalue(), "m.png", {(13, 9)}, decoder)
+    assert np.array_equal(decoded(mask.png), expected)
+    assert {key: n for key, n in mask.decoded.items() if key != "nothing -> 255"} == rules
+    assert mask.classes == [label for label in (0, 1) if (expected == label).any()]
 
 
 def jpeg(size, mode="L"):
