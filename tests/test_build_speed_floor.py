@@ -99,3 +99,20 @@ def test_every_build_goal_of_the_table_is_a_build_against_its_floor(tmp_path, mo
         assert by_goal[f"{dataset}.floor/num_proc_2"]["value"] == pytest.approx(2.0 / 1.2)
     pil_rows = [row for row in table if "PIL-decoding loop" in row["figure"]]
     assert len(pil_rows) == 2 and {row["goal_key"] for row in pil_rows} == {None}  # context only
+
+
+@pytest.mark.parametrize("dataset", ["total_text", "icdar13_fst"])
+def test_the_decoded_floor_reads_every_pair_the_build_writes_and_copies_scale_them(tmp_path, dataset):
+    from benchmarks import field
+
+    distinct, scaled = str(tmp_path / "distinct"), str(tmp_path / "scaled")
+    getattr(synthetic, field.DECODED[dataset]["writer"])(distinct, n_train=4, n_test=2)
+    field.scaled_copy(distinct, scaled, 3)
+    once = children.child_build(dataset, distinct, str(tmp_path / "cache1"), 1, 1)
+    built = children.child_build(dataset, scaled, str(tmp_path / "cache3"), 1, 1)
+    assert built["rows"] == 3 * once["rows"] > 0  # every copy pairs: image, label, table renamed alike
+    out = tmp_path / "out"
+    out.mkdir()
+    floor = field.child_decoded_floor(dataset, scaled, str(out))
+    assert floor["pairs"] == built["rows"]
+    assert f"{dataset}.build/floor" in goals.GOALS and f"{dataset}.floor/num_proc_2" in goals.GOALS

@@ -314,3 +314,34 @@ def test_evaluate_scores_perfect_predictions_as_perfect(stand_ins, tmp_path):
 def test_a_decoder_declared_wrong_is_refused_naming_the_field(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+@pytest.mark.parametrize("mode", ["RGB", "P", "RGBA"])
+@pytest.mark.parametrize("labels_of", [(0, 1, 255, 255), (255, 0, 1, 0)], ids=["icdar13", "other-labels"])
+def test_character_colours_label_every_pixel_as_a_plain_lookup_does(mode, labels_of):
+    rng = np.random.default_rng(5)
+    palette = [(200, 10, 10), (10, 200, 10), (10, 10, 200), (1, 2, 3), (255, 255, 254), (255, 255, 255)]
+    pixels = np.asarray(palette, np.uint8)[rng.integers(0, len(palette), (11, 7))]
+    table = ColourTable(listed=frozenset(palette[:3]), dont_care=frozenset([palette[2], palette[3]]))
+    white, listed, dont_care, unlisted = labels_of
+    decoder = CharacterColours(".txt", lambda data, where: table, white, listed, dont_care, unlisted)
+    image = PIL.Image.fromarray(pixels, "RGB").convert(mode)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")  # lossless: the colours are exactly these
+    mask = labels.decode_label(buffer.getvalue(), "1_GT.png", {(7, 11)}, decoder, (b"", "1_GT.txt"))
+
+    def label_of(colour: tuple) -> int:  # the rule, one pixel at a time
+        if colour == (255, 255, 255):
+            return white
+        if colour in table.dont_care:
+            return dont_care
+        return listed if colour in table.listed else unlisted
+
+    colours = [[tuple(int(v) for v in pixel) for pixel in row] for row in np.asarray(image.convert("RGB"))]
+    expected = [[label_of(colour) for colour in row] for row in colours]
+    assert np.asarray(PIL.Image.open(io.BytesIO(mask.png))).tolist() == expected
+    flat = [colour for row in colours for colour in row]
+    white_pixels = flat.count((255, 255, 255))
+    assert mask.decoded[f"white -> {white}"] == white_pixels
+    assert mask.decoded[f"don't-care colours -> {dont_care}"] == sum(c in table.dont_care for c in flat)
+    assert sum(mask.decoded.values()) == len(flat)
