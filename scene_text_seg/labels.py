@@ -21,12 +21,14 @@ import dataclasses
 import io
 import re
 import struct
+import threading
 import warnings
 from collections.abc import Mapping
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import PIL.Image
+import pyarrow as pa
 
 try:  # zlib-ng deflates the masks faster than the system zlib (as in scene_text_seg.pixels)
     from zlib_ng import zlib_ng as zlib
@@ -201,9 +203,11 @@ def two_valued_rows(
     written as a PNG's unfiltered rows (HxW+1, a zero filter byte before each row); and how many pixels held.
 
     One pass of numpy over the pixels, straight into the rows: PIL's `point` and `histogram` and a copy into
-    rows took 1.4 ms for a 1000x750 mask, this 0.4 ms.
+    rows took 1.4 ms for a 1000x750 mask, this 0.4 ms. The rows are this thread's `scratch`: valid until its
+    next mask.
     """
-    rows = np.zeros((values.shape[0], values.shape[1] + 1), np.uint8)
+    rows = scratch("rows", (values.shape[0], values.shape[1] + 1), np.uint8)
+    rows[:, 0] = 0  # filter: none
     labels = rows[:, 1:]
     decide(values, operand, out=labels.view(bool))  # 1 where it holds, 0 elsewhere
     held = int(np.count_nonzero(rows))  # the filter bytes are 0
@@ -214,7 +218,7 @@ def two_valued_rows(
 
 def threshold_rows(image: PIL.Image.Image, decoder: LuminanceThreshold) -> tuple[np.ndarray, list[Rule]]:
     """Labels by luminance: PIL's "L" conversion (a grey image's values as they are), above the level or not."""
-    grey = np.asarray(image if image.mode == "L" else image.convert("L"))
+    grey = image_pixels(image if image.mode == "L" else image.convert("L"))
     rows, above = two_valued_rows(grey, np.greater, decoder.level, decoder.above, decoder.at_or_below)
     level = decoder.level
     return rows, [
@@ -225,7 +229,7 @@ def threshold_rows(image: PIL.Image.Image, decoder: LuminanceThreshold) -> tuple
 
 def non_white_rows(image: PIL.Image.Image, decoder: NonWhite) -> tuple[np.ndarray, list[Rule]]:
     """Labels by colour: pure white (255 in a grey image, 255 in each channel of any other) or not."""
-    values, white = (np.asarray(image), 255) if image.mode == "L" else (colour_words(image), WHITE_WORD)
+    values, white = (image_pixels(image), 255) if image.mode == "L" else (colour_words(image), WHITE_WORD)
     rows, other = two_valued_rows(values, np.not_equal, white, decoder.other, decoder.white)
     return rows, [("white", decoder.white, values.size - other), ("other colours", decoder.other, other)]
 
@@ -234,12 +238,43 @@ WHITE_WORD = 0xFFFFFF  # white as `colour_words` gives it
 
 
 def colour_words(image: PIL.Image.Image) -> np.ndarray:
-    """Each pixel's RGB colour as one integer, R + G << 8 + B << 16 (HW uint32), read from PIL's own 4-byte pixels
-    (RGBX) in one copy: half the time of splitting the channels and comparing them (0.9 against 1.9 ms for
-    a 1000x750 image)."""
+    """Each pixel's RGB colour as one integer, R + G << 8 + B << 16 (HW uint32, this thread's `scratch`), read
+    from PIL's own 4-byte pixels (RGBX): half the time of splitting the channels and comparing them (0.9
+    against 1.9 ms for a 1000x750 image)."""
     rgb = image if image.mode == "RGB" else image.convert("RGB")
-    words = np.frombuffer(rgb.tobytes("raw", "RGBX"), "<u4").reshape(rgb.height, rgb.width)
-    return words & np.uint32(WHITE_WORD)  # the pad byte is no part of the colour
+    words = scratch("words", (rgb.height, rgb.width), np.uint32)
+    return np.bitwise_and(image_pixels(rgb), np.uint32(WHITE_WORD), out=words)  # the pad byte is no colour
+
+
+def image_pixels(image: PIL.Image.Image) -> np.ndarray:
+    """An "L" image's pixels (HW uint8) or an "RGB" image's (HW little-endian uint32: R, G, B, a pad byte), in
+    PIL's own memory where Pillow lends it (its Arrow export, no copy), else copied out.
+
+    A label is decoded, read once and dropped: a copy of a 1000x750 RGB label is 3 MB of fresh memory, and
+    fresh memory costs a page fault every 4 KiB (ICDAR 2013's build took 934,000 faults, 4.4 s of system
+    time, where the floor took 123,000)."""
+    dtype = np.uint8 if image.mode == "L" else np.dtype("<u4")
+    try:  # Pillow 11.2 and later; images of over one 16 MB block of Pillow's have no contiguous rows
+        data = pa.array(image).buffers()[-1] if hasattr(image, "__arrow_c_array__") else None
+    except ValueError:
+        data = None
+    if data is None:
+        data = image.tobytes("raw", "L" if image.mode == "L" else "RGBX")
+    return np.frombuffer(data, dtype, count=image.width * image.height).reshape(image.height, image.width)
+
+
+_scratch = threading.local()
+
+
+def scratch(name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An array of this thread's, reused from mask to mask (it holds what the last one left). Each label's
+    temporaries are megabytes: taken fresh each time, they cost a page fault every 4 KiB. Grows to the
+    largest label a thread has seen, never shrinks."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    buffers = _scratch.__dict__.setdefault("buffers", {})
+    if name not in buffers or buffers[name].size < size:
+        buffers[name] = np.empty(size, np.uint8)
+    return buffers[name][:size].view(dtype).reshape(shape)
 
 
 def packed_colours(colours: frozenset) -> np.ndarray:
@@ -273,9 +308,9 @@ def character_colour_labels(
     counts = np.bincount(found_kinds, minlength=4)
     counts[0] = words.size - len(inked)
     lookup = np.asarray([decoder.white, decoder.listed, decoder.dont_care, decoder.unlisted], np.uint8)
-    rows = np.zeros((image.height, image.width + 1), np.uint8)
-    if decoder.white:
-        rows[:, 1:] = decoder.white
+    rows = scratch("rows", (image.height, image.width + 1), np.uint8)
+    rows[:, 0] = 0  # filter: none
+    rows[:, 1:] = decoder.white
     rows.reshape(-1)[inked + inked // image.width + 1] = lookup[found_kinds]  # pixel i: row i // width, past a byte
     names = ("white", "listed colours", "don't-care colours", "unlisted colours")
     return rows, [(name, int(label), int(pixels)) for name, label, pixels in zip(names, lookup, counts, strict=True)]

@@ -345,3 +345,41 @@ def test_character_colours_label_every_pixel_as_a_plain_lookup_does(mode, labels
     assert mask.decoded[f"white -> {white}"] == white_pixels
     assert mask.decoded[f"don't-care colours -> {dont_care}"] == sum(c in table.dont_care for c in flat)
     assert sum(mask.decoded.values()) == len(flat)
+
+
+def test_labels_read_alike_from_pillows_memory_from_a_copy_and_one_after_another(monkeypatch):
+    """Pillow lends a label's pixels when its rows lie in one block, else they are copied; each thread reuses
+    its buffers from label to label, of any size."""
+    rng = np.random.default_rng(8)
+    table = ColourTable(listed=frozenset([(200, 10, 10)]), dont_care=frozenset([(1, 2, 3)]))
+    characters = CharacterColours(".txt", lambda data, where: table)
+    pngs = []
+    for size in ((40, 30), (7, 5), (64, 3)):
+        pixels = np.asarray([(255, 255, 255), (200, 10, 10), (1, 2, 3), (9, 9, 9)], np.uint8)
+        buffer = io.BytesIO()
+        PIL.Image.fromarray(pixels[rng.integers(0, 4, size[::-1])], "RGB").save(buffer, "PNG")
+        pngs.append((buffer.getvalue(), size))
+    pngs.insert(2, pngs[0])  # the first again, after a smaller one
+
+    def decode_all():
+        return [
+            (
+                labels.decode_label(png, "m.png", {size}, characters, (b"", "m.txt")).png,
+                labels.decode_label(png, "m.png", {size}, NonWhite()).png,
+            )
+            for png, size in pngs
+        ]
+
+    lent = decode_all()
+    block_size = PIL.Image.core.get_block_size()
+    monkeypatch.setattr(labels.pa, "array", lambda image: (_ for _ in ()).throw(ValueError("rows not contiguous")))
+    try:
+        PIL.Image.core.set_block_size(4096)  # a 40x30 RGB image spans blocks
+        copied = decode_all()
+    finally:
+        PIL.Image.core.set_block_size(block_size)
+    assert lent == copied and lent[0] == lent[2] and len({png for pair in lent for png in pair}) == 6
+    for (png, _size), (characters_png, _) in zip(pngs, lent, strict=True):  # and what a fresh decode gives
+        rgb = np.asarray(PIL.Image.open(io.BytesIO(png)))
+        expected = np.select([(rgb == 255).all(2), (rgb == (200, 10, 10)).all(2)], [0, 1], 255)
+        assert np.asarray(PIL.Image.open(io.BytesIO(characters_png))).tolist() == expected.tolist()
