@@ -59,8 +59,8 @@ def run(argv: list[str], cwd: str, **env) -> subprocess.CompletedProcess:
 
 
 # What the installed distribution holds, asked of it in one process from an empty folder: where the modules
-# come from, its requirements, and each dataset's console command through its entry point (the card
-# shipped and up to date). Then the stand-ins built; the console wrappers themselves run below.
+# come from, its requirements, each dataset's console command through its entry point (the card shipped
+# and up to date), the stand-ins built, exported and previewed. A console wrapper itself runs below.
 INSTALLED = """
 import contextlib, importlib.metadata as metadata, io, json
 import ist_s, scene_text_seg
@@ -72,11 +72,18 @@ for entry in metadata.distribution("ist_s").entry_points.select(group="console_s
     commands[entry.name] = [code, out.getvalue()]
 ist_s.write_demo_inputs("in")
 ds = ist_s.load("in", cache_dir="cache", verification_mode="no_checks")
+options = ["--data-dir", "in", "--cache-dir", "cache", "--verification-mode", "no_checks"]
+verbs = {}
+for verb in (["export", "--out", "hub"], ["preview"]):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        verbs[verb[0]] = [ist_s.main([*verb, *options]), out.getvalue()]
 print(json.dumps({
     "files": [ist_s.__file__, scene_text_seg.__file__],
     "requires": metadata.requires("ist_s"),
     "commands": commands,
     "rows": {split: d.num_rows for split, d in ds.items()},
+    "verbs": verbs,
 }))
 """
 
@@ -111,11 +118,12 @@ def test_pip_install_gives_import_and_console_command_anywhere(tmp_path):
     command = os.path.join(venv, "bin", "ist-s")
     demo = run([command, "demo", "--out", "demo.png"], str(empty), HF_HOME=str(tmp_path / "hf"))
     assert "$ ist-s build" in demo.stdout and (empty / "demo.png").stat().st_size > 0
-    export = [command, "export", "--data-dir", "in", "--out", "hub", "--cache-dir", "cache", "--verification-mode"]
-    exported = run([*export, "no_checks"], str(empty))
-    assert "wrote hub" in exported.stdout and (empty / "hub" / "README.md").is_file()
-    preview = [command, "preview", "--data-dir", "in", "--cache-dir", "cache", "--verification-mode", "no_checks"]
-    assert "wrote ist_s_preview.png" in run(preview, str(empty)).stdout
+    assert installed["verbs"]["export"][0] == 0 and "wrote hub" in installed["verbs"]["export"][1]
+    assert (empty / "hub" / "README.md").is_file()
+    assert installed["verbs"]["preview"] == [
+        0,
+        "wrote ist_s_preview.png (8 train images; text green, uncertain magenta)\n",
+    ]
 
 
 @pytest.mark.skipif(DATASETS_MAJOR >= 4, reason="datasets >= 4 refuses loading scripts")
