@@ -50,15 +50,16 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session, era: str) -> None:
     session.install("-r", "requirements.txt", ERAS[era], *TEST_TOOLS)
     session.env.update(written_bytecode(session))
-    session.run("python", "-c", "import datasets; print('datasets', datasets.__version__)")
-    # 300 s per test: the slowest (a pip install and nine Python processes) took 34 s with the machine's load
-    # average at 4.5, and 290 s at 7 when every process also compiled its imports. The signal method fails
-    # the test where it is stuck, with every thread's stack in its report, and the run goes on; the thread
-    # method's stacks were lost with the xdist worker it ends.
+    # The run's header names the era (tests/conftest.py); the controller's import of `datasets` is the first,
+    # and compiles its bytecode for the workers.
+    # 300 s per test: the slowest (a pip install and the Python processes it ran then) took 34 s with the
+    # machine's load average at 4.5, and 290 s at 7 when every process also compiled its imports. The signal
+    # method fails the test where it is stuck, with every thread's stack in its report, and the run goes on;
+    # the thread method's stacks were lost with the xdist worker it ends.
     # A worker is handed one test at a time (--maxschedchunk=1), the slowest first (tests/conftest.py): by
     # default it was handed tests in chunks, and a chunk queued behind a slow test left the other idle.
     xdist = ["-n", "auto", "--maxschedchunk=1"]
-    session.run("pytest", "-q", *xdist, "--timeout=300", "--timeout-method=signal", *session.posargs)
+    session.run("pytest", *xdist, "--timeout=300", "--timeout-method=signal", *session.posargs)
 
 
 def written_bytecode(session: nox.Session) -> dict:

@@ -52,22 +52,27 @@ IMAGES = "ch4_training_images.zip"
 # tests after them while the other worker ran the rest and then sat idle: the suite stood still at 93%
 # for minutes.
 SLOWEST_FIRST = (
-    "test_pip_install_gives_import_and_console_command_anywhere",
     "test_every_example_of_the_page_runs_as_written",
+    "test_two_checkouts_each_run_their_own_engine_through_load_dataset",
+    "test_pip_install_gives_import_and_console_command_anywhere",
+    "test_a_trained_models_masks_score_as_segmentation_metrics_says",
     "test_bad_input_fails_cleanly_in_a_real_process",
     "test_a_child_reports_its_own_peak_memory_not_its_parents",
-    "test_two_checkouts_each_run_their_own_engine_through_load_dataset",
     "test_two_builds_at_once_on_one_cache_both_end_correct",
     "test_the_test_session_leaves_nothing_in_the_temporary_folder",
     "test_a_named_pipe_in_an_input_folder_is_refused_without_blocking",
     "test_a_file_size_limit_during_a_build_names_the_cache_folder_and_a_rerun_builds_whole",
     "test_a_build_killed_half_way_leaves_the_next_build_correct",
     "test_ctrl_c_during_a_real_build_prints_one_line_and_exits_130",
-    "test_a_second_checkout_in_the_same_process_is_refused_not_run_with_the_first_engine",
     "test_help_has_an_example_for_each_verb",
-    "test_a_trained_models_masks_score_as_segmentation_metrics_says",
     "test_the_decoded_row_figures_time_every_loop_over_the_same_rows",
 )
+
+
+def pytest_report_header() -> str:
+    """The era under test, on the run's first lines (CI runs the suite once an era)."""
+    era = "scripts through load_dataset" if DATASETS_MAJOR < 4 else "the builder only"
+    return f"datasets {datasets.__version__} ({era})"
 
 
 def pytest_collection_modifyitems(items):

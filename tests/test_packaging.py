@@ -130,26 +130,36 @@ def test_pip_install_gives_import_and_console_command_anywhere(tmp_path):
 def test_two_checkouts_each_run_their_own_engine_through_load_dataset(tmp_path, zip_inputs):
     """datasets 3.x copies the script alone into its module cache, one copy for identical scripts, its record
     naming the first checkout it came from: each plain checkout (never installed) must run the engine beside
-    it, a second checkout with an edited engine its own, and an engine edited later gets a new cache folder."""
+    it, a second checkout with an edited engine its own, and an engine edited later gets a new cache folder.
+    In one process, datasets 3.x serves the second checkout's identical script from the module it imported
+    for the first: that build must be refused, naming both engines, never run with the first."""
     first, second = (copy_checkout(str(tmp_path / name)) for name in ("first", "second"))
     with open(os.path.join(second, "scene_text_seg", "builder.py"), "a") as f:
         f.write("\nPROBE = 'the second checkout'\n")
     code = (
-        "import sys, datasets; "
-        "ds = datasets.load_dataset(sys.argv[1], data_dir=sys.argv[2], trust_remote_code=True, "
-        "cache_dir=sys.argv[3], verification_mode='no_checks'); "
-        "engine = sys.modules['scene_text_seg']; "
+        "import sys, datasets\n"
+        "options = dict(data_dir=sys.argv[2], trust_remote_code=True, cache_dir=sys.argv[3], "
+        "verification_mode='no_checks')\n"
+        "ds = datasets.load_dataset(sys.argv[1], **options)\n"
+        "engine = sys.modules['scene_text_seg']\n"
         "print(ds['test'].num_rows, engine.__file__, ds['test'].cache_files[0]['filename'], "
-        "getattr(engine.builder, 'PROBE', None))"
+        "getattr(engine.builder, 'PROBE', None))\n"
+        "for other in sys.argv[4:]:\n"
+        "    try:\n"
+        "        datasets.load_dataset(other, **options)\n"
+        "    except ImportError as e:\n"
+        "        print('refused:', e)\n"
     )
     env = {"HF_MODULES_CACHE": str(tmp_path / "modules")}
 
-    def load(checkout: str) -> list[str]:
-        argv = [sys.executable, "-c", code, os.path.join(checkout, "ist_s.py"), zip_inputs[0], str(tmp_path / "c")]
-        return run(argv, str(tmp_path), **env).stdout.split()
+    def load(checkout: str, *then: str) -> list[str]:
+        script = os.path.join(checkout, "ist_s.py")
+        argv = [sys.executable, "-c", code, script, zip_inputs[0], str(tmp_path / "c"), *then]
+        return run(argv, str(tmp_path), **env).stdout.splitlines()
 
-    ran = {first: [load(first)], second: [load(second)]}
-    ran[first].append(load(first))
+    ran = {first: [load(first)[0].split()], second: [load(second)[0].split()]}
+    *loaded, refused = load(first, os.path.join(second, "ist_s.py"))  # then the second, in the same process
+    ran[first].append(loaded[0].split())
     copies = glob.glob(str(tmp_path / "modules" / "datasets_modules" / "datasets" / "ist_s" / "*" / "ist_s.py"))
     assert len(copies) == 1  # the case that matters: one cached copy serves both checkouts
     for checkout, probe in ((first, "None"), (second, "the second checkout")):
@@ -157,34 +167,13 @@ def test_two_checkouts_each_run_their_own_engine_through_load_dataset(tmp_path, 
             assert rows == "6"
             assert engine_file == os.path.realpath(os.path.join(checkout, "scene_text_seg", "__init__.py"))
             assert " ".join(found) == probe
+    assert refused.startswith("refused: ist_s: the script in ") and os.path.realpath(second) in refused
+    assert os.path.realpath(os.path.join(first, "scene_text_seg")) in refused
     assert ran[first][0][2] == ran[first][1][2]  # the same code: the same cache folder, built once
     with open(os.path.join(first, "scene_text_seg", "pixels.py"), "a") as f:
         f.write("\n# a change to the engine\n")
-    edited = load(first)
+    edited = load(first)[0].split()
     assert os.path.dirname(edited[2]) != os.path.dirname(ran[first][0][2])  # new code, new cache folder
-
-
-@pytest.mark.skipif(DATASETS_MAJOR >= 4, reason="datasets >= 4 refuses loading scripts")
-def test_a_second_checkout_in_the_same_process_is_refused_not_run_with_the_first_engine(tmp_path, zip_inputs):
-    """In one process, datasets 3.x serves the second checkout's identical script from the module it
-    imported for the first: the build must refuse it, naming both engines, never build with the first."""
-    first, second = (copy_checkout(str(tmp_path / name)) for name in ("first", "second"))
-    code = (
-        "import sys, datasets\n"
-        "options = dict(data_dir=sys.argv[3], trust_remote_code=True, cache_dir=sys.argv[4], "
-        "verification_mode='no_checks')\n"
-        "print(datasets.load_dataset(sys.argv[1], **options)['test'].num_rows)\n"
-        "try:\n"
-        "    datasets.load_dataset(sys.argv[2], **options)\n"
-        "except ImportError as e:\n"
-        "    print('refused:', e)\n"
-    )
-    scripts = [os.path.join(checkout, "ist_s.py") for checkout in (first, second)]
-    argv = [sys.executable, "-c", code, *scripts, zip_inputs[0], str(tmp_path / "c")]
-    lines = run(argv, str(tmp_path), HF_MODULES_CACHE=str(tmp_path / "modules")).stdout.splitlines()
-    assert lines[0] == "6"
-    assert lines[1].startswith("refused: ist_s: the script in ") and os.path.realpath(second) in lines[1]
-    assert os.path.realpath(os.path.join(first, "scene_text_seg")) in lines[1]
 
 
 def _edited_engine(tmp_path) -> str:
