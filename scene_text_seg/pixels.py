@@ -83,6 +83,9 @@ def jpeg_header(data: bytes, where: str) -> tuple[tuple[int, int], int]:
     # the end-of-image marker must follow the main scan; an EXIF thumbnail's comes before it.
     if data.rfind(b"\xff\xd9", scan) < 0:  # searched from the end, where the marker normally is
         raise InvalidInputError(f"{where}: truncated JPEG (no end-of-image marker after the image data)")
+    size = plain_jpeg_size(data, segments)
+    if size is not None:
+        return size, 1
     try:
         with PIL.Image.open(io.BytesIO(data)) as image:
             if image.format != "JPEG":
@@ -93,6 +96,45 @@ def jpeg_header(data: bytes, where: str) -> tuple[tuple[int, int], int]:
             raise
         detail = str(e) if isinstance(e, PIL.Image.DecompressionBombError) else "its header cannot be parsed"
         raise InvalidInputError(f"{where}: corrupt JPEG ({detail})") from None
+
+
+# The header segments that PIL's JPEG plugin only stores or skips once they are well formed (JpegImagePlugin's
+# APP, DQT, SOF and Skip handlers, Pillow 10-13): JFIF, quantization and Huffman tables, restart interval,
+# one 8-bit baseline, extended or progressive frame of 1, 3 or 4 components, the scan.
+PLAIN_FRAMES = frozenset({0xC0, 0xC1, 0xC2})
+SKIPPED_SEGMENTS = frozenset({0xC4, 0xDD, 0xDA})  # DHT, DRI, SOS
+
+
+def plain_jpeg_size(data: bytes, segments: list[tuple[int, int, int]]) -> Optional[tuple[int, int]]:
+    """(width, height) of a JPEG whose header holds nothing but the plain segments above, each checked as PIL
+    checks it: such a file opens in PIL as that size with no EXIF and no XMP (they live in APP1), so its
+    orientation is 1. None for any other header (EXIF, XMP, ICC, Adobe, MPO, another frame, a segment PIL
+    would refuse, an image over PIL's pixel limit): PIL reads it. Opening PIL was a third of the work a
+    COCO-sized pair takes in its floor; most photos (COCO's, PIL's own JPEGs) have plain headers."""
+    size = None
+    for marker, body, length in segments:
+        if length < 0 or body + length > len(data):
+            return None
+        if marker == 0xE0:  # APP0: PIL reads a JFIF segment's version
+            if length < 7 and data.startswith(b"JFIF", body):
+                return None
+        elif marker == 0xDB:  # DQT: whole tables of 64 8-bit or 16-bit values
+            end, pos = body + length, body
+            while pos < end:
+                pos += 1 + 64 * (1 if data[pos] < 16 else 2)
+            if pos != end:
+                return None
+        elif marker in PLAIN_FRAMES:
+            if size is not None or length < 6 or data[body] != 8 or data[body + 5] not in (1, 3, 4):
+                return None
+            height, width = struct.unpack(">HH", data[body + 1 : body + 5])
+            size = (width, height)
+        elif marker not in SKIPPED_SEGMENTS:
+            return None
+    limit = PIL.Image.MAX_IMAGE_PIXELS
+    if size is None or 0 in size or (limit and size[0] * size[1] > limit):
+        return None
+    return size
 
 
 def neutralise_orientation(data: bytes) -> bytes:

@@ -4,6 +4,7 @@ import io
 import os
 import re
 import struct
+import warnings
 import zipfile
 import zlib
 
@@ -340,3 +341,61 @@ def test_masks_are_checked_alike_whichever_zlib_inflates_them(inflate, monkeypat
         scan(zlib.compress(rows + b"\x00" * (width + 1)))
     with pytest.raises(ist_s.InvalidInputError, match="does not inflate"):
         scan(zlib.compress(rows)[:2] + b"\xff" * 50)
+
+
+def _variant_jpeg(mode="RGB", size=(23, 17), **options) -> bytes:
+    buffer = io.BytesIO()
+    PIL.Image.new(mode, size, "white" if mode != "CMYK" else (0, 0, 0, 0)).save(buffer, "JPEG", **options)
+    return buffer.getvalue()
+
+
+def _segment(data: bytes, marker: int) -> int:
+    """Where the segment with this marker starts (its FF byte)."""
+    return next(body - 4 for m, body, _ in pixels._jpeg_segments(data) if m == marker)
+
+
+def _jpeg_variants() -> dict:
+    exif = PIL.Image.Exif()
+    exif[pixels.EXIF_ORIENTATION] = 6
+    plain = _variant_jpeg()
+    sof = _segment(plain, 0xC0)
+    dqt = _segment(plain, 0xDB)
+    app0 = _segment(plain, 0xE0)
+    return {
+        "plain": plain,
+        "grey": _variant_jpeg("L"),
+        "cmyk": _variant_jpeg("CMYK"),
+        "progressive": _variant_jpeg(progressive=True, optimize=True),
+        "restart interval": _variant_jpeg(restart_marker_blocks=1),
+        "subsampled": _variant_jpeg(subsampling=2, quality=30),
+        "exif orientation": _variant_jpeg(exif=exif.tobytes()),
+        "icc profile": _variant_jpeg(icc_profile=b"\0" * 200),
+        "comment": _variant_jpeg(comment=b"a comment"),
+        "xmp": _variant_jpeg(xmp=b'<x tiff:Orientation="8"/>'),
+        "12-bit frame": plain[: sof + 4] + b"\x0c" + plain[sof + 5 :],
+        "two-component frame": plain[: sof + 9] + b"\x02" + plain[sof + 10 :],
+        "zero height": plain[: sof + 5] + b"\0\0" + plain[sof + 7 :],
+        "short table": plain[: dqt + 2] + b"\x00\x42" + plain[dqt + 4 :],  # one table, cut short
+        "short jfif": plain[:app0] + b"\xff\xe0\x00\x07JFIF\x00" + plain[app0 + 2 + 16 :],
+        "huge": plain[: sof + 5] + struct.pack(">HH", 60000, 60000) + plain[sof + 9 :],
+    }
+
+
+@pytest.mark.parametrize("name", list(_jpeg_variants()))
+def test_a_jpeg_header_reads_as_pil_reads_it_whether_or_not_pil_is_opened(name, monkeypatch):
+    """Plain headers are read without PIL (`pixels.plain_jpeg_size`); every header reads (or fails) alike."""
+    data = _jpeg_variants()[name]
+
+    def read() -> object:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+            try:
+                return pixels.jpeg_header(data, "x.jpg")
+            except pixels.InvalidInputError as e:
+                return str(e)
+
+    fast, read_without_pil = read(), pixels.plain_jpeg_size(data, list(pixels._jpeg_segments(data)))
+    monkeypatch.setattr(pixels, "plain_jpeg_size", lambda data, segments: None)
+    assert fast == read()  # PIL's answer
+    plain = name in ("plain", "grey", "progressive", "restart interval", "subsampled")  # CMYK: Adobe APP14
+    assert (read_without_pil is not None) == plain, read_without_pil
