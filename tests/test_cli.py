@@ -407,23 +407,13 @@ def test_bad_input_fails_cleanly(zip_inputs, tmp_path, cache_dir, capsys, damage
 @pytest.mark.parametrize("damage", ["html page", "mask value"])
 def test_bad_input_fails_cleanly_in_a_real_process(zip_inputs, tmp_path, cache_dir, damage):
     data_dir, message = _break(damage, zip_inputs, str(tmp_path / "d"))
-    result = run("build", "--data-dir", data_dir, "--cache-dir", cache_dir, "--verification-mode", "no_checks")
+    options = ["--data-dir", data_dir, "--cache-dir", cache_dir, "--verification-mode", "no_checks"]
+    result = run("build", *options)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and re.search(message, result.stderr, re.S)
     if damage == "mask value":  # raised in a build thread: --debug lets it through, for its traceback
         with pytest.raises(ist_s.InvalidInputError, match=message):
-            ist_s.main(
-                [
-                    "build",
-                    "--data-dir",
-                    data_dir,
-                    "--cache-dir",
-                    cache_dir,
-                    "--verification-mode",
-                    "no_checks",
-                    "--debug",
-                ]
-            )
+            ist_s.main(["build", *options, "--debug"])
 
 
 def test_checksum_mismatch_fails_build_cleanly(zip_inputs, cache_dir, capsys):
