@@ -179,7 +179,8 @@ def decode_label(
 
 
 def apply_rules(image: PIL.Image.Image, decoder: LabelDecoder) -> tuple[np.ndarray, list[Rule]]:
-    """The PNG rows (`two_valued_rows`) of a decoder that needs no table, and its rules' counts."""
+    """The PNG rows (`two_valued_rows`: this thread's scratch, valid until its next mask) of a decoder that
+    needs no table, and its rules' counts."""
     if isinstance(decoder, LuminanceThreshold):
         return threshold_rows(image, decoder)
     if isinstance(decoder, NonWhite):
@@ -264,13 +265,16 @@ def image_pixels(image: PIL.Image.Image) -> np.ndarray:
 
 
 _scratch = threading.local()
+SCRATCH_KEPT_BYTES = 32 << 20  # a 2800x2800 label's colour words; what a thread keeps stays below this a buffer
 
 
 def scratch(name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """An array of this thread's, reused from mask to mask (it holds what the last one left). Each label's
     temporaries are megabytes: taken fresh each time, they cost a page fault every 4 KiB. Grows to the
-    largest label a thread has seen, never shrinks."""
+    largest label a thread has seen, up to SCRATCH_KEPT_BYTES; a larger one is taken fresh and not kept."""
     size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if size > SCRATCH_KEPT_BYTES:
+        return np.empty(shape, dtype)
     buffers = _scratch.__dict__.setdefault("buffers", {})
     if name not in buffers or buffers[name].size < size:
         buffers[name] = np.empty(size, np.uint8)
@@ -285,7 +289,8 @@ def packed_colours(colours: frozenset) -> np.ndarray:
 def character_colour_labels(
     image: PIL.Image.Image, decoder: CharacterColours, table: ColourTable, table_where: str
 ) -> tuple[np.ndarray, list[Rule]]:
-    """Labels by each pixel's colour against the label's table, as PNG rows (`two_valued_rows`): white, a listed
+    """Labels by each pixel's colour against the label's table, as PNG rows (this thread's scratch, valid until
+    its next mask; `two_valued_rows`): white, a listed
     character's colour, a don't-care character's colour (a colour listed both ways is don't care), or a colour
     the table does not list."""
     if WHITE in table.listed or WHITE in table.dont_care:

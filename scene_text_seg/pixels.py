@@ -125,14 +125,15 @@ def plain_jpeg_size(data: bytes, segments: list[tuple[int, int, int]]) -> Option
             if pos != end:
                 return None
         elif marker in PLAIN_FRAMES:
-            if size is not None or length < 6 or data[body] != 8 or data[body + 5] not in (1, 3, 4):
-                return None
+            components = data[body + 5] if length >= 6 else 0
+            if size is not None or length != 6 + 3 * components or data[body] != 8 or components not in (1, 3, 4):
+                return None  # PIL: 8-bit samples, 1, 3 or 4 components, 3 bytes each
             height, width = struct.unpack(">HH", data[body + 1 : body + 5])
             size = (width, height)
         elif marker not in SKIPPED_SEGMENTS:
             return None
     limit = PIL.Image.MAX_IMAGE_PIXELS
-    if size is None or 0 in size or (limit and size[0] * size[1] > limit):
+    if size is None or 0 in size or (limit is not None and size[0] * size[1] > limit):
         return None
     return size
 

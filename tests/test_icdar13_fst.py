@@ -378,6 +378,9 @@ def test_labels_read_alike_from_pillows_memory_from_a_copy_and_one_after_another
         copied = decode_all()
     finally:
         PIL.Image.core.set_block_size(block_size)
+    monkeypatch.setattr(labels, "SCRATCH_KEPT_BYTES", 64)  # every label larger: its buffers are taken fresh
+    labels._scratch.__dict__.pop("buffers", None)
+    assert decode_all() == lent and all(b.size <= 64 for b in labels._scratch.__dict__.get("buffers", {}).values())
     assert lent == copied and lent[0] == lent[2] and len({png for pair in lent for png in pair}) == 6
     for (png, _size), (characters_png, _) in zip(pngs, lent, strict=True):  # and what a fresh decode gives
         rgb = np.asarray(PIL.Image.open(io.BytesIO(png)))

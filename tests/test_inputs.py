@@ -378,12 +378,15 @@ def _jpeg_variants() -> dict:
         "short table": plain[: dqt + 2] + b"\x00\x42" + plain[dqt + 4 :],  # one table, cut short
         "short jfif": plain[:app0] + b"\xff\xe0\x00\x07JFIF\x00" + plain[app0 + 2 + 16 :],
         "huge": plain[: sof + 5] + struct.pack(">HH", 60000, 60000) + plain[sof + 9 :],
+        "frame one byte long": plain[: sof + 2] + b"\x00\x12" + plain[sof + 4 : sof + 19] + b"\0" + plain[sof + 19 :],
     }
 
 
+@pytest.mark.parametrize("limit", [PIL.Image.MAX_IMAGE_PIXELS, 0], ids=["pil-limit", "no-pixel-allowed"])
 @pytest.mark.parametrize("name", list(_jpeg_variants()))
-def test_a_jpeg_header_reads_as_pil_reads_it_whether_or_not_pil_is_opened(name, monkeypatch):
+def test_a_jpeg_header_reads_as_pil_reads_it_whether_or_not_pil_is_opened(name, limit, monkeypatch):
     """Plain headers are read without PIL (`pixels.plain_jpeg_size`); every header reads (or fails) alike."""
+    monkeypatch.setattr(PIL.Image, "MAX_IMAGE_PIXELS", limit)
     data = _jpeg_variants()[name]
 
     def read() -> object:
@@ -398,4 +401,4 @@ def test_a_jpeg_header_reads_as_pil_reads_it_whether_or_not_pil_is_opened(name, 
     monkeypatch.setattr(pixels, "plain_jpeg_size", lambda data, segments: None)
     assert fast == read()  # PIL's answer
     plain = name in ("plain", "grey", "progressive", "restart interval", "subsampled")  # CMYK: Adobe APP14
-    assert (read_without_pil is not None) == plain, read_without_pil
+    assert (read_without_pil is not None) == (plain and limit != 0), read_without_pil
