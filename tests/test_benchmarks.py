@@ -5,6 +5,7 @@ Timings and memory are measured by `python benchmarks/run.py`, not here.
 
 import json
 import os
+import sys
 import zipfile
 
 import pytest
@@ -125,3 +126,26 @@ def test_the_docs_show_the_table_of_the_last_run():
     assert report.docs_block(run) in page, "run `python benchmarks/report.py --write-docs`"
     for figure in run["figures"]:
         assert figure["goal"] == (str(goals.GOALS[figure["goal_key"]]) if figure["goal_key"] else "-")
+
+
+def test_a_benchmark_runs_alone_without_ist_s_figures(monkeypatch, tmp_path, capsys):
+    from benchmarks import field, run
+
+    def no_ist_s(*args):
+        raise AssertionError("IST_S's figures were run")
+
+    asked = []
+    monkeypatch.setattr(run, "ist_s_figures", no_ist_s)
+    monkeypatch.setattr(run, "ist_s_stand_ins", no_ist_s)
+
+    def decoded_figures(args, scratch, dataset):
+        asked.append(dataset)
+        return [goals.row("T", 0.9, None, "")]
+
+    monkeypatch.setattr(field, "decoded_figures", decoded_figures)
+    argv = ["run.py", "--no-ist-s", "--total-text", "--icdar13", "--workdir", str(tmp_path / "w"), "--json"]
+    monkeypatch.setattr(sys, "argv", [*argv, str(tmp_path / "run.json")])
+    run.main()
+    assert asked == ["total_text", "icdar13_fst"] and "\nT " in capsys.readouterr().out
+    with open(tmp_path / "run.json") as f:
+        assert [row["figure"] for row in json.load(f)["figures"]] == ["T", "T"]
