@@ -1,8 +1,8 @@
 """The contract every config of every dataset keeps, as plain checks (in the spirit of TFDS's
 DatasetBuilderTestCase): split counts on the dataset's stand-ins, unique keys, no image in two splits,
-the schema, a reload served from the cache, streaming equal to Arrow, and a Hub export that loads with
-no script to the same rows. `tests/test_contract.py` runs them for every registered dataset; a new
-dataset needs no line here."""
+the schema, a reload served from the cache, streaming equal to Arrow, a Hub export that loads with
+no script to the same rows, and the same rows from two build processes. `tests/test_contract.py` runs
+them for every registered dataset; a new dataset needs no line here."""
 
 from __future__ import annotations
 
@@ -136,6 +136,14 @@ def check_export_loads_with_no_script(p: Prepared, folder: str) -> None:
         assert raw(loaded[split]) == raw(dataset)
 
 
+def check_two_processes_give_the_same_rows(p: Prepared, folder: str) -> None:
+    """Built by two processes (num_proc=2, each its shards), every split holds the one-process build's rows."""
+    two = engine.prepare(p.builder_cls, p.data_dir, p.config, folder, num_proc=2, verification_mode="no_checks")
+    one = p.builder.as_dataset()
+    for split, rows in two.as_dataset().items():
+        assert raw(rows) == raw(one[split]), f"{p.module.__name__} {p.config} {split}"
+
+
 def check_all(p: Prepared, folder: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every check of the contract, in turn (what test_contract.py runs one test each)."""
     check_split_counts(p)
@@ -144,4 +152,5 @@ def check_all(p: Prepared, folder: str, monkeypatch: pytest.MonkeyPatch) -> None
     check_schema(p)
     check_streaming_equals_arrow(p)
     check_export_loads_with_no_script(p, folder)
+    check_two_processes_give_the_same_rows(p, os.path.join(folder, "two_processes"))
     check_reload_is_served_from_the_cache(p, monkeypatch)

@@ -144,13 +144,6 @@ def test_zip_and_folder_inputs_give_identical_datasets(zip_inputs, folder_inputs
             assert raw(from_zip[split]) == raw(from_folder[split])
 
 
-def test_num_proc_gives_the_same_rows(zip_inputs, cache_dir, tmp_path):
-    single = build(zip_inputs[0], cache_dir)
-    parallel = build(zip_inputs[0], str(tmp_path / "other_cache"), num_proc=2)
-    for split in ("train", "test"):
-        assert raw(parallel[split]) == raw(single[split])
-
-
 def test_shards_are_contiguous_and_cover_the_split():
     pairs = [layout.Pair(f"img_{n}", f"img_{n}.jpg", None) for n in range(1, 1001)]
     shards = layout.shard(pairs)

@@ -51,3 +51,12 @@ def test_streaming_equals_arrow(prepared):
 
 def test_the_export_loads_with_no_script_like_the_builder(prepared, tmp_path):
     contract.check_export_loads_with_no_script(prepared, str(tmp_path))
+
+
+# Two build processes for each dataset's default config (a pool's start costs each build about a second).
+DEFAULTS = [(name, "default") for name in registry.DATASETS]
+
+
+@pytest.mark.parametrize("prepared", DEFAULTS, indirect=True, ids=lambda c: f"{c[0]}-{c[1]}")
+def test_two_processes_give_the_same_rows(prepared, tmp_path):
+    contract.check_two_processes_give_the_same_rows(prepared, str(tmp_path))

@@ -279,13 +279,6 @@ def test_stats_count_each_rule_and_say_no_pixel_is_ignore(stand_ins, tmp_path, c
         assert stats[split]["uncertain_pixel_fraction"] == 0
 
 
-def test_a_build_in_two_processes_gives_the_same_rows(stand_ins, tmp_path):
-    folder, _ = stand_ins
-    one, two = load(folder, str(tmp_path / "one")), load(folder, str(tmp_path / "two"), num_proc=2)
-    for split in ("train", "test"):
-        assert raw(one[split]) == raw(two[split])
-
-
 def test_evaluate_scores_perfect_predictions_as_perfect(stand_ins, tmp_path):
     folder, expected = stand_ins
     predictions = tmp_path / "predicted"
