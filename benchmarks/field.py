@@ -221,7 +221,8 @@ def scaled_copy(source: str, target: str, copies: int) -> None:
 
     os.makedirs(target, exist_ok=True)
     for name in sorted(os.listdir(source)):
-        with zipfile.ZipFile(f"{source}/{name}") as old, zipfile.ZipFile(os.path.join(target, name), "w") as out:
+        old, out = zipfile.ZipFile(os.path.join(source, name)), zipfile.ZipFile(os.path.join(target, name), "w")
+        with old, out:
             for info in old.infolist():
                 data = old.read(info)
                 folder, _, base = info.filename.rpartition("/")
@@ -261,7 +262,9 @@ def decoded_figures(args, scratch: str, dataset: str) -> list[dict]:
         ("build", dataset, data, scratch, 2, threads),
         fresh_dir=scratch,
     )
-    short = {"total_text": "Total-Text", "icdar13_fst": "ICDAR 2013"}[dataset]
+    import importlib
+
+    short = importlib.import_module(dataset).SPEC.short_name
     return [
         ratio(f"{short} build as shipped / floor", default, floor, f"{dataset}.build/floor"),
         ratio(f"    {short} floor on 1 core / build num_proc=2", floor, two, f"{dataset}.floor/num_proc_2"),

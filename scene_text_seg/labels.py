@@ -207,8 +207,7 @@ def two_valued_rows(
     rows took 1.4 ms for a 1000x750 mask, this 0.4 ms. The rows are this thread's `scratch`: valid until its
     next mask.
     """
-    rows = scratch("rows", (values.shape[0], values.shape[1] + 1), np.uint8)
-    rows[:, 0] = 0  # filter: none
+    rows = scratch_rows(*values.shape)
     labels = rows[:, 1:]
     decide(values, operand, out=labels.view(bool))  # 1 where it holds, 0 elsewhere
     held = int(np.count_nonzero(rows))  # the filter bytes are 0
@@ -281,6 +280,14 @@ def scratch(name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     return buffers[name][:size].view(dtype).reshape(shape)
 
 
+def scratch_rows(height: int, width: int) -> np.ndarray:
+    """This thread's `scratch` PNG rows for a label of this size (HxW+1), each row's filter byte 0 (none); the
+    labels after it are whatever the last label left."""
+    rows = scratch("rows", (height, width + 1), np.uint8)
+    rows[:, 0] = 0
+    return rows
+
+
 def packed_colours(colours: frozenset) -> np.ndarray:
     """(R, G, B) triples as sorted integers, packed as `colour_words` packs a pixel."""
     return np.asarray(sorted(r | (g << 8) | (b << 16) for r, g, b in colours), np.uint32)
@@ -289,10 +296,9 @@ def packed_colours(colours: frozenset) -> np.ndarray:
 def character_colour_labels(
     image: PIL.Image.Image, decoder: CharacterColours, table: ColourTable, table_where: str
 ) -> tuple[np.ndarray, list[Rule]]:
-    """Labels by each pixel's colour against the label's table, as PNG rows (this thread's scratch, valid until
-    its next mask; `two_valued_rows`): white, a listed
-    character's colour, a don't-care character's colour (a colour listed both ways is don't care), or a colour
-    the table does not list."""
+    """Labels by each pixel's colour against the label's table: white, a listed character's colour, a don't-care
+    character's colour (a colour listed both ways is don't care), or a colour the table does not list. As PNG
+    rows (`scratch_rows`: valid until this thread's next mask), and the rules' counts."""
     if WHITE in table.listed or WHITE in table.dont_care:
         raise InvalidInputError(f"{table_where}: lists white (255 255 255), the background, as a character's colour")
     words = colour_words(image).reshape(-1)
@@ -313,8 +319,7 @@ def character_colour_labels(
     counts = np.bincount(found_kinds, minlength=4)
     counts[0] = words.size - len(inked)
     lookup = np.asarray([decoder.white, decoder.listed, decoder.dont_care, decoder.unlisted], np.uint8)
-    rows = scratch("rows", (image.height, image.width + 1), np.uint8)
-    rows[:, 0] = 0  # filter: none
+    rows = scratch_rows(image.height, image.width)
     rows[:, 1:] = decoder.white
     rows.reshape(-1)[inked + inked // image.width + 1] = lookup[found_kinds]  # pixel i: row i // width, past a byte
     names = ("white", "listed colours", "don't-care colours", "unlisted colours")

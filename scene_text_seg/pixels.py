@@ -109,8 +109,8 @@ def plain_jpeg_size(data: bytes, segments: list[tuple[int, int, int]]) -> Option
     """(width, height) of a JPEG whose header holds nothing but the plain segments above, each checked as PIL
     checks it: such a file opens in PIL as that size with no EXIF and no XMP (they live in APP1), so its
     orientation is 1. None for any other header (EXIF, XMP, ICC, Adobe, MPO, another frame, a segment PIL
-    would refuse, an image over PIL's pixel limit): PIL reads it. Opening PIL was a third of the work a
-    COCO-sized pair takes in its floor; most photos (COCO's, PIL's own JPEGs) have plain headers."""
+    would refuse, an image over PIL's pixel limit): PIL reads it. PIL's own JPEGs and the COCO stand-ins'
+    have plain headers: COCO_TS's build at COCO's count took 0.85 of its time without opening PIL for them."""
     size = None
     for marker, body, length in segments:
         if length < 0 or body + length > len(data):
