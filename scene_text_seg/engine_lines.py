@@ -99,21 +99,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scene_text_seg.engine_lines", description=main.__doc__)
     parser.add_argument("paths", nargs="*", metavar="PATH", help="a dataset module not yet registered")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a module differs")
+    if argv is not None and not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+        raise TypeError(f"argv: expected a list of strings, e.g. ['--check'], got {argv!r}")
     args = parser.parse_args(argv)
     differ = []
     for path in dict.fromkeys([*checkout_modules(), *args.paths]):
-        with open(path, encoding="utf-8") as f:
-            source = f.read()
         try:
+            with open(path, encoding="utf-8") as f:
+                source = f.read()
             wanted = with_lines(source, path)
+        except OSError as e:
+            parser.exit(2, f"error: {path}: cannot be read ({e.strerror or e})\n")
         except ValueError as e:
             parser.exit(2, f"error: {e}\n")
         if wanted == source:
             continue
         differ.append(path)
-        if not args.check:
-            with open(path, "w", encoding="utf-8") as f:
+        if not args.check:  # written beside and moved into place: a module is never left half-written
+            with open(f"{path}.partial", "w", encoding="utf-8") as f:
                 f.write(wanted)
+            os.replace(f"{path}.partial", path)
     verb = "differ: run `python -m scene_text_seg.engine_lines`" if args.check else "written"
     for path in differ:
         print(f"{path}: engine lines {verb}")

@@ -96,6 +96,12 @@ def test_the_lines_that_find_the_engine_are_written_from_one_place(tmp_path, cap
     with pytest.raises(SystemExit, match="2"):
         engine_lines.main([str(new)])
     assert f"error: {new}: expected the engine lines, from a line starting" in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path)) == ["my_set.py"]  # nothing left beside it
+    with pytest.raises(SystemExit, match="2"):
+        engine_lines.main([str(tmp_path / "absent.py")])
+    assert capsys.readouterr().err == f"error: {tmp_path / 'absent.py'}: cannot be read (No such file or directory)\n"
+    with pytest.raises(TypeError, match=r"argv: expected a list of strings, e\.g\. \['--check'\], got '--check'"):
+        engine_lines.main("--check")
 
 
 def test_arguments_are_checked_where_they_are_given(zip_inputs):
