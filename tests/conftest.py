@@ -2,9 +2,11 @@
 
 import atexit
 import dataclasses
+import gc
 import io
 import os
 import shutil
+import sys
 import tempfile
 import zipfile
 
@@ -43,6 +45,8 @@ DATASETS_MAJOR = int(datasets.__version__.split(".")[0])
 LABELS = "IST_Segmentation_labels.zip"
 MEMBER = "IST_Segmentation_labels/train/img_1.png"  # a mask the synthetic labels zip holds
 IMAGES = "ch4_training_images.zip"
+TRAINING_MARK = "training_stack"  # the mark (and xdist group) of the tests that import the training stack
+TRAINING_STACK = ("transformers", "albumentations", "torch._dynamo")  # ~11 s to import beside torch's 3.5 s
 
 
 # The slowest tests, longest first: each starts Python processes of its own (pip, the command line, a
@@ -76,9 +80,37 @@ def pytest_report_header() -> str:
 
 
 def pytest_collection_modifyitems(items):
-    """Run SLOWEST_FIRST first, in its order; every other test keeps its place (the sort is stable)."""
+    """Run SLOWEST_FIRST first, in its order; every other test keeps its place (the sort is stable).
+
+    The tests marked `training_stack` form one xdist group (`--dist loadgroup`, as nox runs the suite): one
+    worker imports the training stack (TRAINING_STACK: ~11 s of CPU, ~25 s more the first time, when it
+    compiles their bytecode) and runs them all, the other runs everything else and never imports it.
+    """
     rank = {name: index for index, name in enumerate(SLOWEST_FIRST)}
     items.sort(key=lambda item: rank.get(getattr(item, "originalname", item.name), len(rank)))
+    for item in items:
+        if item.get_closest_marker(TRAINING_MARK):
+            item.add_marker(pytest.mark.xdist_group(TRAINING_MARK))
+
+
+@pytest.fixture(autouse=True)
+def _training_stack_tests_are_marked(request):
+    """Fails a test that is the first in its process to import the training stack (TRAINING_STACK) without
+    the mark: it would have a second worker import it. torch alone is not watched: `datasets` imports it
+    for every streamed split where it is installed (`IterableDataset`'s epoch counter).
+
+    Once torch is in, the process's objects are moved out of the garbage collector's sight (`gc.freeze`):
+    torch's and transformers' many long-lived objects made each full collection ~0.5 s, and pytest
+    collects five times as the session ends."""
+    before = {name for name in (*TRAINING_STACK, "torch") if name in sys.modules}
+    yield
+    imported = {name for name in (*TRAINING_STACK, "torch") if name in sys.modules} - before
+    if imported & set(TRAINING_STACK) and request.node.get_closest_marker(TRAINING_MARK) is None:
+        names = ", ".join(sorted(imported & set(TRAINING_STACK)))
+        pytest.fail(f"{request.node.nodeid} imported {names}: mark it @pytest.mark.{TRAINING_MARK}", pytrace=False)
+    if imported:
+        gc.collect()
+        gc.freeze()
 
 
 @pytest.fixture(scope="session")

@@ -107,6 +107,7 @@ def test_ten_small_builds_are_timed_back_to_back_against_one_big(monkeypatch, tm
     assert big["seconds"] == 11.0 and ten_small == pytest.approx(12.0) and small["peak_rss_mb"] == 180.0
 
 
+@pytest.mark.training_stack
 @pytest.mark.parametrize("delivery", ["float32", "uint8", "uint8+convert"])
 def test_every_feed_the_table_times_delivers_every_row(tiny_stand_ins, cache_dir, delivery):
     pytest.importorskip("torch")

@@ -167,7 +167,13 @@ CHECKS = {
 }
 
 
-@pytest.mark.parametrize("page", PAGES)
+def page_params() -> list:
+    """Each page, marked `training_stack` where its examples import the training stack (see conftest)."""
+    training = {"torch", "transformers", "albumentations"}
+    return [pytest.param(p, marks=pytest.mark.training_stack) if optional_imports(p) & training else p for p in PAGES]
+
+
+@pytest.mark.parametrize("page", page_params())
 def test_every_example_of_the_page_runs_as_written(page, stand_ins, tmp_path, monkeypatch, capsys):
     for module in sorted(optional_imports(page)):  # test tools, not dependencies: a page needing one is skipped
         pytest.importorskip(module)

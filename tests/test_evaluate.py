@@ -351,6 +351,7 @@ def test_the_arguments_are_checked_naming_them(split, tmp_path):
 # ---- end to end: a tiny model's masks -------------------------------------------------------------------------
 
 
+@pytest.mark.training_stack
 def test_a_trained_models_masks_score_as_segmentation_metrics_says(tmp_path):
     torch = pytest.importorskip("torch")
     ist_s.write_demo_inputs(str(tmp_path / "demo"))

@@ -95,6 +95,7 @@ def test_sequences_of_any_sizes_and_generators():
     assert ist_s.segmentation_metrics(iter(predictions), iter(labels)) == expected([[1, 0], [1, 2]])
 
 
+@pytest.mark.training_stack
 def test_one_channel_is_the_text_logit():
     pytest.importorskip("torch")
     logits = np.array([[[[3.0, -3.0], [-0.5, 0.25]]]], np.float32)  # (1, 1, 2, 2): text where > 0
@@ -109,6 +110,7 @@ def test_one_channel_is_the_text_logit():
     )  # image 0: 12 false text, 4 text hits
 
 
+@pytest.mark.training_stack
 def test_two_channels_at_lower_resolution_are_upsampled_bilinearly_then_argmaxed():
     pytest.importorskip("torch")
     EvalPrediction = pytest.importorskip("transformers").EvalPrediction
@@ -124,6 +126,7 @@ def test_two_channels_at_lower_resolution_are_upsampled_bilinearly_then_argmaxed
     assert ist_s.compute_metrics([[logits], labels]) == expected([[4, 0], [4, 7]])
 
 
+@pytest.mark.training_stack
 def test_two_channels_agree_with_torch_argmax_and_ties_are_background():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(7)
@@ -136,6 +139,7 @@ def test_two_channels_agree_with_torch_argmax_and_ties_are_background():
     assert ist_s.compute_metrics((tied, np.array([[[0, 0], [1, 1]]]))) == expected([[2, 0], [2, 0]])
 
 
+@pytest.mark.training_stack
 def test_one_channel_probabilities_are_warned_about(caplog):
     pytest.importorskip("torch")
     probabilities = np.full((1, 1, 2, 2), 0.2, np.float32)
@@ -250,12 +254,14 @@ def test_arguments_of_confusion_matrix_and_metrics_from_confusion():
         ((2, 1, 2, 4, 4), ("logits", "(2, 1, 2, 4, 4)")),
     ],
 )
+@pytest.mark.training_stack
 def test_logits_of_other_shapes(shape, fragments):
     pytest.importorskip("torch")
     with refused(MetricInputError, *fragments):
         ist_s.compute_metrics((np.zeros(shape, np.float32), np.zeros((2, 4, 4), np.int64)))
 
 
+@pytest.mark.training_stack
 def test_labels_must_pair_with_the_logits():
     pytest.importorskip("torch")
     logits = np.zeros((2, 2, 4, 4), np.float32)
@@ -269,6 +275,7 @@ def test_labels_must_pair_with_the_logits():
         ist_s.compute_metrics((logits, labels))
 
 
+@pytest.mark.training_stack
 def test_eval_prediction_forms_refused():
     pytest.importorskip("torch")
     EvalPrediction = pytest.importorskip("transformers").EvalPrediction
@@ -284,6 +291,7 @@ def test_eval_prediction_forms_refused():
         ist_s.compute_metrics((logits, labels), chunk=0)
 
 
+@pytest.mark.training_stack
 def test_non_finite_logits_are_refused_not_scored_as_background():
     pytest.importorskip("torch")
     logits = np.zeros((3, 2, 4, 4), np.float32)

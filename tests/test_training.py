@@ -54,6 +54,7 @@ def test_streaming_map_gives_what_set_transform_gives(zip_inputs, cache_dir):
         np.testing.assert_array_equal(row["labels"], arrow[index]["labels"])
 
 
+@pytest.mark.training_stack
 def test_dataloader_workers_read_every_streamed_example_exactly_once(zip_inputs):
     torch = pytest.importorskip("torch")
     streamed = ist_s.load(zip_inputs[0], split="train", streaming=True, config="with_unlabeled")
@@ -64,6 +65,7 @@ def test_dataloader_workers_read_every_streamed_example_exactly_once(zip_inputs)
     assert sorted(seen, key=layout.natural_key) == [row["image_id"] for row in ids]
 
 
+@pytest.mark.training_stack
 def test_dataloader_over_arrow_gives_trainer_tensors(zip_inputs, cache_dir):
     torch = pytest.importorskip("torch")
     train = build(zip_inputs[0], cache_dir)["train"]
@@ -94,6 +96,7 @@ def mixed_rows(demo_inputs, cache_dir, streaming):
     return dataset.skip(2).take(4) if streaming else dataset.select(range(2, 6))
 
 
+@pytest.mark.training_stack
 @pytest.mark.parametrize("streaming", [False, True], ids=["arrow", "streaming"])
 def test_any_mix_of_rows_collates_with_torch_and_transformers(demo_inputs, cache_dir, streaming):
     torch = pytest.importorskip("torch")
@@ -123,6 +126,7 @@ def test_normalisation_is_per_channel_mean_and_std(zip_inputs, cache_dir):
         ist_s.TrainingTransform(mean=ist_s.IMAGENET_MEAN)
 
 
+@pytest.mark.training_stack
 def test_uint8_rows_on_the_device_are_what_the_float_transform_gives(demo_inputs, cache_dir):
     """uint8=True hands over uint8 CHW pixels and uint8 labels; DeviceFeed makes them what the default
     transform gives (float32 normalised, int64), for Arrow and streamed rows, through worker processes."""
@@ -177,6 +181,7 @@ def test_a_batch_is_one_array_when_its_rows_agree_in_size_and_lists_otherwise(zi
         ist_s.TrainingTransform()({"image": [PIL.Image.new("RGB", (4, 3))] * 2, "mask": masks})  # never misaligned
 
 
+@pytest.mark.training_stack
 def test_freed_memory_is_kept_for_the_next_row_where_rows_are_decoded(zip_inputs, cache_dir, monkeypatch):
     """Pillow's block cache in any process that runs the transform, glibc's thresholds only in DataLoader
     workers; what the environment sets is left alone."""
@@ -223,6 +228,7 @@ def test_freed_memory_is_kept_for_the_next_row_where_rows_are_decoded(zip_inputs
         PIL.Image.core.set_blocks_max(chosen)
 
 
+@pytest.mark.training_stack
 def test_collate_takes_a_batch_the_transform_made_whole_and_otherwise_collates_as_torch_does(zip_inputs, cache_dir):
     torch = pytest.importorskip("torch")
     default_collate = torch.utils.data.default_collate
@@ -250,6 +256,7 @@ def test_collate_takes_a_batch_the_transform_made_whole_and_otherwise_collates_a
     assert ist_s.collate([1, 2]).tolist() == [1, 2]  # not rows of a transform: torch's collate
 
 
+@pytest.mark.training_stack
 def test_uint8_rows_refuse_what_would_normalise_them_twice(zip_inputs, cache_dir):
     with pytest.raises(ValueError, match="give mean/std to DeviceFeed"):
         ist_s.TrainingTransform(size=(8, 8), uint8=True, mean=ist_s.IMAGENET_MEAN, std=ist_s.IMAGENET_STD)
@@ -281,6 +288,7 @@ def test_augment_sees_image_and_labels_together(zip_inputs, cache_dir):
     )
 
 
+@pytest.mark.training_stack
 def test_image_processor_keeps_the_ignore_index(zip_inputs, cache_dir):
     transformers = pytest.importorskip("transformers")
     processor = transformers.SegformerImageProcessor(do_reduce_labels=False, size={"height": 32, "width": 32})
@@ -460,6 +468,7 @@ def test_metrics_over_lists_of_any_sizes_and_trainer_padding():
     assert padded["pixel_accuracy"] == 1 and padded["mean_iou"] == 1
 
 
+@pytest.mark.training_stack
 def test_compute_metrics_upsamples_quarter_scale_logits():
     pytest.importorskip("torch")
     EvalPrediction = pytest.importorskip("transformers").EvalPrediction

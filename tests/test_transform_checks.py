@@ -180,6 +180,7 @@ def test_bad_mean_or_std_is_refused_before_pixels_turn_nan(built, mean, std, wro
         ist_s.training_transform({"image": [], "mask": []}, mean=mean, std=std)
 
 
+@pytest.mark.training_stack
 def test_device_feed_refuses_a_zero_std():
     pytest.importorskip("torch")
     with pytest.raises(ValueError, match="std must be > 0"):
