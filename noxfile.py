@@ -1,6 +1,8 @@
 """The test matrix: `python3 -m nox` runs lint and the suite on both eras of `datasets`."""
 
 import os
+import shutil
+import sys
 
 import nox
 
@@ -45,31 +47,58 @@ def lint(session: nox.Session) -> None:
     session.run("mkdocs", "build", "--strict", "--site-dir", site, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
-@nox.session
+# Both eras' test environments are made at this one path, one after the other, and Python writes the
+# bytecode of what they import under TESTS_BYTECODE, outside them: a module file the two share (uv links
+# torch's, transformers', pandas' ... files from its cache, same size and time in both) is compiled once,
+# by the first era, instead of once an era (~30 s of CPU: torch's stack alone took 25 s). A file that differs
+# (datasets, and what its version pins) has another time or size, so Python compiles it afresh.
+TESTS_ENVIRONMENT = os.path.join(".nox", "tests")
+TESTS_BYTECODE = os.path.join(".nox", "tests-bytecode")
+
+
+@nox.session(venv_backend="none")
 @nox.parametrize("era", list(ERAS))
 def tests(session: nox.Session, era: str) -> None:
-    session.install("-r", "requirements.txt", ERAS[era], *TEST_TOOLS)
-    session.env.update(written_bytecode(session))
+    bin_dir = fresh_environment(session, TESTS_ENVIRONMENT, ["-r", "requirements.txt", ERAS[era], *TEST_TOOLS])
+    session.env.update(written_bytecode(TESTS_BYTECODE))
+    session.env.update(VIRTUAL_ENV=os.path.abspath(TESTS_ENVIRONMENT), PATH=bin_dir + os.pathsep + os.environ["PATH"])
     # The run's header names the era (tests/conftest.py); the controller's import of `datasets` is the first,
     # and compiles its bytecode for the workers.
     # 300 s per test: the slowest (a pip install and the Python processes it ran then) took 34 s with the
     # machine's load average at 4.5, and 290 s at 7 when every process also compiled its imports. The signal
     # method fails the test where it is stuck, with every thread's stack in its report, and the run goes on;
     # the thread method's stacks were lost with the xdist worker it ends.
-    # A worker is handed one test at a time (--maxschedchunk=1), the slowest first (tests/conftest.py): by
-    # default it was handed tests in chunks, and a chunk queued behind a slow test left the other idle.
-    xdist = ["-n", "auto", "--maxschedchunk=1"]
-    session.run("pytest", *xdist, "--timeout=300", "--timeout-method=signal", *session.posargs)
+    # Tests are handed out one at a time as a worker needs more (at most three queued on it), the slowest first
+    # (tests/conftest.py): in chunks, a chunk queued behind a slow test had left the other worker idle. The
+    # tests marked training_stack are one group (--dist loadgroup), handed first and whole to one worker: the
+    # other never imports it (tests/conftest.py).
+    xdist = ["-n", "auto", "--dist", "loadgroup"]
+    pytest = os.path.join(bin_dir, "pytest")
+    session.run(pytest, *xdist, "--timeout=300", "--timeout-method=signal", *session.posargs, external=True)
 
 
-def written_bytecode(session: nox.Session) -> dict:
-    """Environment variables that have Python write the bytecode it compiles, into the session's folder.
+def fresh_environment(session: nox.Session, location: str, requirements: list[str]) -> str:
+    """A new virtual environment at `location` (any old one removed) holding `requirements`; its bin folder.
+    uv makes it when installed (seconds, from its cache), else venv and pip."""
+    bin_dir = os.path.abspath(os.path.join(location, "bin"))
+    python = os.path.join(bin_dir, "python")
+    if shutil.which("uv"):
+        session.run("uv", "venv", "--clear", "--quiet", "--python", sys.executable, location, external=True)
+        session.run("uv", "pip", "install", "--python", python, *requirements, external=True)
+    else:
+        session.run(sys.executable, "-m", "venv", "--clear", location, external=True)
+        session.run(python, "-m", "pip", "install", *requirements, external=True)
+    return bin_dir
+
+
+def written_bytecode(prefix: str) -> dict:
+    """Environment variables that have Python write the bytecode it compiles, under `prefix`.
 
     Where PYTHONDONTWRITEBYTECODE is set (it is on our CI machine) each process compiles every module it
     imports, torch's and transformers' among them: up to ~10 s of CPU more for each of the dozens of Python processes
-    the suite starts. Written at first import, bytecode serves every later process; kept under the
-    environment's folder (PYTHONPYCACHEPREFIX), none lands in the checkout. (uv's UV_COMPILE_BYTECODE
+    the suite starts. Written at first import, bytecode serves every later process; kept under `prefix`
+    (PYTHONPYCACHEPREFIX), none lands in the checkout or the environment. (uv's UV_COMPILE_BYTECODE
     compiled all 13,000 modules of the environment instead: ~95 s of CPU per environment, most never imported.)
     """
-    prefix = os.path.join(session.virtualenv.location, "pycache")
+    prefix = os.path.abspath(prefix)
     return {"PYTHONDONTWRITEBYTECODE": None, "PYTHONPYCACHEPREFIX": prefix}
