@@ -19,7 +19,17 @@ def test_every_config_states_its_rows_on_the_stand_ins():
         assert config in sizes, f"{name}: SPEC.stand_in_split_sizes has no {config!r}"
 
 
-@pytest.fixture(scope="module", params=CONTRACTS, ids=lambda c: f"{c[0]}-{c[1]}")
+def one_worker_each(contracts: list[tuple[str, str]]) -> list:
+    """Each (dataset, config) as a parameter whose tests are one xdist group (`--dist loadgroup`): they run in
+    one worker, which builds the config once, instead of each worker that gets one of them building it."""
+    params = []
+    for name, config in contracts:
+        label = f"{name}-{config}"
+        params.append(pytest.param((name, config), marks=pytest.mark.xdist_group(f"contract-{label}"), id=label))
+    return params
+
+
+@pytest.fixture(scope="module", params=one_worker_each(CONTRACTS))
 def prepared(request, tmp_path_factory):
     name, config = request.param
     return contract.prepare(registry.dataset_module(name), config, str(tmp_path_factory.mktemp(f"{name}-{config}")))
@@ -57,6 +67,6 @@ def test_the_export_loads_with_no_script_like_the_builder(prepared, tmp_path):
 DEFAULTS = [(name, "default") for name in registry.DATASETS]
 
 
-@pytest.mark.parametrize("prepared", DEFAULTS, indirect=True, ids=lambda c: f"{c[0]}-{c[1]}")
+@pytest.mark.parametrize("prepared", one_worker_each(DEFAULTS), indirect=True)
 def test_two_processes_give_the_same_rows(prepared, tmp_path):
     contract.check_two_processes_give_the_same_rows(prepared, str(tmp_path))
