@@ -84,10 +84,10 @@ def fresh_environment(session: nox.Session, location: str, requirements: list[st
     python = os.path.join(bin_dir, "python")
     if shutil.which("uv"):
         session.run("uv", "venv", "--clear", "--quiet", "--python", sys.executable, location, external=True)
-        session.run("uv", "pip", "install", "--python", python, *requirements, external=True)
+        session.run("uv", "pip", "install", "--python", python, *requirements, external=True, silent=True)
     else:
         session.run(sys.executable, "-m", "venv", "--clear", location, external=True)
-        session.run(python, "-m", "pip", "install", *requirements, external=True)
+        session.run(python, "-m", "pip", "install", *requirements, external=True, silent=True)
     return bin_dir
 
 
