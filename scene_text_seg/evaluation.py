@@ -7,6 +7,7 @@ decoded. The score is read from the confusion matrix summed over the whole split
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from collections.abc import Iterator, Mapping
@@ -16,13 +17,13 @@ import datasets
 import numpy as np
 import PIL.Image
 
+from .builder import EXAMPLE_THREADS, made_in_order
 from .errors import InvalidInputError, MissingInputError
 from .inputs import some
 from .layout import natural_key
 from .metrics import confusion_matrix, metrics_from_confusion
-from .pixels import unfiltered_grey_pixels
+from .pixels import unfiltered_grey_rows
 from .spec import CLASS_NAMES
-from .transform import _stored_mask_pixels
 
 PathLike = Union[str, "os.PathLike[str]"]
 Predictions = Union[PathLike, Mapping[str, np.ndarray]]
@@ -86,15 +87,14 @@ def evaluate(dataset: datasets.Dataset, predictions: Predictions) -> dict[str, f
     source.check_names(image_ids)
     confusion = np.zeros((len(CLASS_NAMES), len(CLASS_NAMES)), np.int64)
     problems = []
-    for image_id, mask in _masks(rows):
-        labels = _labels(mask, image_id)
-        try:
-            prediction = source.class_ids(image_id, labels.shape)
-        except _Unscorable as e:
-            problems.append(str(e))
-            continue
-        if not problems:  # once one fails there is no score: the rest are only checked
-            confusion += _confusion(prediction, labels, source.where(image_id))
+    # Pairs are scored by the build's example threads, in order: PIL's decode of a filtered prediction (as PIL
+    # writes mode L) releases the GIL, and 1,000 such pairs took 0.68 of the time of one thread; palette or
+    # unfiltered predictions, whose counting is short numpy calls, gain nothing and lose nothing.
+    for _, scored in made_in_order(_masks(rows), functools.partial(_scored, source), EXAMPLE_THREADS):
+        if isinstance(scored, str):
+            problems.append(scored)
+        elif not problems:  # once one fails there is no score: the rest are only checked
+            confusion += scored
     if problems:
         more = f"; and {len(problems) - SHOWN} more" if len(problems) > SHOWN else ""
         raise InvalidInputError(
@@ -104,9 +104,27 @@ def evaluate(dataset: datasets.Dataset, predictions: Predictions) -> dict[str, f
     return metrics_from_confusion(confusion)
 
 
-def _confusion(prediction: np.ndarray, labels: np.ndarray, where: str) -> np.ndarray:
-    """The one place a pair is counted, by the metrics' own check (`where` names the prediction)."""
-    return confusion_matrix(prediction, labels, where=where, labels_where=f"the stored mask of {where}")
+def _scored(source: Union[_FolderPredictions, _ArrayPredictions], row: tuple[str, dict]) -> Union[np.ndarray, str]:
+    """One row's confusion matrix, counted by the metrics' own check; what is wrong with its prediction if it
+    cannot be scored. An error in the stored mask is raised.
+
+    Where the stored mask and the prediction are both unfiltered PNGs, they are counted as inflated, each
+    row's filter byte (0 in both) in front: whole, contiguous rows count at ~0.8 of the time of the pixels
+    cut out of them, and the filter bytes, H pixels counted as background predicted background, come off."""
+    image_id, mask = row
+    labels, with_filter_bytes = _labels(mask, image_id)
+    shape = (labels.shape[0], labels.shape[1] - with_filter_bytes)
+    try:
+        prediction, prediction_with_filter_bytes = source.class_ids(image_id, shape, with_filter_bytes)
+    except _Unscorable as e:
+        return str(e)
+    if with_filter_bytes and not prediction_with_filter_bytes:
+        labels = labels[:, 1:]
+    where = source.where(image_id)
+    confusion = confusion_matrix(prediction, labels, where=where, labels_where=f"the stored mask of {where}")
+    if with_filter_bytes and prediction_with_filter_bytes:
+        confusion[0, 0] -= shape[0]
+    return confusion
 
 
 # ---- the split: image ids and stored masks, never a photo ----------------------------------------------------
@@ -171,17 +189,18 @@ def _masks(rows: datasets.Dataset) -> Iterator[tuple[str, dict]]:
         yield from zip(batch["image_id"], batch["mask"], strict=True)
 
 
-def _labels(mask: dict, image_id: str) -> np.ndarray:
-    """The label map, HW: a stored mask inflated directly, anything else as `datasets.Image` decodes it."""
-    pixels = _stored_mask_pixels(mask)
-    if pixels is not None:
-        return pixels
+def _labels(mask: dict, image_id: str) -> tuple[np.ndarray, bool]:
+    """The label map, and whether each row has its PNG filter byte (0) in front: a stored mask as inflated
+    (H x (W + 1)), anything else as `datasets.Image` decodes it (H x W)."""
+    rows = unfiltered_grey_rows(mask["bytes"]) if mask.get("bytes") else None
+    if rows is not None:
+        return rows, True
     image = datasets.Image().decode_example(mask)
     if len(image.getbands()) != 1:
         raise InvalidInputError(
             f"dataset: the mask of {image_id} has mode {image.mode}: expected a single-channel label map"
         )
-    return np.asarray(image)
+    return np.asarray(image), False
 
 
 # ---- the predictions: a folder of PNGs, or arrays ------------------------------------------------------------
@@ -252,16 +271,21 @@ class _FolderPredictions:
     def where(self, image_id: str) -> str:
         return self.files[image_id]
 
-    def class_ids(self, image_id: str, shape: tuple[int, int]) -> np.ndarray:
+    def class_ids(self, image_id: str, shape: tuple[int, int], with_filter_bytes: bool) -> tuple[np.ndarray, bool]:
+        """The prediction's class ids (HxW), and whether each row has its filter byte in front: an unfiltered
+        8-bit grey or palette PNG is inflated once and, `with_filter_bytes`, kept so; any other goes to PIL."""
         where = self.where(image_id)
         with open(os.path.join(self.folder, where), "rb") as f:
             data = f.read()
-        values = unfiltered_grey_pixels(data, palette_indices=True)  # unfiltered 8-bit grey or palette: one inflate
-        if values is None:
-            values = _decoded_png(data, where)
-        if values.shape != shape:
-            raise _Unscorable(_size_text(where, values.shape, shape))
-        return _class_ids(values, where)
+        rows = unfiltered_grey_rows(data, palette_indices=True)
+        if rows is None:
+            values, kept = _decoded_png(data, where), False
+        else:
+            values, kept = (rows, True) if with_filter_bytes else (rows[:, 1:], False)
+        found = (values.shape[0], values.shape[1] - kept)
+        if found != shape:
+            raise _Unscorable(_size_text(where, found, shape))
+        return _class_ids(values, where), kept
 
 
 def _size_text(where: str, found: tuple[int, ...], shape: tuple[int, int]) -> str:
@@ -304,7 +328,8 @@ class _ArrayPredictions:
     def where(self, image_id: str) -> str:
         return f"predictions[{image_id!r}]"
 
-    def class_ids(self, image_id: str, shape: tuple[int, int]) -> np.ndarray:
+    def class_ids(self, image_id: str, shape: tuple[int, int], with_filter_bytes: bool) -> tuple[np.ndarray, bool]:
+        """The array's class ids (HxW, never with filter bytes)."""
         where, values = self.where(image_id), self.arrays[image_id]
         if not isinstance(values, np.ndarray):
             raise _Unscorable(f"{where} is a {type(values).__name__}: expected an HxW numpy array of class ids")
@@ -318,4 +343,4 @@ class _ArrayPredictions:
             if values.min() < 0 or values.max() > 255:
                 raise _Unscorable(f"{where} holds {_values_text(np.unique(values))}: expected 0/1 or 0/255")
             values = values.astype(np.uint8)
-        return _class_ids(values, where)
+        return _class_ids(values, where), False

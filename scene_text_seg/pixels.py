@@ -310,6 +310,12 @@ def unfiltered_grey_pixels(data: bytes, palette_indices: bool = False) -> Option
     palette PNG's indices too (what PIL's mode "P" gives: its PLTE and tRNS chunks change no index),
     as predicted masks are often saved.
     """
+    rows = unfiltered_grey_rows(data, palette_indices)
+    return None if rows is None else rows[:, 1:]
+
+
+def unfiltered_grey_rows(data: bytes, palette_indices: bool = False) -> Optional[np.ndarray]:
+    """`unfiltered_grey_pixels` with each row's filter byte (0) kept in front: contiguous, H x (W + 1)."""
     if not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
         return None
     width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
@@ -341,7 +347,7 @@ def unfiltered_grey_pixels(data: bytes, palette_indices: bool = False) -> Option
     rows = np.frombuffer(inflated, np.uint8).reshape(height, width + 1)
     if rows[:, 0].any():  # a filtered row: PIL unfilters
         return None
-    return rows[:, 1:]
+    return rows
 
 
 # ---- photos that are not JPEGs (MLT_S holds PNG and GIF photos): sizes and orientation from headers ----
