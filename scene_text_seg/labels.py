@@ -24,7 +24,7 @@ import struct
 import threading
 import warnings
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import numpy as np
 import PIL.Image
@@ -81,15 +81,8 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def unfiltered_rows(labels: np.ndarray) -> bytes:
-    """HW uint8 values as PNG rows with filter 0 (a zero byte before each row)."""
-    rows = np.zeros((labels.shape[0], labels.shape[1] + 1), np.uint8)
-    rows[:, 1:] = labels
-    return rows.tobytes()
-
-
-def png_of_rows(width: int, height: int, rows: bytes) -> bytes:
-    """A minimal 8-bit grey PNG (IHDR, one IDAT, IEND) from its unfiltered rows.
+def png_of_rows(width: int, height: int, rows: Union[bytes, np.ndarray]) -> bytes:
+    """A minimal 8-bit grey PNG (IHDR, one IDAT, IEND) from its unfiltered rows (bytes, or a contiguous array).
 
     A decoded mask is mostly runs of a few values: zlib(-ng)'s run-length strategy at level 1 packs them
     as tightly as level 3 and faster (0.7 ms and 4 KB for a 1000x750 map, against 0.6 ms and 12 KB at

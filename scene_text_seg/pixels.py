@@ -26,7 +26,16 @@ except ImportError:  # the same interface, slower
 
 from .errors import InvalidInputError
 from .inputs import Source
-from .labels import IMAGE_ERRORS, Mask, decode_label, png_of_rows, unfiltered_rows, value_lookup, value_names
+from .labels import (
+    IMAGE_ERRORS,
+    Mask,
+    decode_label,
+    image_pixels,
+    png_of_rows,
+    scratch_rows,
+    value_lookup,
+    value_names,
+)
 from .layout import Pair
 from .spec import ID2LABEL, IDENTITY_VALUES, IGNORE_INDEX, MASK_VALUES, ValueTable
 from .words import orient_words, parse_words
@@ -488,20 +497,50 @@ def _neutralise_png_exif(data: bytes) -> bytes:
     raise ValueError("no eXIf chunk")
 
 
+MAPPED_BY_COMPARISON = 4  # present values whose label is not 0, up to which they are mapped a comparison each
+
+
 def value_mapped_png(
-    parts: PngParts, rows: Optional[bytes], pixels: Optional[np.ndarray], values: Mapping[int, int]
+    parts: PngParts,
+    pieces: Optional[list[bytes]],
+    pixels: Optional[np.ndarray],
+    values: Mapping[int, int],
+    present: Collection[int],
 ) -> bytes:
-    """The label map with every native value replaced by its label, as a minimal 8-bit grey PNG, from the
-    inflated unfiltered `rows` (else the decoded `pixels`, made into such rows) by one byte translation: a
-    filter byte, 0, stays 0 when the table keeps 0 (0.5 ms for a 1000x750 map, against 2 ms for numpy's
-    lookup by index)."""
+    """The label map with every native value replaced by its label, as a minimal 8-bit grey PNG, written
+    into this thread's PNG rows (`scratch_rows`) from the inflated unfiltered rows `pieces` (else from the
+    decoded `pixels`), each of whose `present` values the table names (the caller has checked them).
+
+    The inflated stream is mapped piece by piece, filter bytes and all, when the table keeps 0 (a filter
+    byte, 0, then stays 0): no piece is joined or copied first."""
     width, height = struct.unpack(">II", parts.header[:8])
     lookup = value_lookup(values)
-    rows = rows if rows is not None else unfiltered_rows(pixels)
-    if lookup[0] == 0:
-        return png_of_rows(width, height, rows.translate(lookup.tobytes()))
-    pixels = np.frombuffer(rows, np.uint8).reshape(height, width + 1)[:, 1:]  # the filter bytes must stay 0
-    return png_of_rows(width, height, unfiltered_rows(lookup[pixels]))
+    changed = [(value, int(lookup[value])) for value in present if lookup[value] != 0]
+    rows = scratch_rows(height, width)
+    if pieces is not None and lookup[0] == 0:
+        flat, start = rows.reshape(-1), 0
+        for piece in pieces:
+            source = np.frombuffer(piece, np.uint8)
+            map_values(source, flat[start : start + source.size], changed, lookup)
+            start += source.size
+    else:
+        if pixels is None:
+            pixels = np.frombuffer(b"".join(pieces), np.uint8).reshape(height, width + 1)[:, 1:]
+        map_values(pixels, rows[:, 1:], changed, lookup)
+    return png_of_rows(width, height, rows)
+
+
+def map_values(source: np.ndarray, target: np.ndarray, changed: list[tuple[int, int]], lookup: np.ndarray) -> None:
+    """`target[...] = lookup[source]` for a uint8 `source` whose every value the table names, `changed` being
+    the (value, label) of the values present whose label is not 0. Where those are few (TextSeg's 100 -> 1
+    and 255 -> 255), a fill and a comparison and a masked copy each: 0.3 ms for a 1024x768 map, against
+    1.9 ms for `bytes.translate` and ~2 ms for numpy's lookup by index, which the many-valued take."""
+    if len(changed) > MAPPED_BY_COMPARISON:
+        np.take(lookup, source, out=target)
+        return
+    target[...] = 0
+    for value, label in changed:
+        np.copyto(target, np.uint8(label), where=source == value)
 
 
 def mask_pixels(data: bytes) -> np.ndarray:
@@ -548,7 +587,8 @@ def read_mask(
             if counts is None:
                 with PIL.Image.open(io.BytesIO(data)) as image:
                     if depth == 8:  # grey or palette: one byte a pixel, the value (or index) itself
-                        decoded = np.asarray(image)  # kept for a decoder that maps values
+                        # kept for a decoder that maps values; a grey map in PIL's own memory (no copy)
+                        decoded = image_pixels(image) if image.mode == "L" else np.asarray(image)
                         counts = count_values(decoded, label_values.keys())
                     else:
                         values = np.asarray(image)
@@ -570,10 +610,10 @@ def read_mask(
         labels = np.zeros(256, np.int64)
         np.add.at(labels, value_lookup(label_values)[list(native)], list(native.values()))
         if scanned:  # inflated once already
-            png = value_mapped_png(parts, b"".join(pieces), None, label_values)
+            png = value_mapped_png(parts, pieces, None, label_values, native)
         else:
             pixels = values if values is not None else decoded
-            png = value_mapped_png(parts, None, pixels.astype(np.uint8), label_values)
+            png = value_mapped_png(parts, None, pixels.astype(np.uint8, copy=False), label_values, native)
         return Mask(png, (width, height), [label for label in ID2LABEL if labels[label]], native)
     if depth == 8:
         png = minimal_grayscale_png(parts)

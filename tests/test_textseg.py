@@ -255,14 +255,20 @@ def test_inflate_once_refuses_a_file_that_is_not_gzip(tmp_path):
     assert not any(name.endswith(".partial") for _, _, names in os.walk(tmp_path) for name in names)
 
 
+MANY_MAPPED = {0: 0, 10: 1, 20: 1, 30: 1, 40: 1, 50: 1, 60: 0, 255: 255}  # more than map a comparison each
+
+
 @pytest.mark.parametrize("mode", ["L", "P"])  # PIL writes grey rows filtered, palette rows unfiltered
-@pytest.mark.parametrize("table", [textseg.LABEL_VALUES, {0: 1, 7: 0, 255: 255}], ids=["textseg", "zero-mapped"])
-def test_a_value_table_maps_every_pixel_whatever_the_rows_filters(mode, table):
+@pytest.mark.parametrize(
+    "table", [textseg.LABEL_VALUES, {0: 1, 7: 0, 255: 255}, MANY_MAPPED], ids=["textseg", "zero-mapped", "many"]
+)
+@pytest.mark.parametrize("size", [(37, 23), (801, 700)], ids=["small", "several-pieces"])  # 256 KiB pieces, mid-row
+def test_a_value_table_maps_every_pixel_whatever_the_rows_filters(mode, table, size):
     from scene_text_seg import pixels
 
     rng = np.random.default_rng(3)
-    native = rng.choice(sorted(table), size=(23, 37)).astype(np.uint8)
-    mask = pixels.read_mask(synthetic._value_png(native, mode), "m.png", {(37, 23)}, table)
+    native = rng.choice(sorted(table), size=size[::-1]).astype(np.uint8)
+    mask = pixels.read_mask(synthetic._value_png(native, mode), "m.png", {size}, table)
     lookup = pixels.value_lookup(table)
     with PIL.Image.open(io.BytesIO(mask.png)) as stored:
         assert stored.mode == "L"
