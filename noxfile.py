@@ -1,10 +1,10 @@
 """The test matrix: `python3 -m nox` runs lint and the suite on both eras of `datasets`."""
 
 import os
-import shutil
 import sys
 
 import nox
+import nox.virtualenv
 
 nox.options.sessions = ["lint", "tests"]
 nox.options.error_on_missing_interpreters = True
@@ -69,24 +69,26 @@ def tests(session: nox.Session, era: str) -> None:
     # method fails the test where it is stuck, with every thread's stack in its report, and the run goes on;
     # the thread method's stacks were lost with the xdist worker it ends.
     # Tests are handed out one at a time as a worker needs more (at most three queued on it), the slowest first
-    # (tests/conftest.py): in chunks, a chunk queued behind a slow test had left the other worker idle. The
-    # tests marked training_stack are one group (--dist loadgroup), handed first and whole to one worker: the
-    # other never imports it (tests/conftest.py).
-    xdist = ["-n", "auto", "--dist", "loadgroup"]
+    # (tests/conftest.py; --no-loadscope-reorder keeps that order instead of the biggest groups first): in
+    # chunks, a chunk queued behind a slow test had left the other worker idle. The tests marked
+    # training_stack are one group (--dist loadgroup), run whole by one worker: the other never imports it.
+    xdist = ["-n", "auto", "--dist", "loadgroup", "--no-loadscope-reorder"]
     pytest = os.path.join(bin_dir, "pytest")
     session.run(pytest, *xdist, "--timeout=300", "--timeout-method=signal", *session.posargs, external=True)
 
 
 def fresh_environment(session: nox.Session, location: str, requirements: list[str]) -> str:
     """A new virtual environment at `location` (any old one removed) holding `requirements`; its bin folder.
-    uv makes it when installed (seconds, from its cache), else venv and pip."""
+    Made by the uv nox itself would use (seconds, from uv's cache), else by virtualenv and pip, as nox falls
+    back. One nox run at a time: two would share `location`."""
     bin_dir = os.path.abspath(os.path.join(location, "bin"))
     python = os.path.join(bin_dir, "python")
-    if shutil.which("uv"):
-        session.run("uv", "venv", "--clear", "--quiet", "--python", sys.executable, location, external=True)
-        session.run("uv", "pip", "install", "--python", python, *requirements, external=True, silent=True)
+    has_uv, uv, _ = nox.virtualenv.find_uv()
+    if has_uv:
+        session.run(uv, "venv", "--clear", "--quiet", "--python", sys.executable, location, external=True)
+        session.run(uv, "pip", "install", "--python", python, *requirements, external=True, silent=True)
     else:
-        session.run(sys.executable, "-m", "venv", "--clear", location, external=True)
+        session.run(sys.executable, "-m", "virtualenv", "--clear", "--quiet", location, external=True)
         session.run(python, "-m", "pip", "install", *requirements, external=True, silent=True)
     return bin_dir
 

@@ -79,6 +79,7 @@ def pytest_report_header() -> str:
     return f"datasets {datasets.__version__} ({era})"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the xdist_group marks added here
 def pytest_collection_modifyitems(items):
     """Run SLOWEST_FIRST first, in its order; every other test keeps its place (the sort is stable).
 
@@ -102,10 +103,13 @@ def _training_stack_tests_are_marked(request):
     Once torch is in, the process's objects are moved out of the garbage collector's sight (`gc.freeze`):
     torch's and transformers' many long-lived objects made each full collection ~0.5 s, and pytest
     collects five times as the session ends."""
+    marked = request.node.get_closest_marker(TRAINING_MARK) is not None
+    if marked and getattr(request.config.option, "loadgroup", False):  # an xdist worker under --dist loadgroup
+        assert request.node.nodeid.endswith(f"@{TRAINING_MARK}"), "xdist did not see the group: mark it before xdist"
     before = {name for name in (*TRAINING_STACK, "torch") if name in sys.modules}
     yield
     imported = {name for name in (*TRAINING_STACK, "torch") if name in sys.modules} - before
-    if imported & set(TRAINING_STACK) and request.node.get_closest_marker(TRAINING_MARK) is None:
+    if imported & set(TRAINING_STACK) and not marked:
         names = ", ".join(sorted(imported & set(TRAINING_STACK)))
         pytest.fail(f"{request.node.nodeid} imported {names}: mark it @pytest.mark.{TRAINING_MARK}", pytrace=False)
     if imported:
