@@ -21,7 +21,7 @@ from .builder import EXAMPLE_THREADS, made_in_order
 from .errors import InvalidInputError, MissingInputError
 from .inputs import some
 from .layout import natural_key
-from .metrics import confusion_matrix, metrics_from_confusion
+from .metrics import MetricInputError, confusion_matrix, metrics_from_confusion
 from .pixels import unfiltered_grey_rows
 from .spec import CLASS_NAMES
 
@@ -89,10 +89,15 @@ def evaluate(dataset: datasets.Dataset, predictions: Predictions) -> dict[str, f
     problems = []
     # Pairs are scored by the build's example threads, in order: PIL's decode of a filtered prediction (as PIL
     # writes mode L) releases the GIL, and 1,000 such pairs took 0.68 of the time of one thread; palette or
-    # unfiltered predictions, whose counting is short numpy calls, gain nothing and lose nothing.
-    for _, scored in made_in_order(_masks(rows), functools.partial(_scored, source), EXAMPLE_THREADS):
+    # unfiltered predictions, whose counting is short numpy calls, gain nothing and lose nothing. A mapping
+    # of arrays (the user's object, decoding nothing) is read from this thread alone.
+    threads = EXAMPLE_THREADS if isinstance(source, _FolderPredictions) else 1
+    for _, scored in made_in_order(_masks(rows), functools.partial(_scored, source), threads):
         if isinstance(scored, str):
             problems.append(scored)
+        elif isinstance(scored, MetricInputError):  # a stored mask the metrics refuse: an error of the split
+            if not problems:  # after a prediction that cannot be scored, the predictions' error is the one raised
+                raise scored
         elif not problems:  # once one fails there is no score: the rest are only checked
             confusion += scored
     if problems:
@@ -104,9 +109,11 @@ def evaluate(dataset: datasets.Dataset, predictions: Predictions) -> dict[str, f
     return metrics_from_confusion(confusion)
 
 
-def _scored(source: Union[_FolderPredictions, _ArrayPredictions], row: tuple[str, dict]) -> Union[np.ndarray, str]:
+def _scored(
+    source: Union[_FolderPredictions, _ArrayPredictions], row: tuple[str, dict]
+) -> Union[np.ndarray, str, MetricInputError]:
     """One row's confusion matrix, counted by the metrics' own check; what is wrong with its prediction if it
-    cannot be scored. An error in the stored mask is raised.
+    cannot be scored; the metrics' error about its stored mask. A mask that is no label map is raised.
 
     Where the stored mask and the prediction are both unfiltered PNGs, they are counted as inflated, each
     row's filter byte (0 in both) in front: whole, contiguous rows count at ~0.8 of the time of the pixels
@@ -121,7 +128,10 @@ def _scored(source: Union[_FolderPredictions, _ArrayPredictions], row: tuple[str
     if with_filter_bytes and not prediction_with_filter_bytes:
         labels = labels[:, 1:]
     where = source.where(image_id)
-    confusion = confusion_matrix(prediction, labels, where=where, labels_where=f"the stored mask of {where}")
+    try:
+        confusion = confusion_matrix(prediction, labels, where=where, labels_where=f"the stored mask of {where}")
+    except MetricInputError as e:  # raised in order by `evaluate`, unless a prediction before it cannot be scored
+        return e
     if with_filter_bytes and prediction_with_filter_bytes:
         confusion[0, 0] -= shape[0]
     return confusion
@@ -285,7 +295,13 @@ class _FolderPredictions:
         found = (values.shape[0], values.shape[1] - kept)
         if found != shape:
             raise _Unscorable(_size_text(where, found, shape))
-        return _class_ids(values, where), kept
+        try:
+            return _class_ids(values, where), kept
+        except _Unscorable:
+            if not kept:
+                raise
+        # The filter bytes (0) are not the file's values: the error names the pixels' (which hold no fewer wrong).
+        return _class_ids(values[:, 1:], where), False
 
 
 def _size_text(where: str, found: tuple[int, ...], shape: tuple[int, int]) -> str:

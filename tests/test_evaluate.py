@@ -11,7 +11,7 @@ import PIL.Image
 import pytest
 
 import ist_s
-from scene_text_seg import metrics, transform
+from scene_text_seg import labels, metrics, transform
 from scene_text_seg.errors import InvalidInputError, MissingInputError
 from scene_text_seg.evaluation import evaluate
 from tests.conftest import build, png
@@ -301,6 +301,44 @@ def test_a_mask_of_several_channels_is_refused_naming_its_row():
     rgb = dataset.map(lambda row: {"mask": {"bytes": png(np.zeros((2, 2, 3), np.uint8), "RGB"), "path": None}})
     with pytest.raises(InvalidInputError, match=r"^dataset: the mask of a has mode RGB: expected a single-channel"):
         evaluate(rgb, {"a": np.zeros((2, 2), np.uint8)})
+
+
+def unfiltered(values: np.ndarray) -> bytes:
+    """`values` as the builder stores masks: an 8-bit grey PNG whose rows are unfiltered (read with one inflate)."""
+    rows = np.zeros((values.shape[0], values.shape[1] + 1), np.uint8)
+    rows[:, 1:] = values
+    return labels.png_of_rows(values.shape[1], values.shape[0], rows)
+
+
+def stored_dataset(masks: dict) -> datasets.Dataset:
+    features = datasets.Features({"image_id": datasets.Value("string"), "mask": datasets.Image()})
+    columns = {"image_id": list(masks), "mask": [{"bytes": unfiltered(m), "path": None} for m in masks.values()]}
+    return datasets.Dataset.from_dict(columns, features=features)
+
+
+def test_an_unfiltered_prediction_is_named_by_its_own_values_not_its_filter_bytes(tmp_path):
+    """Stored mask and prediction both unfiltered are counted rows and all: an error names the pixels' values."""
+    dataset = stored_dataset({"a": np.zeros((4, 4), np.uint8), "b": np.ones((4, 4), np.uint8)})
+    (tmp_path / "a.png").write_bytes(unfiltered(np.full((4, 4), 128, np.uint8)))
+    (tmp_path / "b.png").write_bytes(unfiltered(np.tile(np.array([1, 255], np.uint8), (4, 2))))
+    with pytest.raises(InvalidInputError, match=r"a\.png holds the values 128: .*b\.png holds the values 1, 255: "):
+        evaluate(dataset, str(tmp_path))
+    (tmp_path / "a.png").write_bytes(unfiltered(np.eye(4, dtype=np.uint8)))
+    (tmp_path / "b.png").write_bytes(unfiltered(np.full((4, 4), 255, np.uint8)))
+    same(evaluate(dataset, str(tmp_path)), expected_scores([[12, 4], [0, 16]]))  # filter bytes not counted
+
+
+def test_a_prediction_that_cannot_be_scored_is_reported_before_a_later_stored_mask_error(tmp_path):
+    """Rows are scored in order, on threads: the first error in split order wins, whichever finishes first."""
+    bad_mask = np.full((4, 4), 7, np.uint8)
+    dataset = stored_dataset({"a": np.zeros((4, 4), np.uint8), "b": bad_mask})
+    write_folder(tmp_path, {"a": np.full((4, 4), 9, np.uint8), "b": np.zeros((4, 4), np.uint8)})
+    with pytest.raises(InvalidInputError, match=r"1 of 2 cannot be scored: a\.png holds the values 9"):
+        evaluate(dataset, str(tmp_path))
+    dataset = stored_dataset({"a": bad_mask, "b": np.zeros((4, 4), np.uint8)})
+    write_folder(tmp_path, {"a": np.zeros((4, 4), np.uint8), "b": np.full((4, 4), 9, np.uint8)})
+    with pytest.raises(metrics.MetricInputError, match=r"^the stored mask of a\.png must hold class ids .* found 7"):
+        evaluate(dataset, str(tmp_path))
 
 
 def test_only_masks_are_read(tmp_path):
