@@ -247,6 +247,7 @@ def image_pixels(image: PIL.Image.Image) -> np.ndarray:
     fresh memory costs a page fault every 4 KiB (ICDAR 2013's build took 934,000 faults, 4.4 s of system
     time, where the floor took 123,000)."""
     dtype = np.uint8 if image.mode == "L" else np.dtype("<u4")
+    image.load()  # a decoding error is the caller's to name: the ValueError caught below is only the export's
     try:  # Pillow 11.2 and later; images of over one 16 MB block of Pillow's have no contiguous rows
         data = pa.array(image).buffers()[-1] if hasattr(image, "__arrow_c_array__") else None
     except ValueError:

@@ -5,10 +5,13 @@ import io
 import json
 import os
 import shutil
+import struct
 import tarfile
+import zlib
 
 import numpy as np
 import PIL.Image
+import PIL.PngImagePlugin
 import pytest
 
 import textseg
@@ -253,6 +256,19 @@ def test_inflate_once_refuses_a_file_that_is_not_gzip(tmp_path):
     with pytest.raises(InvalidInputError, match=r"image\.tar\.gz: cannot be inflated, not gzip data"):
         inputs.readable_inputs({"images": str(path)}, str(tmp_path / "cache"))
     assert not any(name.endswith(".partial") for _, _, names in os.walk(tmp_path) for name in names)
+
+
+def test_a_grey_mask_pil_cannot_decode_whole_is_refused_as_corrupt():
+    """A filtered grey mask (PIL decodes it) with a zTXt chunk over Pillow's text limit: PIL's error, named."""
+    from scene_text_seg import pixels
+
+    native = np.tile(np.array([0, 100, 200, 255], np.uint8), (23, 10))[:, :37]
+    data = synthetic._value_png(native, "L")
+    text = b"Comment\0\0" + zlib.compress(b"x" * (PIL.PngImagePlugin.MAX_TEXT_CHUNK + 1))
+    chunk = struct.pack(">I", len(text)) + b"zTXt" + text + struct.pack(">I", zlib.crc32(b"zTXt" + text))
+    damaged = data[:-12] + chunk + data[-12:]  # before IEND
+    with pytest.raises(InvalidInputError, match=r"^m\.png: corrupt PNG \(Decompressed data too large"):
+        pixels.read_mask(damaged, "m.png", {(37, 23)}, textseg.LABEL_VALUES)
 
 
 MANY_MAPPED = {0: 0, 10: 1, 20: 1, 30: 1, 40: 1, 50: 1, 60: 0, 255: 255}  # more than map a comparison each
