@@ -221,7 +221,11 @@ INFLATE_PIECE = 1 << 18  # pixel data is inflated 256 KiB at a time: memory stay
 
 
 def scan_pixel_data(
-    parts: PngParts, where: str, keep: Optional[list] = None, known: Collection[int] = MASK_VALUES
+    parts: PngParts,
+    where: str,
+    keep: Optional[list] = None,
+    known: Collection[int] = MASK_VALUES,
+    mapped: Optional[tuple[np.ndarray, Mapping[int, int]]] = None,
 ) -> Optional[np.ndarray]:
     """Inflate the pixel data once, in pieces, checking that the stream is whole and inflates to exactly
     the size the header declares; return the count of each value when the PNG can be read without
@@ -231,7 +235,10 @@ def scan_pixel_data(
     rows would be silently wrong. Label maps are often written unfiltered (PIL writes palette images
     so): their check is then this one inflate and a count, with no second inflate and decode by PIL.
     With `keep`, the inflated pieces are appended to it (a label decoder that changes values maps them);
-    `known` are the values the map is expected to hold (see `count_values`).
+    `known` are the values the map is expected to hold (see `count_values`). With `mapped`, (rows, table):
+    each piece's values are counted and mapped by the table into the same bytes of the flat `rows` as they
+    inflate (`counted_and_mapped`; the table must keep 0, a filter byte); the rows are whole only when
+    counts are returned.
     """
     width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", parts.header)
     expected = inflated_size(width, height, depth * {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colour], interlace == 1)
@@ -250,6 +257,9 @@ def scan_pixel_data(
                 filters = samples[(-found) % row :: row]  # the filter bytes that fall in this piece
                 if filters.any():
                     counts = None
+                elif mapped is not None:
+                    counts += counted_and_mapped(samples, mapped[0][found : found + samples.size], mapped[1])
+                    counts[0] -= len(filters)
                 else:
                     counts += count_values(samples, known)
                     counts[0] -= len(filters)
@@ -286,6 +296,28 @@ def count_values(values: np.ndarray, known: Collection[int] = MASK_VALUES) -> np
     counts = np.zeros(256, np.int64)
     nonzero, uncertain = np.count_nonzero(values), values.size - np.count_nonzero(shifted)
     counts[0], counts[1], counts[IGNORE_INDEX] = values.size - nonzero, nonzero - uncertain, uncertain
+    return counts
+
+
+def counted_and_mapped(samples: np.ndarray, target: np.ndarray, table: Mapping[int, int]) -> np.ndarray:
+    """How many samples hold each value 0-255 (as `count_values`), writing each one's label by `table` into
+    `target` on the way: a comparison and a count for each value the table names but 0, and a masked copy
+    for each whose label is not 0, where 0 is what is left (TextSeg's four values: ten passes, against
+    thirteen for a count and then a mapping). A value the table does not name is counted by a full count,
+    for its error; `target` is then not the map."""
+    counts = np.zeros(256, np.int64)
+    target[...] = 0
+    for value, label in table.items():
+        if value == 0:
+            continue
+        equal = samples == value
+        counts[value] = np.count_nonzero(equal)
+        if counts[value] and label:
+            np.copyto(target, np.uint8(label), where=equal)
+    if 0 in table:
+        counts[0] = samples.size - np.count_nonzero(samples)
+    if counts.sum() != samples.size:
+        return np.bincount(samples.ravel(), minlength=256).astype(np.int64)
     return counts
 
 
@@ -508,25 +540,16 @@ def value_mapped_png(
     present: Collection[int],
 ) -> bytes:
     """The label map with every native value replaced by its label, as a minimal 8-bit grey PNG, written
-    into this thread's PNG rows (`scratch_rows`) from the inflated unfiltered rows `pieces` (else from the
-    decoded `pixels`), each of whose `present` values the table names (the caller has checked them).
-
-    The inflated stream is mapped piece by piece, filter bytes and all, when the table keeps 0 (a filter
-    byte, 0, then stays 0): no piece is joined or copied first."""
+    into this thread's PNG rows (`scratch_rows`) from the decoded `pixels` (else from the inflated
+    unfiltered rows `pieces`), each of whose `present` values the table names (the caller has checked them).
+    Rows a table keeping 0 maps are mapped as they inflate instead (`counted_and_mapped`)."""
     width, height = struct.unpack(">II", parts.header[:8])
     lookup = value_lookup(values)
     changed = [(value, int(lookup[value])) for value in present if lookup[value] != 0]
     rows = scratch_rows(height, width)
-    if pieces is not None and lookup[0] == 0:
-        flat, start = rows.reshape(-1), 0
-        for piece in pieces:
-            source = np.frombuffer(piece, np.uint8)
-            map_values(source, flat[start : start + source.size], changed, lookup)
-            start += source.size
-    else:
-        if pixels is None:
-            pixels = np.frombuffer(b"".join(pieces), np.uint8).reshape(height, width + 1)[:, 1:]
-        map_values(pixels, rows[:, 1:], changed, lookup)
+    if pixels is None:  # the filter bytes are left out: the table need not keep 0
+        pixels = np.frombuffer(b"".join(pieces), np.uint8).reshape(height, width + 1)[:, 1:]
+    map_values(pixels, rows[:, 1:], changed, lookup)
     return png_of_rows(width, height, rows)
 
 
@@ -576,9 +599,13 @@ def read_mask(
         raise InvalidInputError(f"{where}: mask is {width}x{height}, expected the image's size {expected}")
     parts = png_parts(data, where)
     changes = any(label != value for value, label in label_values.items())  # a decoder that maps values
-    pieces: Optional[list] = [] if changes else None
-    counts = scan_pixel_data(parts, where, pieces, label_values.keys())
-    scanned = counts is not None  # unfiltered 8-bit one-channel rows: `pieces` are the rows as stored
+    # Rows unfiltered are mapped as they inflate where the table keeps 0 (a filter byte), else kept to map.
+    in_stream = changes and value_lookup(label_values)[0] == 0
+    rows = scratch_rows(height, width) if in_stream and depth == 8 else None
+    pieces: Optional[list] = [] if changes and not in_stream else None
+    mapped = (rows.reshape(-1), label_values) if rows is not None else None
+    counts = scan_pixel_data(parts, where, pieces, label_values.keys(), mapped)
+    scanned = counts is not None  # unfiltered 8-bit one-channel rows: mapped into `rows`, or kept in `pieces`
     values = None  # the pixels as numbers, needed only when the PNG must be re-encoded
     decoded = None  # 8-bit pixels PIL decoded (filtered rows), to count them
     try:
@@ -609,7 +636,9 @@ def read_mask(
     if any(label_values[value] != value for value in native):  # a value the decoder changes is present
         labels = np.zeros(256, np.int64)
         np.add.at(labels, value_lookup(label_values)[list(native)], list(native.values()))
-        if scanned:  # inflated once already
+        if scanned and rows is not None:  # mapped as it inflated
+            png = png_of_rows(width, height, rows)
+        elif scanned:  # inflated once already
             png = value_mapped_png(parts, pieces, None, label_values, native)
         else:
             pixels = values if values is not None else decoded

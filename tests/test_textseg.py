@@ -271,6 +271,21 @@ def test_a_grey_mask_pil_cannot_decode_whole_is_refused_as_corrupt():
         pixels.read_mask(damaged, "m.png", {(37, 23)}, textseg.LABEL_VALUES)
 
 
+@pytest.mark.parametrize("mode", ["L", "P"])
+@pytest.mark.parametrize("size", [(37, 23), (801, 700)], ids=["small", "several-pieces"])
+def test_a_value_outside_the_table_is_refused_whatever_the_rows_filters(mode, size):
+    """Counted as the rows inflate (palette rows) or after PIL's decode (grey rows): 50 is named, never mapped."""
+    from scene_text_seg import pixels
+
+    native = np.random.default_rng(5).choice(sorted(textseg.LABEL_VALUES), size=size[::-1]).astype(np.uint8)
+    native[-1, -1] = 50  # in the last piece
+    with pytest.raises(
+        InvalidInputError,
+        match=r"^m\.png: pixel values \[50\] outside \{0 -> background, 100 -> text, .*\} \(1 pixels\)$",
+    ):
+        pixels.read_mask(synthetic._value_png(native, mode), "m.png", {size}, textseg.LABEL_VALUES)
+
+
 MANY_MAPPED = {0: 0, 10: 1, 20: 1, 30: 1, 40: 1, 50: 1, 60: 0, 255: 255}  # more than map a comparison each
 
 
