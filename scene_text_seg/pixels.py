@@ -257,7 +257,7 @@ def scan_pixel_data(
                 filters = samples[(-found) % row :: row]  # the filter bytes that fall in this piece
                 if filters.any():
                     counts = None
-                elif mapped is not None:
+                elif mapped is not None and found + samples.size <= expected:  # past that, the stream is too long
                     counts += counted_and_mapped(samples, mapped[0][found : found + samples.size], mapped[1])
                     counts[0] -= len(filters)
                 else:

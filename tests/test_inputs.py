@@ -341,6 +341,17 @@ def test_masks_are_checked_alike_whichever_zlib_inflates_them(inflate, monkeypat
         scan(zlib.compress(rows + b"\x00" * (width + 1)))
     with pytest.raises(ist_s.InvalidInputError, match="does not inflate"):
         scan(zlib.compress(rows)[:2] + b"\xff" * 50)
+    mapping = {0: 0, 1: 1, 255: 0}  # a decoder that changes a value: the rows are mapped as they inflate
+    mapped = pixels.read_mask(png(zlib.compress(rows)), "m.png", {(width, height)}, mapping)
+    np.testing.assert_array_equal(np.asarray(PIL.Image.open(io.BytesIO(mapped.png))), (values == 1).astype(np.uint8))
+    for broken, message in (
+        (zlib.compress(rows)[:-40], "the compressed stream is cut short"),
+        (zlib.compress(rows[: 80 * (width + 1)]), "the stream ends early"),
+        (zlib.compress(rows + b"\x00" * (width + 1)), "longer than its header declares"),
+        (zlib.compress(rows + rows[: width + 1]), "longer than its header declares"),
+    ):
+        with pytest.raises(ist_s.InvalidInputError, match=message):
+            pixels.read_mask(png(broken), "m.png", {(width, height)}, mapping)
 
 
 def _variant_jpeg(mode="RGB", size=(23, 17), **options) -> bytes:
