@@ -25,7 +25,7 @@ ERAS = {
 # (a uv environment has no pip of its own).
 TEST_TOOLS = [
     "pytest==9.0.3",
-    "pytest-xdist==3.8.0",  # the suite on every core: most of its 600 tests are small and single-threaded
+    "pytest-xdist==3.8.0",  # the suite on every core: most of its ~900 tests are small and single-threaded
     "pytest-timeout==2.4.0",  # a test that hangs fails, with every thread's stack, instead of stalling CI
     "hypothesis==6.155.2",
     "torch==2.13.0",
