@@ -301,20 +301,21 @@ def count_values(values: np.ndarray, known: Collection[int] = MASK_VALUES) -> np
 
 def counted_and_mapped(samples: np.ndarray, target: np.ndarray, table: Mapping[int, int]) -> np.ndarray:
     """How many samples hold each value 0-255 (as `count_values`), writing each one's label by `table` into
-    `target` on the way: a comparison and a count for each value the table names but 0, and a masked copy
-    for each whose label is not 0, where 0 is what is left (TextSeg's four values: ten passes, against
-    thirteen for a count and then a mapping). A value the table does not name is counted by a full count,
-    for its error; `target` is then not the map."""
+    `target` (the same shape) on the way: a comparison and a count for each value the table names, and a
+    masked copy for each whose label is not 0; a 0 the table keeps is what is left, never compared
+    (TextSeg's four values: ten passes, against thirteen for a count and then a mapping). A value the table
+    does not name is counted by a full count, for its error; `target` is then not the map."""
     counts = np.zeros(256, np.int64)
     target[...] = 0
     for value, label in table.items():
-        if value == 0:
+        if value == 0 and label == 0:
             continue
         equal = samples == value
         counts[value] = np.count_nonzero(equal)
         if counts[value] and label:
             np.copyto(target, np.uint8(label), where=equal)
-    if 0 in table:
+        del equal  # freed before the next is made: one block reused, not a fresh one (page faults) each value
+    if table.get(0) == 0:
         counts[0] = samples.size - np.count_nonzero(samples)
     if counts.sum() != samples.size:
         return np.bincount(samples.ravel(), minlength=256).astype(np.int64)
@@ -529,41 +530,13 @@ def _neutralise_png_exif(data: bytes) -> bytes:
     raise ValueError("no eXIf chunk")
 
 
-MAPPED_BY_COMPARISON = 4  # present values whose label is not 0, up to which they are mapped a comparison each
-
-
-def value_mapped_png(
-    parts: PngParts,
-    pieces: Optional[list[bytes]],
-    pixels: Optional[np.ndarray],
-    values: Mapping[int, int],
-    present: Collection[int],
-) -> bytes:
-    """The label map with every native value replaced by its label, as a minimal 8-bit grey PNG, written
-    into this thread's PNG rows (`scratch_rows`) from the decoded `pixels` (else from the inflated
-    unfiltered rows `pieces`), each of whose `present` values the table names (the caller has checked them).
-    Rows a table keeping 0 maps are mapped as they inflate instead (`counted_and_mapped`)."""
-    width, height = struct.unpack(">II", parts.header[:8])
-    lookup = value_lookup(values)
-    changed = [(value, int(lookup[value])) for value in present if lookup[value] != 0]
+def mapped_png(pixels: np.ndarray, table: Mapping[int, int]) -> bytes:
+    """HW uint8 `pixels`, each of whose values `table` names (the caller has checked them), mapped by it into
+    this thread's PNG rows (`scratch_rows`) as a minimal 8-bit grey PNG."""
+    height, width = pixels.shape
     rows = scratch_rows(height, width)
-    if pixels is None:  # the filter bytes are left out: the table need not keep 0
-        pixels = np.frombuffer(b"".join(pieces), np.uint8).reshape(height, width + 1)[:, 1:]
-    map_values(pixels, rows[:, 1:], changed, lookup)
+    counted_and_mapped(pixels, rows[:, 1:], table)
     return png_of_rows(width, height, rows)
-
-
-def map_values(source: np.ndarray, target: np.ndarray, changed: list[tuple[int, int]], lookup: np.ndarray) -> None:
-    """`target[...] = lookup[source]` for a uint8 `source` whose every value the table names, `changed` being
-    the (value, label) of the values present whose label is not 0. Where those are few (TextSeg's 100 -> 1
-    and 255 -> 255), a fill and a comparison and a masked copy each: 0.3 ms for a 1024x768 map, against
-    1.9 ms for `bytes.translate` and ~2 ms for numpy's lookup by index, which the many-valued take."""
-    if len(changed) > MAPPED_BY_COMPARISON:
-        np.take(lookup, source, out=target)
-        return
-    target[...] = 0
-    for value, label in changed:
-        np.copyto(target, np.uint8(label), where=source == value)
 
 
 def mask_pixels(data: bytes) -> np.ndarray:
@@ -599,24 +572,28 @@ def read_mask(
         raise InvalidInputError(f"{where}: mask is {width}x{height}, expected the image's size {expected}")
     parts = png_parts(data, where)
     changes = any(label != value for value, label in label_values.items())  # a decoder that maps values
-    # Rows unfiltered are mapped as they inflate where the table keeps 0 (a filter byte), else kept to map.
-    in_stream = changes and value_lookup(label_values)[0] == 0
-    rows = scratch_rows(height, width) if in_stream and depth == 8 else None
+    # Unfiltered rows are counted and mapped as they inflate where the table keeps 0 (a filter byte), else
+    # kept to map; 8-bit pixels PIL decodes are counted and mapped alike. `rows` then holds the mapped rows.
+    in_stream = changes and depth == 8 and value_lookup(label_values)[0] == 0
+    rows = scratch_rows(height, width) if in_stream else None
     pieces: Optional[list] = [] if changes and not in_stream else None
     mapped = (rows.reshape(-1), label_values) if rows is not None else None
     counts = scan_pixel_data(parts, where, pieces, label_values.keys(), mapped)
     scanned = counts is not None  # unfiltered 8-bit one-channel rows: mapped into `rows`, or kept in `pieces`
-    values = None  # the pixels as numbers, needed only when the PNG must be re-encoded
-    decoded = None  # 8-bit pixels PIL decoded (filtered rows), to count them
+    values = None  # 1, 2, 4 or 16-bit pixels PIL decoded, needed only when the PNG must be re-encoded
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
             if counts is None:
                 with PIL.Image.open(io.BytesIO(data)) as image:
                     if depth == 8:  # grey or palette: one byte a pixel, the value (or index) itself
-                        # kept for a decoder that maps values; a grey map in PIL's own memory (no copy)
+                        # filtered rows; a grey map is read in PIL's own memory (no copy)
                         decoded = image_pixels(image) if image.mode == "L" else np.asarray(image)
-                        counts = count_values(decoded, label_values.keys())
+                        if changes:
+                            rows = scratch_rows(height, width)
+                            counts = counted_and_mapped(decoded, rows[:, 1:], label_values)
+                        else:
+                            counts = count_values(decoded, label_values.keys())
                     else:
                         values = np.asarray(image)
     except IMAGE_ERRORS as e:
@@ -636,13 +613,12 @@ def read_mask(
     if any(label_values[value] != value for value in native):  # a value the decoder changes is present
         labels = np.zeros(256, np.int64)
         np.add.at(labels, value_lookup(label_values)[list(native)], list(native.values()))
-        if scanned and rows is not None:  # mapped as it inflated
+        if rows is not None:  # mapped as it inflated, or as PIL decoded it
             png = png_of_rows(width, height, rows)
-        elif scanned:  # inflated once already
-            png = value_mapped_png(parts, pieces, None, label_values, native)
-        else:
-            pixels = values if values is not None else decoded
-            png = value_mapped_png(parts, None, pixels.astype(np.uint8, copy=False), label_values, native)
+        elif scanned:  # inflated once already; the filter bytes are left out, so the table need not keep 0
+            png = mapped_png(np.frombuffer(b"".join(pieces), np.uint8).reshape(height, width + 1)[:, 1:], label_values)
+        else:  # 1, 2, 4 or 16-bit samples, checked to be the table's values
+            png = mapped_png(values.astype(np.uint8), label_values)
         return Mask(png, (width, height), [label for label in ID2LABEL if labels[label]], native)
     if depth == 8:
         png = minimal_grayscale_png(parts)

@@ -286,7 +286,7 @@ def test_a_value_outside_the_table_is_refused_whatever_the_rows_filters(mode, si
         pixels.read_mask(synthetic._value_png(native, mode), "m.png", {size}, textseg.LABEL_VALUES)
 
 
-MANY_MAPPED = {0: 0, 10: 1, 20: 1, 30: 1, 40: 1, 50: 1, 60: 0, 255: 255}  # more than map a comparison each
+MANY_MAPPED = {0: 0, 10: 1, 20: 1, 30: 1, 40: 1, 50: 1, 60: 0, 255: 255}  # many values, several to each label
 
 
 @pytest.mark.parametrize("mode", ["L", "P"])  # PIL writes grey rows filtered, palette rows unfiltered
