@@ -286,6 +286,23 @@ def test_a_value_outside_the_table_is_refused_whatever_the_rows_filters(mode, si
         pixels.read_mask(synthetic._value_png(native, mode), "m.png", {size}, textseg.LABEL_VALUES)
 
 
+def test_a_value_table_maps_a_16_bit_mask():
+    """Samples PIL decodes to wider than a byte are checked against the table, then mapped (`mapped_png`)."""
+    from scene_text_seg import pixels
+
+    native = np.random.default_rng(4).choice(sorted(textseg.LABEL_VALUES), size=(23, 37)).astype(np.uint16)
+    buffer = io.BytesIO()
+    PIL.Image.fromarray(native).save(buffer, "PNG")  # 16-bit grey
+    mask = pixels.read_mask(buffer.getvalue(), "m.png", {(37, 23)}, textseg.LABEL_VALUES)
+    with PIL.Image.open(io.BytesIO(mask.png)) as stored:
+        np.testing.assert_array_equal(np.asarray(stored), pixels.value_lookup(textseg.LABEL_VALUES)[native])
+    native[0, 0] = 300  # beyond a byte: named, never wrapped to 44
+    buffer = io.BytesIO()
+    PIL.Image.fromarray(native).save(buffer, "PNG")
+    with pytest.raises(InvalidInputError, match=r"^m\.png: pixel values \[300\] outside"):
+        pixels.read_mask(buffer.getvalue(), "m.png", {(37, 23)}, textseg.LABEL_VALUES)
+
+
 MANY_MAPPED = {0: 0, 10: 1, 20: 1, 30: 1, 40: 1, 50: 1, 60: 0, 255: 255}  # many values, several to each label
 
 
