@@ -12,7 +12,9 @@ import hashlib
 import inspect
 import itertools
 import os
+import statistics
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Optional, Union
 
@@ -43,6 +45,12 @@ EXAMPLES_PER_TASK = 16
 # Tasks made ahead of the one being consumed, per thread: enough that no thread waits on the consumer,
 # few enough that memory stays flat (an example is its photo's and mask's bytes).
 TASKS_AHEAD_PER_THREAD = 2
+# Examples that take less than this to make (the median of the first task's, made here) are all made here:
+# a thread hands the GIL over at each inflate, read and numpy call, and on a 2-core machine those hand-overs
+# cost more than they win when an example is that short (COCO_TS's 640x480 pass-through masks, ~0.3 ms:
+# two threads built it in 1.1x the time of one). Decoding a photo-sized label with PIL, or re-encoding
+# one, takes milliseconds, most of them without the GIL: there threads pay (TextSeg: 0.67x the time).
+INLINE_BELOW_SECONDS = 0.001
 ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -285,9 +293,11 @@ def made_in_order(pairs: Iterable[Pair], make: Callable[[Pair], dict], threads: 
     pairs at a time (one thread: made here, as they are asked for).
 
     Checking a mask means inflating it (zlib, which like PIL's decoders and numpy releases the GIL): a
-    few threads make the next examples while this one is written or consumed. The tasks ahead are
-    bounded (TASKS_AHEAD_PER_THREAD) so memory stays flat. An error is raised where its pair comes,
-    after the examples before it.
+    few threads make the next examples while this one is written or consumed. The first task is made
+    here and timed: examples shorter than INLINE_BELOW_SECONDS (the median) are all made here, as threads
+    would lose more to handing the GIL over than they gain. The tasks ahead are bounded
+    (TASKS_AHEAD_PER_THREAD) so memory stays flat. An error is raised where its pair comes, after the
+    examples before it.
 
     Args:
         pairs: the pairs, in the order their examples are wanted.
@@ -306,9 +316,22 @@ def made_in_order(pairs: Iterable[Pair], make: Callable[[Pair], dict], threads: 
 
 
 def _made_in_order(pairs: Iterable[Pair], make: Callable[[Pair], dict], threads: int) -> Iterator[tuple[Pair, dict]]:
-    if threads == 1:
-        yield from ((pair, make(pair)) for pair in pairs)
-        return
+    pairs = iter(pairs)
+    if threads > 1:
+        seconds = []
+        for pair in itertools.islice(pairs, EXAMPLES_PER_TASK):
+            started = time.perf_counter()
+            example = make(pair)
+            seconds.append(time.perf_counter() - started)
+            yield pair, example
+        if len(seconds) == EXAMPLES_PER_TASK and statistics.median(seconds) >= INLINE_BELOW_SECONDS:
+            yield from _made_by_threads(pairs, make, threads)
+            return
+        logger.debug(f"examples made in this thread: {statistics.median(seconds or [0]) * 1e3:.2f} ms each")
+    yield from ((pair, make(pair)) for pair in pairs)
+
+
+def _made_by_threads(pairs: Iterator[Pair], make: Callable[[Pair], dict], threads: int) -> Iterator[tuple[Pair, dict]]:
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=threads)
     tasks = (tuple(itertools.islice(pairs, EXAMPLES_PER_TASK)) for _ in itertools.count())
     pending: collections.deque = collections.deque()

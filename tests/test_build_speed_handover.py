@@ -1,6 +1,7 @@
 """Examples are made by threads a task at a time and handed over in order (`builder.made_in_order`)."""
 
 import threading
+import time
 
 import pytest
 
@@ -12,29 +13,38 @@ def pairs(count: int) -> list[Pair]:
     return [Pair(f"img_{index}", f"img_{index}.jpg", f"img_{index}.png", image_role="images") for index in range(count)]
 
 
+@pytest.fixture
+def threads_for_any_example(monkeypatch):
+    """Examples this test makes take microseconds: without this, `made_in_order` makes them all inline."""
+    monkeypatch.setattr(builder, "INLINE_BELOW_SECONDS", 0.0)
+
+
+@pytest.mark.parametrize("inline_below", [0.0, 1.0])  # threads after the first task; never
 @pytest.mark.parametrize("threads", [1, 2, 4])
 @pytest.mark.parametrize("count", [0, 1, 15, 16, 17, 100])
-def test_every_example_comes_once_in_order(threads, count):
+def test_every_example_comes_once_in_order(threads, count, inline_below, monkeypatch):
+    monkeypatch.setattr(builder, "INLINE_BELOW_SECONDS", inline_below)
     made = list(builder.made_in_order(iter(pairs(count)), lambda pair: {"id": pair.image_id}, threads))
     assert [example["id"] for _, example in made] == [pair.image_id for pair in pairs(count)]
     assert all(pair.image_id == example["id"] for pair, example in made)
 
 
+@pytest.mark.parametrize("broken", [5, 21])  # in the first task, made inline; in a later one
 @pytest.mark.parametrize("threads", [1, 2])
-def test_an_error_comes_after_the_examples_before_its_pair(threads):
+def test_an_error_comes_after_the_examples_before_its_pair(threads, broken, threads_for_any_example):
     def make(pair):
-        if pair.image_id == "img_21":
-            raise ValueError("img_21 is broken")
+        if pair.image_id == f"img_{broken}":
+            raise ValueError(f"img_{broken} is broken")
         return {"id": pair.image_id}
 
     seen = []
-    with pytest.raises(ValueError, match="img_21 is broken"):
+    with pytest.raises(ValueError, match=f"img_{broken} is broken"):
         for _, example in builder.made_in_order(iter(pairs(40)), make, threads):
             seen.append(example["id"])
-    assert seen == [f"img_{index}" for index in range(21)]
+    assert seen == [f"img_{index}" for index in range(broken)]
 
 
-def test_threads_make_a_bounded_number_of_examples_ahead():
+def test_threads_make_a_bounded_number_of_examples_ahead(threads_for_any_example):
     made, lock = [], threading.Lock()
 
     def make(pair):
@@ -54,7 +64,7 @@ def test_threads_make_a_bounded_number_of_examples_ahead():
         assert len(made) < 200 + ahead  # closing stops the threads: nothing more is made
 
 
-def test_the_examples_are_made_by_the_pool_threads_a_task_at_a_time():
+def test_after_the_first_task_the_examples_are_made_by_the_pool_threads_a_task_at_a_time(threads_for_any_example):
     makers = {}
 
     def make(pair):
@@ -62,9 +72,28 @@ def test_the_examples_are_made_by_the_pool_threads_a_task_at_a_time():
         return {}
 
     list(builder.made_in_order(iter(pairs(64)), make, 2))
-    assert threading.current_thread().name not in makers.values()
-    tasks = [{makers[f"img_{index}"] for index in range(start, start + builder.EXAMPLES_PER_TASK)} for start in (0, 16)]
+    here = threading.current_thread().name
+    first, later = builder.EXAMPLES_PER_TASK, range(builder.EXAMPLES_PER_TASK, 64)
+    assert {makers[f"img_{index}"] for index in range(first)} == {here}  # timed here
+    assert here not in {makers[f"img_{index}"] for index in later}
+    tasks = [{makers[f"img_{index}"] for index in range(start, start + first)} for start in (first, 2 * first)]
     assert all(len(makers_of_task) == 1 for makers_of_task in tasks)  # one thread makes a whole task
+
+
+@pytest.mark.parametrize("seconds, made_here", [(0.0, True), (0.003, False)])
+def test_examples_shorter_than_the_bound_are_all_made_where_they_are_asked_for(seconds, made_here, monkeypatch):
+    monkeypatch.setattr(builder, "INLINE_BELOW_SECONDS", 0.002)
+    makers = {}
+
+    def make(pair):
+        time.sleep(seconds)
+        makers[pair.image_id] = threading.current_thread().name
+        return {}
+
+    count = 2 * builder.EXAMPLES_PER_TASK + 3
+    list(builder.made_in_order(iter(pairs(count)), make, 2))
+    later = {makers[f"img_{index}"] for index in range(builder.EXAMPLES_PER_TASK, count)}
+    assert (later == {threading.current_thread().name}) is made_here
 
 
 def test_one_thread_makes_the_examples_where_they_are_asked_for():

@@ -258,10 +258,12 @@ def test_unfiltered_masks_are_counted_without_a_pil_decode(monkeypatch):
         pixels.read_mask(wrong, "w.png", {(50, 30)})
 
 
-def test_mask_values_are_counted_as_a_full_count_counts_them():
+@pytest.mark.parametrize("present", [[0], [1], [0, 1], [0, 255], [255], [0, 1, 255]])
+def test_mask_values_are_counted_as_a_full_count_counts_them(present):
+    """Maps of 0 and 1 alone (a max and one count), with 255 (an add and two counts), or with a stray value."""
     rng = np.random.default_rng(3)
-    for trial in range(200):
-        values = rng.choice(np.array([0, 1, 255], np.uint8), int(rng.integers(0, 3000)))
+    for trial in range(60):
+        values = rng.choice(np.array(present, np.uint8), int(rng.integers(0, 3000)))
         if trial % 3 == 0 and values.size:  # a stray value sends it to the full count
             values[rng.integers(0, values.size)] = rng.integers(2, 255)
         np.testing.assert_array_equal(pixels.count_values(values), np.bincount(values, minlength=256))
@@ -285,6 +287,7 @@ def test_sixteen_bit_masks_are_read_by_value_and_never_wrap():
 def test_masks_larger_than_a_piece_are_counted_exactly(filtered_row, monkeypatch):
     """Rows that straddle the inflate pieces, and a filtered row in the middle (PIL must decode)."""
     monkeypatch.setattr(pixels, "INFLATE_PIECE", 50_000)
+    monkeypatch.setattr(pixels, "ONE_PIECE_BYTES", 0)  # as a mask of over 4 MiB is inflated
     width, height = 333, 500  # 167,000 inflated bytes: four pieces, rows cut at odd places
     values = np.random.default_rng(0).choice(np.array([0, 1, 255], np.uint8), (height, width), p=[0.8, 0.1, 0.1])
     rows = bytearray()
@@ -310,10 +313,14 @@ def test_masks_larger_than_a_piece_are_counted_exactly(filtered_row, monkeypatch
     np.testing.assert_array_equal(np.asarray(PIL.Image.open(io.BytesIO(mask.png))), values)
 
 
+@pytest.mark.parametrize("one_piece_bytes", [pixels.ONE_PIECE_BYTES, 0], ids=["one-piece", "pieces"])
 @pytest.mark.parametrize("inflate", ["zlib_ng", "zlib"])
-def test_masks_are_checked_alike_whichever_zlib_inflates_them(inflate, monkeypatch):
+def test_masks_are_checked_alike_whichever_zlib_inflates_them(inflate, one_piece_bytes, monkeypatch):
     """zlib-ng (a requirement, ~6x faster) and the standard library's zlib (the fallback) count the same
-    values and refuse the same broken streams: cut short, ending early, too long, corrupt."""
+    values and refuse the same broken streams: cut short, ending early, too long, corrupt; inflated in one
+    piece, as masks up to 4 MiB are, or in pieces (of 2,000 bytes here, cut mid-row)."""
+    monkeypatch.setattr(pixels, "ONE_PIECE_BYTES", one_piece_bytes)
+    monkeypatch.setattr(pixels, "INFLATE_PIECE", 2_000)
     if inflate == "zlib":
         monkeypatch.setattr(pixels, "zlib", zlib)
     else:

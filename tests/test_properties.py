@@ -93,3 +93,17 @@ def test_layout_detection_never_guesses(folders, number):
     assert layout.split_of(member, ist_s.SPLIT_WORDS) is None
     both = "/".join([*folders, "train", "test", f"img_{number}.png"])
     assert layout.split_of(both, ist_s.SPLIT_WORDS) is None
+
+
+NAME_PIECES = st.sampled_from(["a", "img_1", ".", "..", "/", "\\", "_", "__MACOSX", ".jpg", ".JPG", " ", "x.y"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(NAME_PIECES, max_size=8).map("".join))
+def test_names_are_told_junk_and_cut_to_stems_as_their_plain_definitions_do(member):
+    """`is_junk` and `stem` run for every member of a listing, so they take shortcuts; these are what they mean."""
+    import os
+
+    parts = member.replace("\\", "/").split("/")
+    assert layout.is_junk(member) == any(part.startswith(".") or part == "__MACOSX" for part in parts)
+    assert layout.stem(member) == os.path.splitext(parts[-1])[0]

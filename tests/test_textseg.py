@@ -271,8 +271,21 @@ def test_a_grey_mask_pil_cannot_decode_whole_is_refused_as_corrupt():
         pixels.read_mask(damaged, "m.png", {(37, 23)}, textseg.LABEL_VALUES)
 
 
+PIECES = {"one-piece": ((37, 23), None), "one-large-piece": ((801, 700), None), "several-pieces": ((801, 700), 0)}
+
+
+@pytest.fixture(params=list(PIECES))
+def size(request, monkeypatch):
+    """A mask's size, inflated in one piece (masks up to 4 MiB are) or in 256 KiB pieces, cut mid-row."""
+    from scene_text_seg import pixels
+
+    size, one_piece_bytes = PIECES[request.param]
+    if one_piece_bytes is not None:
+        monkeypatch.setattr(pixels, "ONE_PIECE_BYTES", one_piece_bytes)
+    return size
+
+
 @pytest.mark.parametrize("mode", ["L", "P"])
-@pytest.mark.parametrize("size", [(37, 23), (801, 700)], ids=["small", "several-pieces"])
 def test_a_value_outside_the_table_is_refused_whatever_the_rows_filters(mode, size):
     """Counted as the rows inflate (palette rows) or after PIL's decode (grey rows): 50 is named, never mapped."""
     from scene_text_seg import pixels
@@ -310,7 +323,6 @@ MANY_MAPPED = {0: 0, 10: 1, 20: 1, 30: 1, 40: 1, 50: 1, 60: 0, 255: 255}  # many
 @pytest.mark.parametrize(
     "table", [textseg.LABEL_VALUES, {0: 1, 7: 0, 255: 255}, MANY_MAPPED], ids=["textseg", "zero-mapped", "many"]
 )
-@pytest.mark.parametrize("size", [(37, 23), (801, 700)], ids=["small", "several-pieces"])  # 256 KiB pieces, mid-row
 def test_a_value_table_maps_every_pixel_whatever_the_rows_filters(mode, table, size):
     from scene_text_seg import pixels
 
