@@ -243,7 +243,10 @@ def test_ctrl_c_prints_one_line_and_exits_130(verb, where, zip_inputs, cache_dir
 # A build whose rows come slowly, and which says so on stderr once rows are being made (in every build
 # process: they are forked with the patch), so that Ctrl-C surely falls in the middle of it.
 ROWS_SLOWLY = """
-import sys, time
+import signal, sys, time
+# Python leaves SIGINT ignored when its parent did (a background job of a non-interactive shell, as some
+# CI runners start the tests): here, as in a terminal, Ctrl-C raises KeyboardInterrupt.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import ist_s
 from scene_text_seg import builder
 
