@@ -218,7 +218,7 @@ def inflated_size(width: int, height: int, bits_per_pixel: int, interlaced: bool
 
 
 INFLATE_PIECE = 1 << 18  # pixel data is inflated 256 KiB at a time: memory stays small and flat ...
-# ... except where all of it is no larger than this (a 2048x2048 8-bit mask): then it is inflated in one
+# ... except where all of it is no larger than this (4 MiB: a 2047x2048 8-bit mask): then it is inflated in one
 # piece, into one buffer of its declared size (plus the byte that tells a stream too long). A 640x480 mask
 # took 190 us in 256 KiB pieces and ~110 us in one: zlib grows a piece's buffer from 16 KiB by doubling,
 # an inflate call and a copy a step, and each piece is counted by its own few numpy calls.
@@ -249,11 +249,12 @@ def scan_pixel_data(
     expected = inflated_size(width, height, depth * {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colour], interlace == 1)
     counts = np.zeros(256, np.int64) if depth == 8 and interlace == 0 else None
     row, found, inflater, tail = width + 1, 0, zlib.decompressobj(), parts.pixel_data
-    piece_size = expected + 1 if expected < ONE_PIECE_BYTES else INFLATE_PIECE
+    piece_size = expected + 1 if expected <= ONE_PIECE_BYTES else INFLATE_PIECE
     try:
         while found <= expected:
             piece = inflater.decompress(tail, piece_size)
-            tail = inflater.unconsumed_tail
+            # After the stream's end, bytes past it stay in unconsumed_tail too: read no further (PIL ignores them)
+            tail = inflater.unconsumed_tail if not inflater.eof else b""
             if not piece and not tail:
                 break
             if keep is not None:

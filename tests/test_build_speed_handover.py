@@ -22,9 +22,10 @@ def threads_for_any_example(monkeypatch):
 @pytest.mark.parametrize("inline_below", [0.0, 1.0])  # threads after the first task; never
 @pytest.mark.parametrize("threads", [1, 2, 4])
 @pytest.mark.parametrize("count", [0, 1, 15, 16, 17, 100])
-def test_every_example_comes_once_in_order(threads, count, inline_below, monkeypatch):
+@pytest.mark.parametrize("given_as", [iter, list])
+def test_every_example_comes_once_in_order(threads, count, inline_below, given_as, monkeypatch):
     monkeypatch.setattr(builder, "INLINE_BELOW_SECONDS", inline_below)
-    made = list(builder.made_in_order(iter(pairs(count)), lambda pair: {"id": pair.image_id}, threads))
+    made = list(builder.made_in_order(given_as(pairs(count)), lambda pair: {"id": pair.image_id}, threads))
     assert [example["id"] for _, example in made] == [pair.image_id for pair in pairs(count)]
     assert all(pair.image_id == example["id"] for pair, example in made)
 

@@ -315,6 +315,31 @@ def test_masks_larger_than_a_piece_are_counted_exactly(filtered_row, monkeypatch
 
 @pytest.mark.parametrize("one_piece_bytes", [pixels.ONE_PIECE_BYTES, 0], ids=["one-piece", "pieces"])
 @pytest.mark.parametrize("inflate", ["zlib_ng", "zlib"])
+def test_bytes_after_the_pixel_streams_end_are_left_as_pil_leaves_them(inflate, one_piece_bytes, monkeypatch):
+    """A stream that ends before its IDAT does: checked and counted, never read on (past its end, zlib keeps
+    handing the rest back as unconsumed, and a loop on it never ended)."""
+    monkeypatch.setattr(pixels, "ONE_PIECE_BYTES", one_piece_bytes)
+    monkeypatch.setattr(pixels, "INFLATE_PIECE", 2_000)
+    if inflate == "zlib":
+        monkeypatch.setattr(pixels, "zlib", zlib)
+    width, height = 120, 90
+    values = np.random.default_rng(2).choice(np.array([0, 1, 255], np.uint8), (height, width))
+    rows = b"".join(b"\x00" + values[y].tobytes() for y in range(height))
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    stream = zlib.compress(rows) + b"junk after the end"
+    png = pixels.PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", stream) + chunk(b"IEND", b"")
+    counts = pixels.scan_pixel_data(pixels.png_parts(png, "m.png"), "m.png")
+    np.testing.assert_array_equal(counts, np.bincount(values.ravel(), minlength=256))
+    mask = pixels.read_mask(png, "m.png", {(width, height)})
+    np.testing.assert_array_equal(np.asarray(PIL.Image.open(io.BytesIO(mask.png))), values)
+
+
+@pytest.mark.parametrize("one_piece_bytes", [pixels.ONE_PIECE_BYTES, 0], ids=["one-piece", "pieces"])
+@pytest.mark.parametrize("inflate", ["zlib_ng", "zlib"])
 def test_masks_are_checked_alike_whichever_zlib_inflates_them(inflate, one_piece_bytes, monkeypatch):
     """zlib-ng (a requirement, ~6x faster) and the standard library's zlib (the fallback) count the same
     values and refuse the same broken streams: cut short, ending early, too long, corrupt; inflated in one
