@@ -97,6 +97,32 @@ def test_examples_shorter_than_the_bound_are_all_made_where_they_are_asked_for(s
     assert (later == {threading.current_thread().name}) is made_here
 
 
+@pytest.mark.parametrize("consumed", [0, 1, 15, 16, 17])  # in the first task (made here), at its end, after it
+def test_a_stream_closed_early_makes_nothing_more_and_leaves_no_thread(consumed, threads_for_any_example):
+    made, lock = [], threading.Lock()
+
+    def make(pair):
+        with lock:
+            made.append(pair.image_id)
+        return {}
+
+    before = threading.active_count()
+    stream = builder.made_in_order(iter(pairs(200)), make, 2)
+    for _ in range(consumed):
+        next(stream)
+    stream.close()
+    with lock:
+        count = len(made)
+    time.sleep(0.05)
+    assert len(made) == count  # nothing is made once it is closed
+    if consumed <= builder.EXAMPLES_PER_TASK:  # the first task is made here, an example as it is asked for
+        assert count == consumed
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == before
+
+
 def test_one_thread_makes_the_examples_where_they_are_asked_for():
     makers = set()
     list(builder.made_in_order(iter(pairs(5)), lambda pair: makers.add(threading.current_thread().name) or {}, 1))
