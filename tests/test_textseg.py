@@ -4,6 +4,7 @@ import gzip
 import io
 import json
 import os
+import re
 import shutil
 import struct
 import tarfile
@@ -250,10 +251,29 @@ def test_evaluate_scores_perfect_predictions_as_perfect(stand_ins, tmp_path):
     assert scores["iou_text"] == 1.0 and scores["text_fscore"] == 1.0
 
 
-def test_inflate_once_refuses_a_file_that_is_not_gzip(tmp_path):
+@pytest.mark.parametrize("inflate", ["gzip_ng", "gzip"])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda whole: b"<html>login</html>", "not gzip data"),
+        (lambda whole: whole[: len(whole) // 2], "it ends early: truncated"),
+        (lambda whole: whole[:10] + b"\xff" * 40 + whole[50:], "not gzip data"),  # the deflate stream itself
+    ],
+    ids=["not-gzip", "truncated", "corrupt"],
+)
+def test_inflate_once_refuses_a_broken_archive_whichever_gzip_inflates_it(
+    inflate, damage, message, tmp_path, monkeypatch
+):
+    """zlib-ng's gzip (a requirement) and the standard library's (the fallback) refuse alike, leaving nothing."""
+    from scene_text_seg import tar
+
+    if inflate == "gzip":
+        monkeypatch.setattr(tar, "gzip", gzip)
+    else:
+        assert tar.gzip.__name__ == "zlib_ng.gzip_ng"  # installed with the requirements, so used
     path = tmp_path / "image.tar.gz"
-    path.write_bytes(b"<html>login</html>")
-    with pytest.raises(InvalidInputError, match=r"image\.tar\.gz: cannot be inflated, not gzip data"):
+    path.write_bytes(damage(gzip.compress(os.urandom(200_000) + bytes(300_000))))
+    with pytest.raises(InvalidInputError, match=rf"^{re.escape(str(path))}: cannot be inflated, {message}"):
         inputs.readable_inputs({"images": str(path)}, str(tmp_path / "cache"))
     assert not any(name.endswith(".partial") for _, _, names in os.walk(tmp_path) for name in names)
 
