@@ -324,10 +324,11 @@ def _made_in_order(pairs: Iterable[Pair], make: Callable[[Pair], dict], threads:
             example = make(pair)
             seconds.append(time.perf_counter() - started)
             yield pair, example
-        if len(seconds) == EXAMPLES_PER_TASK and statistics.median(seconds) >= INLINE_BELOW_SECONDS:
+        typical = statistics.median(seconds) if seconds else 0.0
+        if len(seconds) == EXAMPLES_PER_TASK and typical >= INLINE_BELOW_SECONDS:
             yield from _made_by_threads(pairs, make, threads)
             return
-        logger.debug(f"examples made in this thread: {statistics.median(seconds or [0]) * 1e3:.2f} ms each")
+        logger.debug(f"examples made in this thread: {typical * 1e3:.2f} ms each")
     yield from ((pair, make(pair)) for pair in pairs)
 
 
