@@ -87,10 +87,11 @@ def evaluate(dataset: datasets.Dataset, predictions: Predictions) -> dict[str, f
     source.check_names(image_ids)
     confusion = np.zeros((len(CLASS_NAMES), len(CLASS_NAMES)), np.int64)
     problems = []
-    # Pairs are scored by the build's example threads, in order: PIL's decode of a filtered prediction (as PIL
-    # writes mode L) releases the GIL, and 1,000 such pairs took 0.68 of the time of one thread; palette or
-    # unfiltered predictions, whose counting is short numpy calls, gain nothing and lose nothing. A mapping
-    # of arrays (the user's object, decoding nothing) is read from this thread alone.
+    # Pairs are scored as the build makes examples, in order (`made_in_order`): by its example threads where a
+    # pair takes a millisecond or more, as PIL's decode of a filtered prediction (as PIL writes mode L) does,
+    # which releases the GIL (1,000 such pairs took 0.68 of the time of one thread); here where pairs are
+    # shorter (palette or unfiltered predictions, counted by short numpy calls). A mapping of arrays (the
+    # user's object, decoding nothing) is read from this thread alone.
     threads = EXAMPLE_THREADS if isinstance(source, _FolderPredictions) else 1
     for _, scored in made_in_order(_masks(rows), functools.partial(_scored, source), threads):
         if isinstance(scored, str):
