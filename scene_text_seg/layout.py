@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import lzma
 import math
+import pickle
 import re
 import zipfile
 import zlib
@@ -534,7 +535,30 @@ def shard_count(rows: int) -> int:
     return min(rows, max(2, math.ceil(rows / PAIRS_PER_SHARD)))
 
 
-def shard(pairs: list[Pair]) -> list[tuple[Pair, ...]]:
+class Shard(tuple):
+    """A run of a split's pairs: what datasets hands to one build process or streaming worker.
+
+    It pickles as one blob of the standard library's C pickler. datasets sends each build process its
+    shards with dill, whose pure-Python pickler took 0.38 s for each of COCO_TS's two jobs (14,690 pairs),
+    one job after the other, while the processes waited; this way it takes 0.01 s. Pairs holding what only
+    dill can pickle (a lambda in a decoder) are left to the pickler at hand, pair by pair.
+    """
+
+    __slots__ = ()
+
+    def __reduce__(self):
+        try:
+            blob = pickle.dumps(tuple(self), protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, AttributeError, TypeError):
+            return Shard, (tuple(self),)
+        return _unpickled_shard, (blob,)
+
+
+def _unpickled_shard(blob: bytes) -> Shard:
+    return Shard(pickle.loads(blob))
+
+
+def shard(pairs: list[Pair]) -> list[Shard]:
     """Contiguous shards (see `shard_count`)."""
     count = shard_count(len(pairs))
-    return [tuple(pairs[i * len(pairs) // count : (i + 1) * len(pairs) // count]) for i in range(count)]
+    return [Shard(pairs[i * len(pairs) // count : (i + 1) * len(pairs) // count]) for i in range(count)]

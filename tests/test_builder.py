@@ -153,6 +153,25 @@ def test_shards_are_contiguous_and_cover_the_split():
     assert len(layout.shard(pairs[:1])) == 1
 
 
+def test_a_shard_goes_to_a_build_process_as_one_blob_and_comes_back_whole():
+    import pickle
+
+    import dill  # what datasets' process pool pickles a job's shards with
+
+    pairs = [layout.Pair(f"img_{n}", f"img_{n}.jpg", f"gt_img_{n}.png", words={"n": [n]}) for n in range(1, 201)]
+    for shard in layout.shard(pairs):
+        rebuilt, arguments = shard.__reduce__()
+        assert rebuilt is layout._unpickled_shard and [type(a) for a in arguments] == [bytes]
+        for pickler in (pickle, dill):
+            copy = pickler.loads(pickler.dumps(shard))
+            assert type(copy) is layout.Shard and copy == shard and [p.words for p in copy] == [p.words for p in shard]
+    # What only dill pickles (a lambda) is left to it, pair by pair.
+    odd = layout.Shard([layout.Pair("img_1", "img_1.jpg", None, words={"read": lambda data: data})])
+    assert odd.__reduce__()[0] is layout.Shard
+    copy = dill.loads(dill.dumps(odd))
+    assert type(copy) is layout.Shard and copy[0].image_id == "img_1" and copy[0].words["read"](7) == 7
+
+
 def test_replaced_input_is_rebuilt_not_served_stale(tmp_path, cache_dir):
     data_dir = str(tmp_path / "inputs")
     first = synthetic.write_inputs(data_dir, seed=1)
