@@ -93,8 +93,9 @@ class ZipArchive:
     threads (reads are positioned, with no shared file offset).
 
     Per member only what reading needs is kept, as arrays in the order of the names' hashes: flags,
-    method, CRC, sizes and offset (Zip64 values applied), 40 bytes. The central directory itself is
-    read again when the names are listed. A name is found by its hash; the member's local header,
+    method, CRC, sizes and offset (Zip64 values applied), 40 bytes. The names themselves are kept only
+    until they are first listed; the central directory is read again for each later listing. A name
+    is found by its hash; the member's local header,
     which holds its name again, is checked against the name asked for before anything is read, as
     zipfile checks it against the directory.
     """
@@ -102,8 +103,12 @@ class ZipArchive:
     def __init__(self, path: str):
         self.path = path
         self._file = PositionedFile(path)
+        # The names read for the index wait for the first listing (planning's, nearly always), which
+        # takes them: listing COCO's 82,783 again would parse the directory again (0.11 s). Later
+        # listings parse it, so an open archive does not hold its names for its whole life (8 MB).
+        self._unlisted: Optional[list[str]] = []
         try:
-            self._hashes, self._index = _member_index(self._directory())
+            self._hashes, self._index = _member_index(self._directory(), self._unlisted)
         except BaseException:
             self._file.close()
             raise
@@ -114,11 +119,15 @@ class ZipArchive:
         it inherited. The caller makes sure the file is still the version this one read."""
         archive = object.__new__(ZipArchive)
         archive.path, archive._hashes, archive._index = self.path, self._hashes, self._index
+        archive._unlisted = None
         archive._file = PositionedFile(self.path)
         return archive
 
     def names(self) -> Iterator[str]:
         """Every member name (directories too), in the archive's order."""
+        names, self._unlisted = self._unlisted, None
+        if names is not None:
+            return iter(names)
         return (entry[0] for entry in _directory_entries(self._directory()))
 
     def getinfo(self, name: str) -> zipfile.ZipInfo:
@@ -248,16 +257,18 @@ MEMBER_INDEX = np.dtype(
 )
 
 
-def _member_index(directory: _Directory) -> tuple[array.array, np.ndarray]:
+def _member_index(directory: _Directory, names: list[str]) -> tuple[array.array, np.ndarray]:
     """The hashes of the member names, sorted (stable: entries under one name stay in the archive's
     order), and in the same order what reading needs of each member (MEMBER_INDEX). The hashes are an
     `array` of their own, searched by `bisect`. Columns are filled as machine integers (`array`),
-    never as a Python object a member."""
+    never as a Python object a member. The names, in the archive's order, are appended to `names`."""
     hashes = array.array("q")
     columns = [array.array(code) for code in "HHIQQQ"]  # MEMBER_INDEX's columns, in order
     hash_of = hashes.append
     flags_of, method_of, crc_of, compressed_of, size_of, offset_of = [column.append for column in columns]
+    name_of = names.append
     for name, flags, method, crc, compressed, size, offset in _directory_entries(directory):
+        name_of(name)
         hash_of(hash(name))
         flags_of(flags)
         method_of(method)
