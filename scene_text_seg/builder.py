@@ -31,7 +31,7 @@ from .inputs import (
     verify_inputs,
 )
 from .layout import Pair, plan_pairs, reassign_splits, shard
-from .memory import dataloader_worker, release_freed_memory
+from .memory import dataloader_worker, frozen_while_forking, release_freed_memory
 from .pixels import make_example
 from .spec import CLASS_NAMES, DatasetSpec
 
@@ -248,6 +248,11 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
             generators.append(generator)
         release_freed_memory()  # what listing the archives freed, before the build's own peak
         return generators
+
+    def _prepare_split(self, split_generator: datasets.SplitGenerator, *args, **kwargs) -> None:
+        # datasets forks the split's build processes in here when num_proc >= 2
+        with frozen_while_forking((kwargs.get("num_proc") or 1) > 1):
+            super()._prepare_split(split_generator, *args, **kwargs)
 
     def _prepare_split_single(self, *args, **kwargs):
         # Runs in each build process (or in this one when num_proc is 1): see InputErrorFromBuild.

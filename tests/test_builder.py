@@ -153,6 +153,37 @@ def test_shards_are_contiguous_and_cover_the_split():
     assert len(layout.shard(pairs[:1])) == 1
 
 
+def test_the_heap_is_frozen_only_while_build_processes_are_forked(zip_inputs, tmp_path, monkeypatch):
+    import gc
+
+    seen = []
+    prepare_split = datasets.GeneratorBasedBuilder._prepare_split
+
+    def watched(self, *args, **kwargs):
+        seen.append((kwargs.get("num_proc"), gc.get_freeze_count() > 0))
+        return prepare_split(self, *args, **kwargs)
+
+    monkeypatch.setattr(datasets.GeneratorBasedBuilder, "_prepare_split", watched)
+    frozen_before = gc.get_freeze_count() > 0  # the suite freezes its own once torch is in
+    gc.unfreeze()
+    try:
+        build(zip_inputs[0], str(tmp_path / "one"))
+        two = build(zip_inputs[0], str(tmp_path / "two"), num_proc=2)
+        assert gc.get_freeze_count() == 0  # thawed after
+        gc.freeze()  # a process that froze its own is left as it is
+        frozen = gc.get_freeze_count()
+        build(zip_inputs[0], str(tmp_path / "three"), num_proc=2)
+        assert (
+            0 < gc.get_freeze_count() <= frozen
+        )  # neither thawed nor frozen again (frozen objects may still be freed)
+    finally:
+        gc.unfreeze()
+        if frozen_before:
+            gc.freeze()
+    assert seen == [(None, False)] * 2 + [(2, True)] * 2 + [(2, True)] * 2
+    assert raw(two["train"]) == raw(build(zip_inputs[0], str(tmp_path / "one"))["train"])
+
+
 def test_a_shard_goes_to_a_build_process_as_one_blob_and_comes_back_whole():
     import pickle
 
