@@ -258,6 +258,73 @@ def test_unfiltered_masks_are_counted_without_a_pil_decode(monkeypatch):
         pixels.read_mask(wrong, "w.png", {(50, 30)})
 
 
+def _filtered_row(kind: int, row: list, above: list) -> bytes:
+    """One row of 8-bit samples written with PNG filter `kind` (1 Sub, 2 Up, 3 Average, 4 Paeth), as the PNG
+    specification defines them (a plain reference, one sample at a time)."""
+
+    def paeth(a: int, b: int, c: int) -> int:
+        p = a + b - c
+        pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+        return a if pa <= pb and pa <= pc else b if pb <= pc else c
+
+    out = []
+    for x, value in enumerate(row):
+        a, b, c = (row[x - 1] if x else 0), above[x], (above[x - 1] if x else 0)
+        predicted = {0: 0, 1: a, 2: b, 3: (a + b) // 2, 4: paeth(a, b, c)}[kind]
+        out.append((value - predicted) & 0xFF)
+    return bytes([kind, *out])
+
+
+@pytest.mark.parametrize("colour", [0, 3], ids=["grey", "palette"])
+@pytest.mark.parametrize("one_piece_bytes", [pixels.ONE_PIECE_BYTES, 0], ids=["one-piece", "pieces"])
+def test_rows_of_every_filter_type_are_unfiltered_to_the_map_they_hold(colour, one_piece_bytes, monkeypatch):
+    """Filtered rows are unfiltered from the inflated data already checked (one piece) or by PIL's decode of
+    the PNG (larger); both give the map back, whatever filter each row uses. An unknown filter type is named."""
+    monkeypatch.setattr(pixels, "ONE_PIECE_BYTES", one_piece_bytes)
+    width, height = 37, 25
+    values = np.random.default_rng(colour).choice(np.array([0, 1, 255], np.uint8), (height, width), p=[0.7, 0.2, 0.1])
+    kinds = [y % 5 for y in range(height)]  # every type, the first row too (Up and Paeth see a zero row above)
+
+    def png(kinds: list) -> bytes:
+        above, rows = [0] * width, b""
+        for y, kind in enumerate(kinds):
+            row = values[y].tolist()
+            rows += _filtered_row(kind, row, above) if kind <= 4 else bytes([kind, *row])
+            above = row
+
+        def chunk(kind, body):
+            return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+        palette = chunk(b"PLTE", bytes(range(256)) * 3) if colour == 3 else b""
+        header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
+        return (
+            pixels.PNG_SIGNATURE
+            + chunk(b"IHDR", header)
+            + palette
+            + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b"")
+        )
+
+    decoded_again = []
+    opened = PIL.Image.open
+    monkeypatch.setattr(PIL.Image, "open", lambda *a, **k: decoded_again.append(1) or opened(*a, **k))
+    mask = pixels.read_mask(png(kinds), "m.png", {(width, height)})
+    np.testing.assert_array_equal(np.asarray(opened(io.BytesIO(mask.png))), values)
+    assert mask.classes == [0, 1] and bool(decoded_again) == (one_piece_bytes == 0)
+    kinds[7] = 5
+    with pytest.raises(ist_s.InvalidInputError, match=r"m\.png: corrupt PNG \(.*") as refused:
+        pixels.read_mask(png(kinds), "m.png", {(width, height)})
+    if one_piece_bytes:
+        assert "row 7 has filter type 5; PNG defines types 0-4" in str(refused.value)
+
+
+@pytest.mark.parametrize("size", [0, 1, 65_535, 65_536, 200_001])
+def test_stored_blocks_inflate_to_the_bytes_they_hold(size):
+    data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
+    stream = pixels.stored_zlib(data)
+    assert zlib.decompress(stream) == data and len(stream) == size + 6 + 5 * max(1, -(-size // 65_535))
+
+
 @pytest.mark.parametrize("present", [[0], [1], [0, 1], [0, 255], [255], [0, 1, 255]])
 def test_mask_values_are_counted_as_a_full_count_counts_them(present):
     """Maps of 0 and 1 alone (a max and one count), with 255 (an add and two counts), or with a stray value."""

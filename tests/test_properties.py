@@ -1,4 +1,4 @@
-"""Property-based tests: the EXIF Orientation rewrite and the label-layout detection."""
+"""Property-based tests: the EXIF Orientation rewrite, the label-layout detection, names, and value tables."""
 
 import io
 import struct
@@ -107,3 +107,33 @@ def test_names_are_told_junk_and_cut_to_stems_as_their_plain_definitions_do(memb
     parts = member.replace("\\", "/").split("/")
     assert layout.is_junk(member) == any(part.startswith(".") or part == "__MACOSX" for part in parts)
     assert layout.stem(member) == os.path.splitext(parts[-1])[0]
+
+
+@st.composite
+def value_tables_and_maps(draw):
+    """A decoder's value table (it keeps 0 most of the time, as the inflated rows' filter bytes need), a map
+    of its values (sometimes one it does not name), and whether the target is a view of PNG rows."""
+    named = draw(st.sets(st.integers(1, 255), max_size=5))
+    table = {value: draw(st.sampled_from([0, 1, 255])) for value in named}
+    table[0] = draw(st.sampled_from([0, 0, 0, 1, 255]))
+    stranger = draw(st.one_of(st.none(), st.integers(0, 255).filter(lambda v: v not in table)))
+    height, width = draw(st.integers(1, 30)), draw(st.integers(1, 30))
+    pool = sorted(table) + ([stranger] if stranger is not None else [])
+    seed = draw(st.integers(0, 2**32 - 1))
+    values = np.random.default_rng(seed).choice(pool, (height, width)).astype(np.uint8)
+    return table, values, draw(st.booleans())
+
+
+@settings(max_examples=400, deadline=None)
+@given(value_tables_and_maps())
+def test_values_are_counted_and_mapped_as_a_lookup_table_and_a_full_count_give_them(case):
+    table, values, into_rows = case
+    rows = np.full((values.shape[0], values.shape[1] + 1), 7, np.uint8)
+    target = rows[:, 1:] if into_rows else np.full(values.shape, 7, np.uint8)
+    counts = pixels.counted_and_mapped(values, target, table)
+    assert counts.tolist() == np.bincount(values.ravel(), minlength=256).tolist()
+    if set(np.unique(values).tolist()) <= set(table):  # else the map is not asked for: the error comes first
+        lookup = np.zeros(256, np.uint8)
+        lookup[list(table)] = list(table.values())
+        assert target.tolist() == lookup[values].tolist()
+        assert not into_rows or rows[:, 0].tolist() == [7] * len(rows)  # the filter bytes are the caller's

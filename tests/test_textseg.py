@@ -278,8 +278,10 @@ def test_inflate_once_refuses_a_broken_archive_whichever_gzip_inflates_it(
     assert not any(name.endswith(".partial") for _, _, names in os.walk(tmp_path) for name in names)
 
 
-def test_a_grey_mask_pil_cannot_decode_whole_is_refused_as_corrupt():
-    """A filtered grey mask (PIL decodes it) with a zTXt chunk over Pillow's text limit: PIL's error, named."""
+def test_a_filtered_mask_is_read_by_its_rows_and_refused_where_pil_decodes_its_bad_metadata(monkeypatch):
+    """A filtered grey mask with a zTXt chunk over Pillow's text limit. Up to ONE_PIECE_BYTES its rows are
+    unfiltered from the data already inflated, and its metadata is never read (as an unfiltered mask's is
+    not); larger, PIL decodes the PNG and refuses it: PIL's error, named."""
     from scene_text_seg import pixels
 
     native = np.tile(np.array([0, 100, 200, 255], np.uint8), (23, 10))[:, :37]
@@ -287,6 +289,9 @@ def test_a_grey_mask_pil_cannot_decode_whole_is_refused_as_corrupt():
     text = b"Comment\0\0" + zlib.compress(b"x" * (PIL.PngImagePlugin.MAX_TEXT_CHUNK + 1))
     chunk = struct.pack(">I", len(text)) + b"zTXt" + text + struct.pack(">I", zlib.crc32(b"zTXt" + text))
     damaged = data[:-12] + chunk + data[-12:]  # before IEND
+    mask = pixels.read_mask(damaged, "m.png", {(37, 23)}, textseg.LABEL_VALUES)
+    np.testing.assert_array_equal(np.asarray(PIL.Image.open(io.BytesIO(mask.png))), synthetic._decode_textseg(native))
+    monkeypatch.setattr(pixels, "ONE_PIECE_BYTES", 0)
     with pytest.raises(InvalidInputError, match=r"^m\.png: corrupt PNG \(Decompressed data too large"):
         pixels.read_mask(damaged, "m.png", {(37, 23)}, textseg.LABEL_VALUES)
 
