@@ -22,7 +22,7 @@ from .errors import InvalidInputError, MissingInputError
 from .inputs import some
 from .layout import natural_key
 from .metrics import MetricInputError, confusion_matrix, metrics_from_confusion
-from .pixels import unfiltered_grey_rows
+from .pixels import grey_samples
 from .spec import CLASS_NAMES
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -202,10 +202,11 @@ def _masks(rows: datasets.Dataset) -> Iterator[tuple[str, dict]]:
 
 def _labels(mask: dict, image_id: str) -> tuple[np.ndarray, bool]:
     """The label map, and whether each row has its PNG filter byte (0) in front: a stored mask as inflated
-    (H x (W + 1)), anything else as `datasets.Image` decodes it (H x W)."""
-    rows = unfiltered_grey_rows(mask["bytes"]) if mask.get("bytes") else None
-    if rows is not None:
-        return rows, True
+    (H x (W + 1)), a plain 8-bit grey PNG with filtered rows unfiltered from one inflate (`grey_samples`),
+    anything else as `datasets.Image` decodes it (H x W)."""
+    found = grey_samples(mask["bytes"]) if mask.get("bytes") else None
+    if found is not None:
+        return found
     image = datasets.Image().decode_example(mask)
     if len(image.getbands()) != 1:
         raise InvalidInputError(
@@ -284,14 +285,18 @@ class _FolderPredictions:
 
     def class_ids(self, image_id: str, shape: tuple[int, int], with_filter_bytes: bool) -> tuple[np.ndarray, bool]:
         """The prediction's class ids (HxW), and whether each row has its filter byte in front: an unfiltered
-        8-bit grey or palette PNG is inflated once and, `with_filter_bytes`, kept so; any other goes to PIL."""
+        8-bit grey or palette PNG is inflated once and, `with_filter_bytes`, kept so; a filtered one is
+        unfiltered from that inflate (`grey_samples`); any other goes to PIL."""
         where = self.where(image_id)
         with open(os.path.join(self.folder, where), "rb") as f:
             data = f.read()
-        rows = unfiltered_grey_rows(data, palette_indices=True)
-        if rows is None:
+        found = grey_samples(data, palette_indices=True)
+        if found is None:
             values, kept = _decoded_png(data, where), False
+        elif not found[1]:  # filtered rows, unfiltered
+            values, kept = found[0], False
         else:
+            rows = found[0]
             values, kept = (rows, True) if with_filter_bytes else (rows[:, 1:], False)
         found = (values.shape[0], values.shape[1] - kept)
         if found != shape:

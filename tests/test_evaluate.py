@@ -4,6 +4,9 @@ confusion matrices; every prediction that cannot be scored refused, named; a tin
 import io
 import math
 import os
+import re
+import struct
+import zlib
 
 import datasets
 import numpy as np
@@ -11,7 +14,7 @@ import PIL.Image
 import pytest
 
 import ist_s
-from scene_text_seg import labels, metrics, transform
+from scene_text_seg import labels, metrics, pixels, transform
 from scene_text_seg.errors import InvalidInputError, MissingInputError
 from scene_text_seg.evaluation import evaluate
 from tests.conftest import build, png
@@ -146,6 +149,37 @@ def test_unfiltered_grey_predictions_are_inflated_directly(split, tmp_path):
     write_folder(folder, {k: v for k, v in text_of(masks).items() if k != image_id})
     with pytest.raises(InvalidInputError, match=rf"{image_id}\.png holds the values 0, 1, 255: expected 0/1"):
         evaluate(train, str(folder))
+
+
+def test_filtered_grey_predictions_are_unfiltered_from_one_inflate_and_score_the_same(split, tmp_path, monkeypatch):
+    """PIL writes grey PNGs with filtered rows: predictions (and stored masks) so written are inflated once and
+    unfiltered (never decoded again by PIL), and score as the same arrays held in memory. A row of unknown
+    filter type is PIL's to refuse."""
+    train, masks = split
+    predictions = text_of(masks)
+    folder = write_folder(tmp_path / "p", predictions)
+    files = {name: open(os.path.join(folder, name), "rb").read() for name in sorted(os.listdir(folder))}
+    assert any(pixels.grey_samples(data) is not None and not pixels.grey_samples(data)[1] for data in files.values())
+    expected = evaluate(train, predictions)
+    opened = []
+    real_open = PIL.Image.open
+    monkeypatch.setattr(PIL.Image, "open", lambda fp, *a, **k: opened.append(fp) or real_open(fp, *a, **k))
+    same(evaluate(train, folder), expected)
+    assert not any(isinstance(fp, io.BytesIO) and fp.getvalue() in files.values() for fp in opened)
+    monkeypatch.undo()
+    name, data = next((n, d) for n, d in files.items() if not pixels.grey_samples(d)[1])
+    width = struct.unpack(">I", data[16:20])[0]
+    parts = pixels.png_parts(data, name)
+    rows = bytearray(zlib.decompress(parts.pixel_data))
+    rows[3 * (width + 1)] = 9  # the fourth row's filter type
+    chunk = zlib.compress(bytes(rows))
+    broken = (
+        data[:33] + struct.pack(">I", len(chunk)) + b"IDAT" + chunk + struct.pack(">I", zlib.crc32(b"IDAT" + chunk))
+    )
+    (tmp_path / "p" / name).write_bytes(broken + b"\0\0\0\0IEND\xaeB`\x82")
+    assert pixels.grey_samples(broken) is None
+    with pytest.raises(InvalidInputError, match=rf"{re.escape(name)} cannot be read as a PNG"):
+        evaluate(train, folder)
 
 
 def test_a_mapping_of_arrays_scores_as_the_folder(split, tmp_path):
