@@ -250,8 +250,9 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
         return generators
 
     def _prepare_split(self, split_generator: datasets.SplitGenerator, *args, **kwargs) -> None:
-        # datasets forks the split's build processes in here when num_proc >= 2
-        with frozen_while_forking((kwargs.get("num_proc") or 1) > 1):
+        # datasets forks the split's build processes in here when num_proc >= 2 and there are shards to share
+        forks = (kwargs.get("num_proc") or 1) > 1 and len(split_generator.gen_kwargs.get("shards", ())) > 1
+        with frozen_while_forking(forks):
             super()._prepare_split(split_generator, *args, **kwargs)
 
     def _prepare_split_single(self, *args, **kwargs):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import lzma
 import math
@@ -549,9 +550,15 @@ class Shard(tuple):
     def __reduce__(self):
         try:
             blob = pickle.dumps(tuple(self), protocol=pickle.HIGHEST_PROTOCOL)
-        except (pickle.PicklingError, AttributeError, TypeError):
+        except Exception:  # what the C pickler cannot pickle, whatever it raises (PicklingError, TypeError, ...)
             return Shard, (tuple(self),)
         return _unpickled_shard, (blob,)
+
+    def __copy__(self) -> Shard:
+        return self  # immutable, as a tuple is: `copy.copy` would otherwise pickle it through __reduce__
+
+    def __deepcopy__(self, memo: dict) -> Shard:
+        return Shard(copy.deepcopy(pair, memo) for pair in self)
 
 
 def _unpickled_shard(blob: bytes) -> Shard:

@@ -464,14 +464,11 @@ def _inflated_grey_rows(data: bytes, palette_indices: bool) -> Optional[np.ndarr
     reads, whatever their rows' filters; None for any other, or one that does not inflate whole."""
     if not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
         return None
-    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
+    width, height, depth, colour, compression, filtering, interlace = struct.unpack(">IIBBBBB", data[16:29])
     too_large = PIL.Image.MAX_IMAGE_PIXELS is not None and width * height > PIL.Image.MAX_IMAGE_PIXELS
     palette = palette_indices and colour == 3
-    if (depth, colour if not palette else 0, interlace) != (
-        8,
-        0,
-        0,
-    ) or too_large:  # PIL's decompression-bomb check stays PIL's
+    # Any other header (or a decompression bomb) is PIL's to read or refuse
+    if (depth, colour if not palette else 0, compression, filtering, interlace) != (8, 0, 0, 0, 0) or too_large:
         return None
     compressed = []
     try:
@@ -662,7 +659,12 @@ def read_mask(
     """
     if not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
         raise InvalidInputError(f"{where}: not a PNG (starts with {data[:8]!r})")
-    width, height, depth, colour, _, _, interlaced = struct.unpack(">IIBBBBB", data[16:29])
+    width, height, depth, colour, compression, filtering, interlaced = struct.unpack(">IIBBBBB", data[16:29])
+    if compression or filtering or interlaced > 1:  # what PIL refuses to open; the stored mask would keep them
+        raise InvalidInputError(
+            f"{where}: corrupt PNG (its header declares compression method {compression}, filter method "
+            f"{filtering}, interlace method {interlaced}; PNG defines 0, 0 and 0-1)"
+        )
     channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(colour)
     if channels != 1:
         raise InvalidInputError(

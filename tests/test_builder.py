@@ -4,6 +4,7 @@ import io
 import os
 import subprocess
 import sys
+import threading
 
 import datasets
 import numpy as np
@@ -153,6 +154,24 @@ def test_shards_are_contiguous_and_cover_the_split():
     assert len(layout.shard(pairs[:1])) == 1
 
 
+def test_the_heap_is_thawed_after_an_error_while_forking():
+    import gc
+
+    from scene_text_seg import memory
+
+    frozen_before = gc.get_freeze_count() > 0
+    gc.unfreeze()
+    try:
+        with pytest.raises(RuntimeError, match="a build process died"):
+            with memory.frozen_while_forking(True):
+                assert gc.get_freeze_count() > 0
+                raise RuntimeError("a build process died")
+        assert gc.get_freeze_count() == 0
+    finally:
+        if frozen_before:
+            gc.freeze()
+
+
 def test_the_heap_is_frozen_only_while_build_processes_are_forked(zip_inputs, tmp_path, monkeypatch):
     import gc
 
@@ -196,11 +215,22 @@ def test_a_shard_goes_to_a_build_process_as_one_blob_and_comes_back_whole():
         for pickler in (pickle, dill):
             copy = pickler.loads(pickler.dumps(shard))
             assert type(copy) is layout.Shard and copy == shard and [p.words for p in copy] == [p.words for p in shard]
-    # What only dill pickles (a lambda) is left to it, pair by pair.
+    # What only dill pickles (a lambda: AttributeError or PicklingError; a lock: TypeError) is left to it, pair by pair.
+    for held in (lambda data: data, threading.Lock()):
+        odd = layout.Shard([layout.Pair("img_1", "img_1.jpg", None, words={"held": held})])
+        assert odd.__reduce__()[0] is layout.Shard
     odd = layout.Shard([layout.Pair("img_1", "img_1.jpg", None, words={"read": lambda data: data})])
-    assert odd.__reduce__()[0] is layout.Shard
     copy = dill.loads(dill.dumps(odd))
     assert type(copy) is layout.Shard and copy[0].image_id == "img_1" and copy[0].words["read"](7) == 7
+
+
+def test_a_shard_copies_as_a_tuple_does():
+    import copy
+
+    shard = layout.shard([layout.Pair(f"img_{n}", f"img_{n}.jpg", None, words={"n": [n]}) for n in range(1, 5)])[0]
+    assert copy.copy(shard) is shard  # immutable: not pickled through __reduce__
+    (deep,) = copy.deepcopy([shard])
+    assert type(deep) is layout.Shard and deep == shard and deep[0].words is not shard[0].words
 
 
 def test_replaced_input_is_rebuilt_not_served_stale(tmp_path, cache_dir):

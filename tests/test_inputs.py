@@ -311,11 +311,49 @@ def test_rows_of_every_filter_type_are_unfiltered_to_the_map_they_hold(colour, o
     mask = pixels.read_mask(png(kinds), "m.png", {(width, height)})
     np.testing.assert_array_equal(np.asarray(opened(io.BytesIO(mask.png))), values)
     assert mask.classes == [0, 1] and bool(decoded_again) == (one_piece_bytes == 0)
-    kinds[7] = 5
+    kinds[7], kinds[11] = 5, 9
     with pytest.raises(ist_s.InvalidInputError, match=r"m\.png: corrupt PNG \(.*") as refused:
         pixels.read_mask(png(kinds), "m.png", {(width, height)})
     if one_piece_bytes:
-        assert "row 7 has filter type 5; PNG defines types 0-4" in str(refused.value)
+        assert "row 7 has filter type 5; PNG defines types 0-4" in str(refused.value)  # the first such row
+
+
+@pytest.mark.parametrize("mode", ["L", "P"])
+def test_interlaced_masks_are_decoded_by_pil_whatever_their_size(mode):
+    """Adam7 rows are not a mask's rows: an interlaced mask is never unfiltered as if it were not."""
+    values = np.random.default_rng(2).choice(np.array([0, 1, 255], np.uint8), (21, 34), p=[0.7, 0.2, 0.1])
+    passes = b"".join(  # Adam7: each pass's rows, unfiltered (PIL writes no interlaced PNG)
+        b"\0" + row.tobytes() for x0, y0, dx, dy in pixels.ADAM7_PASSES for row in values[y0::dy, x0::dx] if row.size
+    )
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", 34, 21, 8, 0 if mode == "L" else 3, 0, 0, 1)
+    palette = chunk(b"PLTE", bytes(range(256)) * 3) if mode == "P" else b""
+    data = pixels.PNG_SIGNATURE + chunk(b"IHDR", header) + palette + chunk(b"IDAT", zlib.compress(passes))
+    data += chunk(b"IEND", b"")
+    np.testing.assert_array_equal(np.asarray(PIL.Image.open(io.BytesIO(data))), values)
+    mask = pixels.read_mask(data, "m.png", {(34, 21)})
+    np.testing.assert_array_equal(np.asarray(PIL.Image.open(io.BytesIO(mask.png))), values)
+    assert pixels.grey_samples(data, palette_indices=True) is None
+
+
+@pytest.mark.parametrize("field, value", [(26, 1), (27, 1), (28, 2)], ids=["compression", "filter-method", "interlace"])
+def test_a_header_declaring_an_unknown_method_is_refused(field, value):
+    """PNG defines compression method 0, filter method 0 and interlace 0 or 1; PIL refuses the rest, and a
+    mask stored with them could not be decoded later. The header names what it declares."""
+    values = np.zeros((6, 9), np.uint8)
+    values[2:4, 3:6] = 1
+    buffer = io.BytesIO()
+    PIL.Image.fromarray(values, "L").save(buffer, "PNG")
+    header = bytearray(buffer.getvalue()[16:29])
+    header[field - 16] = value
+    body = b"IHDR" + bytes(header)
+    data = buffer.getvalue()[:12] + body + struct.pack(">I", zlib.crc32(body)) + buffer.getvalue()[33:]
+    with pytest.raises(ist_s.InvalidInputError, match=r"^m\.png: corrupt PNG \(its header declares compression method"):
+        pixels.read_mask(data, "m.png", {(9, 6)})
+    assert pixels.grey_samples(data) is None  # evaluation leaves it to PIL, which refuses it
 
 
 @pytest.mark.parametrize("size", [0, 1, 65_535, 65_536, 200_001])
