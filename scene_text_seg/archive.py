@@ -105,7 +105,8 @@ class ZipArchive:
         self._file = PositionedFile(path)
         # The names read for the index wait for the first listing (planning's, nearly always), which
         # takes them: listing COCO's 82,783 again would parse the directory again (0.11 s). Later
-        # listings parse it, so an open archive does not hold its names for its whole life (8 MB).
+        # listings parse it, and the first member looked up lets them go unlisted, so an open archive
+        # does not hold its names (8 MB) for its whole life.
         self._unlisted: Optional[list[str]] = []
         try:
             self._hashes, self._index = _member_index(self._directory(), self._unlisted)
@@ -137,6 +138,7 @@ class ZipArchive:
 
     def member(self, name: str) -> Member:
         """What `getinfo` says of the member, as a `Member` (`KeyError` when there is none)."""
+        self._unlisted = None  # members are read once planned: a reader (a spawned worker) keeps no names
         hashes, key = self._hashes, hash(name)
         # bisect, not numpy's searchsorted: that one lets go of the GIL, and a thread that lets go of it
         # while another runs Python code waits up to the switch interval (5 ms) to take it back

@@ -155,3 +155,11 @@ def test_the_member_table_holds_tens_of_bytes_a_member(tmp_path):
     assert archive.getinfo("COCO_train2014_000000012345.jpg").file_size == 0
     assert held / members < 64  # zipfile.ZipFile holds ~600 (a ZipInfo, its name and numbers)
     assert with_names - held > 64 * members  # until then, the names (~80 bytes each) were held
+    tracemalloc.start()
+    try:  # a reader that never lists (a spawned worker) lets them go at its first member
+        reader = ZipArchive(str(tmp_path / "many.zip"))
+        assert reader.read(reader.getinfo("COCO_train2014_000000000007.jpg")) == b""
+        assert tracemalloc.get_traced_memory()[0] / members < 64
+    finally:
+        tracemalloc.stop()
+    assert sum(1 for _ in reader.names()) == members  # listed from the directory again
