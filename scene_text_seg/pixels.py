@@ -293,15 +293,21 @@ def _counted(
     when the table changes a value (else None)."""
     if not changes:
         return None, count_values(decoded, label_values.keys())
-    rows = scratch_rows(*decoded.shape)
-    return rows, counted_and_mapped(decoded, rows[:, 1:], label_values)
+    return mapped_rows(decoded, label_values)
+
+
+def mapped_rows(pixels: np.ndarray, table: Mapping[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """HW uint8 `pixels` mapped by `table` into this thread's PNG rows (`scratch_rows`), and their value
+    counts (`counted_and_mapped`: the rows are the map only when every value is the table's)."""
+    rows = scratch_rows(*pixels.shape)
+    return rows, counted_and_mapped(pixels, rows[:, 1:], table)
 
 
 def check_filter_types(inflated: bytes, width: int, where: str) -> None:
     """Refuse rows of 8-bit one-channel samples (each a filter byte and `width` samples) whose filter type is
     none of PNG's five (0-4), naming the first such row."""
     filters = np.frombuffer(inflated, np.uint8)[:: width + 1]
-    unknown = np.flatnonzero(filters > 4)
+    unknown = np.flatnonzero(filters > LAST_FILTER_TYPE)
     if unknown.size:
         row = int(unknown[0])
         raise InvalidInputError(
@@ -328,6 +334,7 @@ def stored_zlib(data: bytes) -> np.ndarray:
 
 
 STORED_BLOCK = 0xFFFF  # the most a stored deflate block holds
+LAST_FILTER_TYPE = 4  # PNG's filter types: 0 none, 1 sub, 2 up, 3 average, 4 Paeth
 
 
 def unfiltered_samples(inflated: bytes, width: int, height: int, mode: str) -> np.ndarray:
@@ -453,7 +460,7 @@ def grey_samples(data: bytes, palette_indices: bool = False) -> Optional[tuple[n
     filters = rows[:, 0]
     if not filters.any():
         return rows, True
-    if filters.max() > 4:
+    if filters.max() > LAST_FILTER_TYPE:
         return None
     height, width = rows.shape[0], rows.shape[1] - 1
     return unfiltered_samples(rows.reshape(-1), width, height, "L"), False  # indices unfilter as grey values do
@@ -632,9 +639,7 @@ def mapped_png(pixels: np.ndarray, table: Mapping[int, int]) -> bytes:
     """HW uint8 `pixels`, each of whose values `table` names (the caller has checked them), mapped by it into
     this thread's PNG rows (`scratch_rows`) as a minimal 8-bit grey PNG."""
     height, width = pixels.shape
-    rows = scratch_rows(height, width)
-    counted_and_mapped(pixels, rows[:, 1:], table)
-    return png_of_rows(width, height, rows)
+    return png_of_rows(width, height, mapped_rows(pixels, table)[0])
 
 
 def mask_pixels(data: bytes) -> np.ndarray:
@@ -687,14 +692,15 @@ def read_mask(
     counts = scan_pixel_data(parts, where, pieces, label_values.keys(), mapped)
     scanned = counts is not None  # unfiltered 8-bit one-channel rows: mapped into `rows`, or kept in `pieces`
     values = None  # 1, 2, 4 or 16-bit pixels PIL decoded, needed only when the PNG must be re-encoded
-    if counts is None and one_piece:
-        check_filter_types(b"".join(pieces), width, where)
+    filtered = counts is None and one_piece  # grey or palette filtered rows, inflated and checked whole
+    if filtered:
+        inflated = b"".join(pieces)
+        check_filter_types(inflated, width, where)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
-            # Grey or palette filtered rows: one byte a pixel, the value (or index) itself.
-            if counts is None and one_piece:
-                decoded = unfiltered_samples(b"".join(pieces), width, height, "L" if colour == 0 else "P")
+            if filtered:  # one byte a pixel, the value (or index) itself
+                decoded = unfiltered_samples(inflated, width, height, "L" if colour == 0 else "P")
                 rows, counts = _counted(decoded, changes, label_values)
             elif counts is None:
                 with PIL.Image.open(io.BytesIO(data)) as image:
