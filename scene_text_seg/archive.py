@@ -11,8 +11,10 @@ zipfile's own `ZipExtFile`, so that its errors are zipfile's.
 
 What is parsed by hand is only the archive's index, as zipfile parses it (the end record, its
 Zip64 form, the central directory entries and their Zip64 sizes); errors are zipfile's
-`BadZipFile`. The directory is walked with plain struct reads, a `ZipInfo` made only for an entry
-with Zip64 fields: 82,783 entries listed in about 0.1 s, where a `ZipInfo` each took 0.4 s.
+`BadZipFile`. A plain directory (ASCII names, no Zip64 field: nearly every archive) is read in
+whole-array steps: COCO's 82,783 entries in about 0.03 s. Any other is walked entry by entry with
+plain struct reads, a `ZipInfo` made only for an entry with Zip64 fields (0.13 s for as many entries,
+where a `ZipInfo` each took 0.4 s).
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ class ZipArchive:
         names, self._unlisted = self._unlisted, None
         if names is not None:
             return iter(names)
-        return (entry[0] for entry in _directory_entries(self._directory()))
+        return iter(_directory_table(self._directory())[0])
 
     def getinfo(self, name: str) -> zipfile.ZipInfo:
         """The member's `ZipInfo` (`KeyError` when there is none); of several under one name, the last,
@@ -262,27 +264,89 @@ MEMBER_INDEX = np.dtype(
 def _member_index(directory: _Directory, names: list[str]) -> tuple[array.array, np.ndarray]:
     """The hashes of the member names, sorted (stable: entries under one name stay in the archive's
     order), and in the same order what reading needs of each member (MEMBER_INDEX). The hashes are an
-    `array` of their own, searched by `bisect`. Columns are filled as machine integers (`array`),
-    never as a Python object a member. The names, in the archive's order, are appended to `names`."""
-    hashes = array.array("q")
-    columns = [array.array(code) for code in "HHIQQQ"]  # MEMBER_INDEX's columns, in order
-    hash_of = hashes.append
-    flags_of, method_of, crc_of, compressed_of, size_of, offset_of = [column.append for column in columns]
+    `array` of their own, searched by `bisect`. Columns are filled as machine integers, never as a
+    Python object a member. The names, in the archive's order, are appended to `names`."""
+    found, index = _directory_table(directory)
+    names += found
+    hashes = np.fromiter(map(hash, found), np.int64, count=len(found))
+    order = np.argsort(hashes, kind="stable")
+    return array.array("q", hashes[order].tobytes()), index[order]
+
+
+def _directory_table(directory: _Directory) -> tuple[list[str], np.ndarray]:
+    """Every entry's name, in the archive's order, and what reading needs of it (MEMBER_INDEX), as
+    `_directory_entries` gives them: read in whole-array steps from a plain directory
+    (`_plain_directory_table`), else entry by entry."""
+    plain = _plain_directory_table(directory)
+    if plain is not None:
+        return plain
+    names, columns = [], [array.array(code) for code in "HHIQQQ"]  # MEMBER_INDEX's columns, in order
     name_of = names.append
+    flags_of, method_of, crc_of, compressed_of, size_of, offset_of = [column.append for column in columns]
     for name, flags, method, crc, compressed, size, offset in _directory_entries(directory):
         name_of(name)
-        hash_of(hash(name))
         flags_of(flags)
         method_of(method)
         crc_of(crc)
         compressed_of(compressed)
         size_of(size)
         offset_of(offset)
-    index = np.empty(len(hashes), MEMBER_INDEX)
-    for name, column in zip(MEMBER_INDEX.names, columns, strict=True):
-        index[name] = np.asarray(column)
-    order = np.argsort(np.asarray(hashes), kind="stable")
-    return array.array("q", np.asarray(hashes)[order].tobytes()), index[order]
+    index = np.empty(len(names), MEMBER_INDEX)
+    for field, column in zip(MEMBER_INDEX.names, columns, strict=True):
+        index[field] = np.asarray(column)
+    return names, index
+
+
+# A central directory entry's fields that reading needs, where ENTRY has them (little-endian)
+ENTRY_FIELDS = np.dtype(
+    {
+        "names": ["signature", "flags", "method", "crc", "compressed", "size", "name", "extra", "comment", "offset"],
+        "formats": ["<u4", "<u2", "<u2", "<u4", "<u4", "<u4", "<u2", "<u2", "<u2", "<u4"],
+        "offsets": [0, 8, 10, 16, 20, 24, 28, 30, 32, 42],
+        "itemsize": ENTRY.size,
+    }
+)
+
+
+def _plain_directory_table(directory: _Directory) -> Optional[tuple[list[str], np.ndarray]]:
+    """`_directory_table` of a directory whose names are ASCII without a NUL (or the system's separator,
+    where it is not '/') and whose entries need no Zip64 field: nearly every archive. Read in
+    whole-array steps (COCO's 82,783 entries in ~0.04 s, where one at a time took ~0.16 s); None for
+    any other, which is read entry by entry, with zipfile's errors.
+
+    The entries are found where the signature occurs and accepted only when they chain: the first at
+    the start, each ending where the next begins, the last at the directory's end. A name holding the
+    signature breaks the chain, and the directory is read entry by entry."""
+    data = directory.data
+    raw = np.frombuffer(data, np.uint8)
+    if len(raw) < ENTRY.size:
+        return None
+    heads = np.flatnonzero(raw[: len(raw) - ENTRY.size + 1] == ENTRY_SIGNATURE[0])
+    for at, byte in enumerate(ENTRY_SIGNATURE[1:], 1):
+        heads = heads[raw[heads + at] == byte]
+    if not len(heads) or heads[0] != 0:
+        return None
+    entries = np.lib.stride_tricks.sliding_window_view(raw, ENTRY.size)[heads].view(ENTRY_FIELDS)[:, 0]
+    name_starts = heads + ENTRY.size
+    ends = name_starts + entries["name"] + entries["extra"] + entries["comment"]
+    if not np.array_equal(ends[:-1], heads[1:]) or ends[-1] != len(raw):
+        return None
+    if any((entries[field] == ZIP64_MARK).any() for field in ("compressed", "size", "offset")):
+        return None
+    # Latin-1 reads each byte as the character of its value: a slice of only ASCII is the name ASCII gives
+    text = data.decode("latin-1")
+    name_ends = name_starts + entries["name"]
+    names = [text[start:end] for start, end in zip(name_starts.tolist(), name_ends.tolist(), strict=True)]
+    joined = "".join(names)
+    if not joined.isascii() or "\0" in joined or (os.sep != "/" and os.sep in joined):
+        return None
+    offsets = entries["offset"].astype(np.int64) + directory.shift
+    if len(offsets) and offsets.min() < 0:  # an offset before the archive's start: read (and refused) one by one
+        return None
+    index = np.empty(len(names), MEMBER_INDEX)
+    for field in ("flags", "method", "crc", "compressed", "size", "offset"):
+        index[field] = offsets if field == "offset" else entries[field]
+    return names, index
 
 
 def _directory_entries(directory: _Directory) -> Iterator[tuple[str, int, int, int, int, int, int]]:

@@ -10,6 +10,7 @@ import zipfile
 
 import pytest
 
+from scene_text_seg import archive as archive_module
 from scene_text_seg.archive import ZipArchive
 
 MEMBERS = {
@@ -75,6 +76,45 @@ def test_zip64_records_and_fields_are_read_as_zipfile_reads_them(tmp_path, monke
     with zipfile.ZipFile(tmp_path / "zip64.zip") as archive:
         assert any(info.extra.startswith(b"\x01\x00") for info in archive.infolist())  # Zip64 extras
     assert_same_as_zipfile(tmp_path / "zip64.zip")
+
+
+PLAIN_READ = {  # how each archive's directory is read: in whole-array steps (True) or entry by entry
+    "ASCII names": True,
+    "bytes prepended": True,
+    "extra fields and entry comments": True,
+    "a name holding the entry signature": False,
+    "a non-ASCII name": False,
+    "Zip64 fields": False,
+}
+
+
+@pytest.mark.parametrize("case", PLAIN_READ)
+def test_a_plain_directory_is_read_in_whole_array_steps_and_every_other_entry_by_entry_alike(
+    tmp_path, monkeypatch, case
+):
+    if case == "Zip64 fields":
+        monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 100)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        if case == "a name holding the entry signature":
+            # An entry header inside the name, whose name, extra and comment (257 bytes each) end where the real
+            # entry does: everything but the chain of entries would take it for one.
+            looks_like_an_entry = "PK\x01\x02" + "x" * 24 + "\x01" * 6 + "x" * 12 + "x" * 3 * 257
+            archive.writestr(looks_like_an_entry, b"a name that looks like an entry")
+        for number in range(40):
+            info = zipfile.ZipInfo(f"folder/img_{number}.png")
+            if case == "extra fields and entry comments" and number % 3:
+                info.extra = b"\xfe\xca" + (number).to_bytes(2, "little") + b"x" * number  # an unknown record
+                info.comment = b"c" * (number % 5)
+            archive.writestr(info, bytes(range(number * 7 % 256)) * 3, compress_type=zipfile.ZIP_DEFLATED)
+        if case == "a non-ASCII name":
+            archive.writestr("\u00fcn\u00efcode.png", b"utf-8 name")
+    prefix = b"#!/bin/sh\nexit 0\n" * 10 if case == "bytes prepended" else b""
+    (tmp_path / "a.zip").write_bytes(prefix + buffer.getvalue())
+    plain, reading = [], archive_module._plain_directory_table
+    monkeypatch.setattr(archive_module, "_plain_directory_table", lambda d: plain.append(reading(d)) or plain[-1])
+    assert_same_as_zipfile(tmp_path / "a.zip")
+    assert plain and all((table is not None) == PLAIN_READ[case] for table in plain)
 
 
 def test_damaged_archives_raise_what_zipfile_raises(tmp_path):

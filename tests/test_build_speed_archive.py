@@ -100,7 +100,7 @@ def test_a_reopened_archive_shares_the_member_table_on_a_file_of_its_own(tmp_pat
 def _child_opens(path: str, connection) -> None:
     read = []
     reading = archive_module._member_index
-    archive_module._member_index = lambda directory: read.append(directory) or reading(directory)
+    archive_module._member_index = lambda *args: read.append(args) or reading(*args)
     source = inputs.Source(path)
     connection.send((len(read), source.read("mask.png") == DEFLATED, source._zip._file._file.fileno()))
 
