@@ -125,6 +125,22 @@ def test_files_named_like_members_in_the_working_folder_change_nothing(zip_input
         np.testing.assert_array_equal(mask, item.mask)
 
 
+def test_datasets_leaves_the_family_modules_as_written(zip_inputs, tmp_path):
+    """datasets patches a builder's modules so that a script can stream remote files (their `open`, `os.path`,
+    `glob`, ..., importing scipy.io to do it); the family reads local inputs only and keeps the standard
+    library's functions (`builder.read_locally`)."""
+    import glob
+
+    from scene_text_seg import builder as engine
+
+    data_dir, _ = zip_inputs
+    assert next(iter(ist_s.load(data_dir, split="train", streaming=True)))["image_id"]
+    assert build(data_dir, str(tmp_path / "cache"))["train"].num_rows
+    for module in (engine, sys.modules[ist_s.IstS.__module__]):
+        assert "open" not in vars(module), module.__name__
+    assert engine.os is os and engine.glob is glob
+
+
 def test_with_unlabeled_keeps_every_image(built):
     _, with_unlabeled, expected = built
     for split in ("train", "test"):

@@ -1,6 +1,7 @@
 """Property-based tests: the EXIF Orientation rewrite, the label-layout detection, names, and value tables."""
 
 import io
+import re
 import struct
 
 import numpy as np
@@ -137,3 +138,13 @@ def test_values_are_counted_and_mapped_as_a_lookup_table_and_a_full_count_give_t
         lookup[list(table)] = list(table.values())
         assert target.tolist() == lookup[values].tolist()
         assert not into_rows or rows[:, 0].tolist() == [7] * len(rows)  # the filter bytes are the caller's
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["img_", "2", "10", "\u00b2", "\u0663", "a", "B", "_", "."]), max_size=6).map("".join))
+def test_natural_order_reads_runs_of_decimal_digits_as_numbers_and_nothing_else(name):
+    """Superscript two is a digit to `str.isdigit` but no number to `int`: a name holding one sorts as text."""
+    key = layout.natural_key(name)
+    numbers = [part for part in key if isinstance(part, int)]
+    assert numbers == [int(run) for run in re.findall(r"\d+", name.lower())]
+    assert "".join(str(part) for part in key) == re.sub(r"\d+", lambda run: str(int(run.group())), name.lower())
