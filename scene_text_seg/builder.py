@@ -185,13 +185,15 @@ def cache_folder_full(error: OSError, folder: str) -> CacheFolderFullError:
 def read_locally(module_name: str) -> None:
     """Mark a builder's module as already patched for streaming, so that `datasets` leaves it as written.
 
-    `datasets` patches the module of every builder it makes (and its parents' modules) so that a
-    script can stream remote files: its `open`, `os.path.*`, `glob.glob`, `gzip.open` and pandas' and
-    scipy's readers are replaced by fsspec-backed versions, and scipy.io is imported to patch it
-    (0.10-0.15 s of each builder's construction where scipy is installed, before a build or a load
-    from the cache). The family reads its local inputs through `inputs.Source` alone, so its modules
-    keep the standard library's functions and the time. `datasets` skips a module whose
-    `_patched_for_streaming` is set (3.6 and 5.x alike)."""
+    `datasets` patches the module of a builder it makes (and its parents' modules), once per process, so
+    that a script can stream remote files: its `open`, `os.path.*`, `glob.glob`, `gzip.open` and pandas'
+    and scipy's readers are replaced by fsspec-backed versions, and scipy.io is imported to patch it
+    (0.10-0.15 s where scipy is installed, in the first builder a process makes: before its build, or
+    its load from the cache). The family reads its local inputs through `inputs.Source` alone, so its
+    modules keep the standard library's functions, and the time. `datasets` skips a module whose
+    `_patched_for_streaming` is set (3.6 and 5.x alike). Every module defining a builder of the family is
+    marked, a new dataset's too (docs/adding-a-dataset.md): one that also holds another builder, which
+    streams remote files through a patched `open`, would lose the patches."""
     module = sys.modules.get(module_name)
     if module is not None and not getattr(module, "_patched_for_streaming", None):
         module._patched_for_streaming = True

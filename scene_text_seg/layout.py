@@ -104,21 +104,6 @@ def refuse_nested_archive(source: Source, member: str) -> None:
         )
 
 
-def files_by_stem(members: Iterable[str], extensions: tuple[str, ...], where: Callable[[str], str]) -> dict[str, str]:
-    """Lower-cased stem -> member, for the data files among `members`; duplicates are an error."""
-    by_stem: dict[str, str] = {}
-    for member in members:
-        if not is_data_file(member, extensions):
-            continue
-        key = stem(member).lower()
-        if key in by_stem:
-            raise InvalidInputError(
-                f"two files share the name {stem(member)!r} (ignoring case): {where(by_stem[key])} and {where(member)}"
-            )
-        by_stem[key] = member
-    return by_stem
-
-
 def labels_by_split(
     labels: Source,
     splits: tuple[str, ...],
@@ -302,6 +287,7 @@ def images_by_stem(
     left_out = 0
     for role, source in images.items():
         by_stem: dict[str, str] = {}
+        twice = None  # the first stem named twice: an error once the whole listing has been checked
         # One name at a time, lower-cased once (is_data_file and stem, inlined: this runs for every name)
         for member in source.members():
             lowered = member.lower()
@@ -313,12 +299,15 @@ def images_by_stem(
             if wanted is not None and key not in wanted:  # most of a large listing
                 left_out += 1
             elif key in by_stem:
-                raise InvalidInputError(
-                    f"two files share the name {stem(member)!r} (ignoring case): {source.where(by_stem[key])} and "
-                    f"{source.where(member)}"
-                )
+                twice = twice or (by_stem[key], member)
             else:
                 by_stem[key] = member
+        if twice:
+            first, again = twice
+            raise InvalidInputError(
+                f"two files share the name {stem(again)!r} (ignoring case): {source.where(first)} and "
+                f"{source.where(again)}"
+            )
         for key, member in by_stem.items():
             if key in found:
                 first = images[found[key][0]].where(found[key][1])

@@ -390,6 +390,17 @@ def test_nested_archives_in_labels_and_folders_are_named_junk_is_not(zip_inputs,
     assert build(data_dir, cache_dir)["train"].num_rows == 10
 
 
+def test_a_listing_is_checked_whole_before_two_images_of_one_name_are_named(zip_inputs, tmp_path, cache_dir):
+    """A nested archive anywhere in the listing is the error, before a stem named twice earlier in it."""
+    add = {"IMG_1.JPG": b"x", "zz/inner.zip": b"PK"}
+    data_dir = copy_with(zip_inputs, tmp_path, "ch4_training_images.zip", add=add)
+    with pytest.raises(ist_s.InvalidInputError, match=r"ch4_training_images\.zip:zz/inner\.zip: an archive inside"):
+        build(data_dir, cache_dir)
+    data_dir = copy_with(zip_inputs, tmp_path / "b", "ch4_training_images.zip", add={"IMG_1.JPG": b"x"})
+    with pytest.raises(ist_s.InvalidInputError, match=r"two files share the name 'IMG_1' \(ignoring case\)"):
+        build(data_dir, cache_dir)
+
+
 # ---- word files --------------------------------------------------------------------------------------------
 
 

@@ -106,7 +106,11 @@ def test_a_plain_directory_is_read_in_whole_array_steps_and_every_other_entry_by
             if case == "extra fields and entry comments" and number % 3:
                 info.extra = b"\xfe\xca" + (number).to_bytes(2, "little") + b"x" * number  # an unknown record
                 info.comment = b"c" * (number % 5)
-            archive.writestr(info, bytes(range(number * 7 % 256)) * 3, compress_type=zipfile.ZIP_DEFLATED)
+            method = zipfile.ZIP_STORED if number % 4 == 0 else zipfile.ZIP_DEFLATED
+            archive.writestr(info, bytes(range(number * 7 % 256)) * 3, compress_type=method)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the duplicate name: of two, the later is read
+            archive.writestr("folder/img_7.png", b"the later one")
         if case == "a non-ASCII name":
             archive.writestr("\u00fcn\u00efcode.png", b"utf-8 name")
     prefix = b"#!/bin/sh\nexit 0\n" * 10 if case == "bytes prepended" else b""
@@ -115,6 +119,19 @@ def test_a_plain_directory_is_read_in_whole_array_steps_and_every_other_entry_by
     monkeypatch.setattr(archive_module, "_plain_directory_table", lambda d: plain.append(reading(d)) or plain[-1])
     assert_same_as_zipfile(tmp_path / "a.zip")
     assert plain and all((table is not None) == PLAIN_READ[case] for table in plain)
+
+
+@pytest.mark.parametrize("name", ["plain.png", "\u00fcn\u00efcode.png"], ids=["whole-array", "entry by entry"])
+def test_an_extra_field_whose_record_runs_past_it_is_refused_as_zipfile_refuses_it(tmp_path, name):
+    info = zipfile.ZipInfo(name)
+    info.extra = b"\x55\x54\x01\x00a" + b"\xfe\xca\x10\x00ab"  # a whole record, then one declaring 16 bytes of 2
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as archive:
+        archive.writestr("first.png", b"fine")
+        archive.writestr(info, b"its extra field is damaged")
+    with pytest.raises(zipfile.BadZipFile, match=r"^Corrupt extra field cafe \(size=16\)$"):
+        zipfile.ZipFile(tmp_path / "a.zip")
+    with pytest.raises(zipfile.BadZipFile, match=r"^Corrupt extra field cafe \(size=16\)$"):
+        ZipArchive(str(tmp_path / "a.zip"))
 
 
 def test_damaged_archives_raise_what_zipfile_raises(tmp_path):
