@@ -336,11 +336,11 @@ def _plain_directory_table(directory: _Directory) -> Optional[tuple[list[str], n
     name_ends = name_starts + entries["name"]
     if not _extra_records_whole(raw, name_ends, entries["extra"]):  # refused entry by entry, as zipfile does
         return None
-    # Latin-1 reads each byte as the character of its value: a slice of only ASCII is the name ASCII gives
-    text = data.decode("latin-1")
-    names = [text[start:end] for start, end in zip(name_starts.tolist(), name_ends.tolist(), strict=True)]
-    joined = "".join(names)
-    if not joined.isascii() or "\0" in joined or (os.sep != "/" and os.sep in joined):
+    try:  # a name at a time: no copy of the whole directory as text (7 MB for COCO's)
+        names = [data[a:b].decode("ascii") for a, b in zip(name_starts.tolist(), name_ends.tolist(), strict=True)]
+    except UnicodeDecodeError:
+        return None
+    if any("\0" in name or (os.sep != "/" and os.sep in name) for name in names):
         return None
     offsets = entries["offset"].astype(np.int64) + directory.shift
     if len(offsets) and offsets.min() < 0:  # an offset before the archive's start: left to the entry-by-entry reading
