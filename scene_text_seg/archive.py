@@ -274,8 +274,9 @@ def _member_index(directory: _Directory) -> tuple[Iterable[str], array.array, np
 
 def _directory_table(directory: _Directory, hashed: bool = False) -> tuple[Iterable[str], np.ndarray, np.ndarray]:
     """Every entry's name, in the archive's order, what reading needs of it (MEMBER_INDEX), as
-    `_directory_entries` gives them, and with `hashed` the names' hashes (else an empty array): read in
-    whole-array steps from a plain directory (`_plain_directory_table`), else entry by entry."""
+    `_directory_entries` gives them, and the names' hashes (an empty array without `hashed`, but from a
+    plain directory, whose names are checked as they are hashed): read in whole-array steps from a plain
+    directory (`_plain_directory_table`), else entry by entry."""
     plain = _plain_directory_table(directory)
     if plain is not None:
         return plain
