@@ -88,8 +88,9 @@ def test_interleaved_runs_take_turns_and_keep_the_best_of_each(monkeypatch, tmp_
         return next(results[name])
 
     monkeypatch.setattr(measure, "run_child", child)
+    monkeypatch.setattr(os, "sync", lambda: calls.append(("sync",)))  # what runs before wrote, flushed first
     feed, build = measure.best_of_interleaved(3, ("feed", "arrow", 2), ("build", "data"), fresh_dir=str(fresh))
-    assert [call[0] for call in calls] == ["feed", "build"] * 3 and calls[0] == ("feed", "arrow", 2)
+    assert [call[0] for call in calls] == ["sync", "feed", "sync", "build"] * 3 and calls[1] == ("feed", "arrow", 2)
     assert (feed["images_per_second"], build["seconds"]) == (340.0, 1.5)
 
 
