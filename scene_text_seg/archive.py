@@ -95,11 +95,11 @@ class ZipArchive:
     threads (reads are positioned, with no shared file offset).
 
     Per member only what reading needs is kept, as arrays in the order of the names' hashes: flags,
-    method, CRC, sizes and offset (Zip64 values applied), 40 bytes. The names themselves are kept only
-    until they are first listed; the central directory is read again for each later listing. A name
-    is found by its hash; the member's local header,
-    which holds its name again, is checked against the name asked for before anything is read, as
-    zipfile checks it against the directory.
+    method, CRC, sizes and offset (Zip64 values applied), 40 bytes. The names themselves (a plain
+    directory's as the directory and where each name lies in it) are kept only until they are first
+    listed, or a member is looked up; the central directory is read again for each later listing. A
+    name is found by its hash; the member's local header, which holds its name again, is checked
+    against the name asked for before anything is read, as zipfile checks it against the directory.
     """
 
     def __init__(self, path: str):
@@ -274,10 +274,9 @@ def _member_index(directory: _Directory) -> tuple[Iterable[str], array.array, np
 
 def _directory_table(directory: _Directory, hashed: bool = False) -> tuple[Iterable[str], np.ndarray, np.ndarray]:
     """Every entry's name, in the archive's order, what reading needs of it (MEMBER_INDEX), as
-    `_directory_entries` gives them, and the names' hashes (an empty array without `hashed`, but from a
-    plain directory, whose names are checked as they are hashed): read in whole-array steps from a plain
-    directory (`_plain_directory_table`), else entry by entry."""
-    plain = _plain_directory_table(directory)
+    `_directory_entries` gives them, and with `hashed` the names' hashes (else an empty array): read in
+    whole-array steps from a plain directory (`_plain_directory_table`), else entry by entry."""
+    plain = _plain_directory_table(directory, hashed)
     if plain is not None:
         return plain
     names, columns = [], [array.array(code) for code in "HHIQQQ"]  # MEMBER_INDEX's columns, in order
@@ -323,16 +322,22 @@ class _PlainNames:
 NAMES_A_STEP = 4096  # offsets made Python integers a few thousand at a time
 
 
-class _NotPlain(Exception):
-    """A name a plain directory cannot hold (a NUL, or the system's separator where it is not '/')."""
-
-
-def _checked_hashes(names: _PlainNames) -> Iterator[int]:
-    separator = os.sep if os.sep != "/" else None
-    for name in names:
-        if "\0" in name or (separator and separator in name):
-            raise _NotPlain
-        yield hash(name)
+def _names_are_plain(raw: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
+    """Whether every name (`raw[start:end]`) is ASCII without a NUL (nor the system's separator, where it
+    is not '/'), told in whole-array steps: each name's largest and smallest byte (`reduceat` over the
+    names and the gaps between them, every other result kept), no name decoded."""
+    named = starts < ends  # an empty name has no byte to test
+    starts, ends = starts[named], ends[named]
+    if not len(starts):
+        return True
+    bounds = np.column_stack((starts, ends)).reshape(-1)
+    bounds = bounds[:-1] if bounds[-1] == len(raw) else bounds  # the last name ends where the bytes do
+    if np.maximum.reduceat(raw, bounds)[::2].max() >= 0x80 or np.minimum.reduceat(raw, bounds)[::2].min() == 0:
+        return False
+    if os.sep != "/":
+        separators = (raw == ord(os.sep)).view(np.uint8)
+        return not np.maximum.reduceat(separators, bounds)[::2].any()
+    return True
 
 
 # A central directory entry's fields that reading needs, where ENTRY has them (little-endian)
@@ -346,7 +351,9 @@ ENTRY_FIELDS = np.dtype(
 )
 
 
-def _plain_directory_table(directory: _Directory) -> Optional[tuple[_PlainNames, np.ndarray, np.ndarray]]:
+def _plain_directory_table(
+    directory: _Directory, hashed: bool = False
+) -> Optional[tuple[_PlainNames, np.ndarray, np.ndarray]]:
     """`_directory_table` of a directory whose names are ASCII without a NUL (or the system's separator,
     where it is not '/') and whose entries need no Zip64 field: nearly every archive. Read in
     whole-array steps (COCO's 82,783 entries in ~0.03 s, where one at a time took ~0.13 s); None for
@@ -374,11 +381,11 @@ def _plain_directory_table(directory: _Directory) -> Optional[tuple[_PlainNames,
     name_ends = name_starts + entries["name"]
     if not _extra_records_whole(raw, name_ends, entries["extra"]):  # refused entry by entry, as zipfile does
         return None
-    names = _PlainNames(data, name_starts, name_ends)
-    try:  # every name decoded and checked once, for its hash; each let go as soon as it is hashed
-        hashes = np.fromiter(_checked_hashes(names), np.int64, count=len(names))
-    except (UnicodeDecodeError, _NotPlain):
+    if not _names_are_plain(raw, name_starts, name_ends):
         return None
+    names = _PlainNames(data, name_starts, name_ends)
+    # Each name decoded for its hash and let go at once: the first listing decodes it again
+    hashes = np.fromiter(map(hash, names), np.int64, count=len(names)) if hashed else np.empty(0, np.int64)
     offsets = entries["offset"].astype(np.int64) + directory.shift
     if len(offsets) and offsets.min() < 0:  # an offset before the archive's start: left to the entry-by-entry reading
         return None

@@ -353,6 +353,7 @@ def unfiltered_samples(inflated: bytes, width: int, height: int, mode: str) -> n
 # with them, can leave a free top of the heap over glibc's trim threshold, which hands it back to the system
 # and takes it again for the next map (IST_S's 1280x720: ~450 page faults and ~1 ms a map, 0.3 ms without).
 # Smaller maps take theirs fresh, which is faster where it is not (COCO_TS's 640x480: 0.12 ms against 0.14).
+# Like every `scratch` buffer, it stays with its thread, as large as the largest map it counted.
 SCRATCH_FROM_BYTES = 1 << 19
 
 

@@ -116,7 +116,7 @@ def test_a_plain_directory_is_read_in_whole_array_steps_and_every_other_entry_by
     prefix = b"#!/bin/sh\nexit 0\n" * 10 if case == "bytes prepended" else b""
     (tmp_path / "a.zip").write_bytes(prefix + buffer.getvalue())
     plain, reading = [], archive_module._plain_directory_table
-    monkeypatch.setattr(archive_module, "_plain_directory_table", lambda d: plain.append(reading(d)) or plain[-1])
+    monkeypatch.setattr(archive_module, "_plain_directory_table", lambda *a: plain.append(reading(*a)) or plain[-1])
     assert_same_as_zipfile(tmp_path / "a.zip")
     assert plain and all((table is not None) == PLAIN_READ[case] for table in plain)
 
