@@ -383,12 +383,12 @@ def _plain_directory_table(
         return None
     if not _names_are_plain(raw, name_starts, name_ends):
         return None
-    names = _PlainNames(data, name_starts, name_ends)
-    # Each name decoded for its hash and let go at once: the first listing decodes it again
-    hashes = np.fromiter(map(hash, names), np.int64, count=len(names)) if hashed else np.empty(0, np.int64)
     offsets = entries["offset"].astype(np.int64) + directory.shift
     if len(offsets) and offsets.min() < 0:  # an offset before the archive's start: left to the entry-by-entry reading
         return None
+    names = _PlainNames(data, name_starts, name_ends)
+    # Each name decoded for its hash and let go at once: the first listing decodes it again
+    hashes = np.fromiter(map(hash, names), np.int64, count=len(names)) if hashed else np.empty(0, np.int64)
     index = np.empty(len(names), MEMBER_INDEX)
     for field in ("flags", "method", "crc", "compressed", "size", "offset"):
         index[field] = offsets if field == "offset" else entries[field]
@@ -422,15 +422,21 @@ def _directory_entries(directory: _Directory) -> Iterator[tuple[str, int, int, i
         position = name_end + extra_length + comment_length
 
 
-def _check_extra_records(extra: bytes) -> None:
-    """Refuse an extra field one of whose records declares more bytes than the field has left, as zipfile does
-    when it opens the archive."""
+def _extra_records(extra: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """An extra field's records, (kind, declared length, body), as zipfile reads them; a record declaring
+    more bytes than the field has left is refused as zipfile refuses it when it opens the archive."""
     position = 0
     while len(extra) - position >= 4:
         kind, length = struct.unpack_from("<2H", extra, position)
         if position + 4 + length > len(extra):
             raise zipfile.BadZipFile(f"Corrupt extra field {kind:04x} (size={length})")
+        yield kind, length, extra[position + 4 : position + 4 + length]
         position += 4 + length
+
+
+def _check_extra_records(extra: bytes) -> None:
+    for _ in _extra_records(extra):
+        pass
 
 
 def _extra_records_whole(raw: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> bool:
@@ -499,10 +505,7 @@ def _central_directory(archive: PositionedFile) -> _Directory:
 
 def _apply_zip64_extra(info: zipfile.ZipInfo) -> None:
     """Sizes and offset that did not fit 32 bits, from the Zip64 extra field, in its fixed order."""
-    extra, position = info.extra, 0
-    while position + 4 <= len(extra):
-        kind, length = struct.unpack_from("<2H", extra, position)
-        body = extra[position + 4 : position + 4 + length]
+    for kind, length, body in _extra_records(info.extra):
         if kind == ZIP64_EXTRA:
             values = iter(struct.unpack_from(f"<{len(body) // 8}Q", body))
             try:
@@ -511,4 +514,3 @@ def _apply_zip64_extra(info: zipfile.ZipInfo) -> None:
                         setattr(info, field, next(values))
             except StopIteration:
                 raise zipfile.BadZipFile(f"Corrupt extra field {kind:04x} (size={length})") from None
-        position += 4 + length
