@@ -191,11 +191,16 @@ def labels_by_image(labels: Iterable[tuple[str, str]], where: Callable[[str], st
     found: dict[str, str] = {}
     for key, member in labels:
         if key in found:
-            raise InvalidInputError(
-                f"two files share the name {stem(member)!r} (ignoring case): {where(found[key])} and {where(member)}"
-            )
+            raise _same_name_error(found[key], member, where)
         found[key] = member
     return found
+
+
+def _same_name_error(first: str, again: str, where: Callable[[str], str]) -> InvalidInputError:
+    """Two files of one input whose stems differ only by case (`img61.jpg` and `img61.JPG`), named by `where`."""
+    return InvalidInputError(
+        f"two files share the name {stem(again)!r} (ignoring case): {where(first)} and {where(again)}"
+    )
 
 
 def label_tables(labels: Source, members: Iterable[str], extension: str) -> dict[str, str]:
@@ -303,11 +308,7 @@ def images_by_stem(
             else:
                 by_stem[key] = member
         if twice:
-            first, again = twice
-            raise InvalidInputError(
-                f"two files share the name {stem(again)!r} (ignoring case): {source.where(first)} and "
-                f"{source.where(again)}"
-            )
+            raise _same_name_error(*twice, source.where)
         for key, member in by_stem.items():
             if key in found:
                 first = images[found[key][0]].where(found[key][1])
