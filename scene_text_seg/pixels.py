@@ -808,13 +808,14 @@ def make_example(
         if mask.size == raw_size and orientation != 1:
             image_bytes = neutralise_photo_orientation(image_bytes, header, where)
             orientation = 1
-        example["mask"] = {"path": None, "bytes": mask.png}
+        example["mask"] = mask.png
         example["mask_classes"] = mask.classes
-    # No "path" beside the bytes: `datasets.Image` stores a path *instead of* the bytes whenever it names a
-    # file from the working directory (`os.path.isfile`), so a folder holding an `img_1.jpg` would have
-    # turned rows into references to that file. The stored bytes are not the member's anyway when an
-    # orientation was neutralised or a mask converted; `image_id` names the pair.
-    example["image"] = {"path": None, "bytes": image_bytes}
+    # The bytes alone, which `datasets.Image` stores as {"path": None, "bytes": ...}, the form it walks fastest
+    # (the writer casts every example's nested values one by one). No path: `datasets.Image` stores a path
+    # *instead of* the bytes whenever it names a file from the working directory (`os.path.isfile`), so a
+    # folder holding an `img_1.jpg` would have turned rows into references to that file. The stored bytes are
+    # not the member's anyway when an orientation was neutralised or a mask converted; `image_id` names the pair.
+    example["image"] = image_bytes
     if pair.words is not None:  # read with every other image's (one file for all: COCO-Text)
         example["words"] = orient_words(pair.words, raw_size, orientation, f"the words of {where}")
     elif words is not None:
