@@ -16,7 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Optional, Union
 
 import datasets
@@ -208,7 +208,7 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
     SPEC: DatasetSpec
     BUILDER_CONFIG_CLASS = SceneTextSegConfig
     DEFAULT_CONFIG_NAME = "default"
-    DEFAULT_WRITER_BATCH_SIZE = 32  # ~5 MB of images per Arrow record batch: keeps peak memory flat
+    DEFAULT_WRITER_BATCH_SIZE = 32  # rows per Arrow record batch at the least: see rows_per_record_batch
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -223,6 +223,8 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
         kwargs["code_fingerprint"] = code_fingerprint(type(self))
         self._verify_inputs = False  # set by download_and_prepare; streaming reads without hashing
         self._example_threads = EXAMPLE_THREADS
+        # Rows per record batch of each split (see rows_per_record_batch), unless the caller chose them
+        self._batch_rows: Optional[dict[str, int]] = None if kwargs.get("writer_batch_size") else {}
         super().__init__(*args, data_dir=data_dir, **kwargs)
 
     @property
@@ -271,12 +273,16 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
             )
             generator.split_info.num_examples = len(pairs)  # progress bar total
             generators.append(generator)
+            if self._batch_rows is not None:
+                self._batch_rows[split] = rows_per_record_batch(pairs, paths, self.DEFAULT_WRITER_BATCH_SIZE)
         release_freed_memory()  # what listing the archives freed, before the build's own peak
         return generators
 
     def _prepare_split(self, split_generator: datasets.SplitGenerator, *args, **kwargs) -> None:
         # datasets forks the split's build processes in here when num_proc >= 2 and there are shards to share
         forks = (kwargs.get("num_proc") or 1) > 1 and len(split_generator.gen_kwargs.get("shards", ())) > 1
+        if self._batch_rows and split_generator.name in self._batch_rows:  # read by each job's writer
+            self._writer_batch_size = self._batch_rows[split_generator.name]
         with frozen_while_forking(forks):
             super()._prepare_split(split_generator, *args, **kwargs)
 
@@ -317,6 +323,24 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
 
         threads = threads_in_this_process(self._example_threads)
         yield from ((pair.image_id, example) for pair, example in made_in_order(pairs, make, threads))
+
+
+# What an Arrow record batch holds at most, in photo bytes (IST_S's 32 rows of ~140 KB photos), as few rows as
+# it takes (at least the builder's default): `datasets`' writer costs ~0.5 ms a batch on top of what each row
+# costs, so COCO_TS's ~63 KB photos 32 to a batch spent ~35 us more a row writing than 80 to a batch do.
+RECORD_BATCH_BYTES = 5 << 20
+PHOTOS_SIZED = 64  # the first photos of a split, whose mean size sets its rows per record batch
+
+
+def rows_per_record_batch(pairs: Sequence[Pair], paths: Mapping[str, str], least: int) -> int:
+    """Rows of a split per Arrow record batch: as many as hold ~RECORD_BATCH_BYTES of its photos (the mean
+    of its first PHOTOS_SIZED, as their archive declares them), at least `least`, at most 8 times that."""
+    sample = pairs[:PHOTOS_SIZED]
+    if not sample:
+        return least
+    sources = {role: Source(paths[role]) for role in {pair.image_role for pair in sample}}
+    mean = sum(sources[pair.image_role].size(pair.image_member) for pair in sample) / len(sample)
+    return max(least, min(8 * least, int(RECORD_BATCH_BYTES // max(mean, 1))))
 
 
 def made_in_order(pairs: Iterable[Pair], make: Callable[[Pair], dict], threads: int) -> Iterator[tuple[Pair, dict]]:

@@ -12,7 +12,7 @@ import PIL.Image
 import pytest
 
 import ist_s
-from scene_text_seg import layout, synthetic
+from scene_text_seg import builder, layout, synthetic
 from tests.conftest import build, raw
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -159,6 +159,37 @@ def test_zip_and_folder_inputs_give_identical_datasets(zip_inputs, folder_inputs
         from_folder = build(folder_inputs[0], cache_dir, config=config)
         for split in ("train", "test"):
             assert raw(from_zip[split]) == raw(from_folder[split])
+
+
+def test_rows_per_record_batch_hold_about_five_megabytes_of_photos(tmp_path):
+    sizes = [100_000] * 64 + [1] * 64  # only the first 64 photos are sized
+    for n, size in enumerate(sizes):
+        (tmp_path / f"img_{n}.jpg").write_bytes(b"x" * size)
+    pairs = [layout.Pair(f"img_{n}", f"img_{n}.jpg", None) for n in range(len(sizes))]
+    paths = {"": str(tmp_path)}
+    assert builder.rows_per_record_batch(pairs, paths, 32) == (5 << 20) // 100_000 == 52
+    assert builder.rows_per_record_batch(pairs[64:], paths, 32) == 256  # tiny photos: 8 times the least
+    (tmp_path / "large.jpg").write_bytes(b"x" * 400_000)
+    assert builder.rows_per_record_batch([layout.Pair("large", "large.jpg", None)], paths, 32) == 32  # the least
+    assert builder.rows_per_record_batch([], paths, 32) == 32
+
+
+def _record_batch_rows(dataset):
+    return max(batch.num_rows for batch in dataset.data.table.to_batches())  # the last of a job's holds what is left
+
+
+def test_record_batches_follow_the_photos_size_unless_the_caller_sets_them(zip_inputs, tmp_path, monkeypatch):
+    data_dir, expected = zip_inputs
+    photos = [item.photo for item in expected["train"].values() if item.mask is not None]
+    mean = sum(len(photo) for photo in photos[: builder.PHOTOS_SIZED]) / len(photos[: builder.PHOTOS_SIZED])
+    monkeypatch.setattr(builder, "RECORD_BATCH_BYTES", int(mean * 3.5))  # 3 of the stand-ins' small photos
+    monkeypatch.setattr(ist_s.IstS, "DEFAULT_WRITER_BATCH_SIZE", 2)
+    assert len(photos) > 4
+    assert _record_batch_rows(build(data_dir, str(tmp_path / "sized"))["train"]) == 3
+    assert _record_batch_rows(build(data_dir, str(tmp_path / "forked"), num_proc=2)["train"]) == 3  # each job's
+    chosen = ist_s.IstS(data_dir=data_dir, cache_dir=str(tmp_path / "chosen"), writer_batch_size=4)
+    chosen.download_and_prepare(verification_mode="no_checks")
+    assert _record_batch_rows(chosen.as_dataset("train")) == 4
 
 
 def test_shards_are_contiguous_and_cover_the_split():
