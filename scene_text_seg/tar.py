@@ -30,11 +30,13 @@ import zlib
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
-try:  # zlib-ng's gzip (inflate and CRC) inflated a 505 MB archive of JPEGs in ~2.1 s, the standard library's in ~3.0 s
+try:  # zlib-ng's gzip (inflate and CRC) inflated a 505 MB archive of JPEGs in ~2.5 s, the standard library's in ~3.0 s
     from zlib_ng import gzip_ng as gzip
+    from zlib_ng.gzip_ng_threaded import open as open_gzip  # inflates in a thread of its own: see inflate_once
     from zlib_ng.zlib_ng import error as inflate_error
 except ImportError:  # the same interface, slower
     import gzip
+    from gzip import open as open_gzip
     from zlib import error as inflate_error
 
 from .archive import PositionedFile
@@ -82,7 +84,10 @@ def inflate_once(path: str, folder: str, identity: tuple[int, ...]) -> str:
     os.makedirs(os.path.dirname(target), exist_ok=True)
     partial = f"{target}.{os.getpid()}.partial"
     try:
-        with gzip.open(path, "rb") as source, open(partial, "wb") as copy:
+        # zlib-ng's threaded reader inflates the next piece while this thread writes the last one (both without
+        # the GIL): 505 MB of JPEGs in 1.8-1.9 s, against 2.5-3.0 s inflating and writing in turn. Its errors
+        # are gzip's, raised here.
+        with open_gzip(path, "rb") as source, open(partial, "wb") as copy:
             shutil.copyfileobj(source, copy, INFLATE_PIECE)
         os.replace(partial, target)  # whole, or not there at all
     except (OSError, EOFError, zlib.error, inflate_error) as e:

@@ -264,13 +264,15 @@ def test_evaluate_scores_perfect_predictions_as_perfect(stand_ins, tmp_path):
 def test_inflate_once_refuses_a_broken_archive_whichever_gzip_inflates_it(
     inflate, damage, message, tmp_path, monkeypatch
 ):
-    """zlib-ng's gzip (a requirement) and the standard library's (the fallback) refuse alike, leaving nothing."""
+    """zlib-ng's threaded gzip reader (a requirement) and the standard library's gzip (the fallback) refuse
+    alike, leaving nothing."""
     from scene_text_seg import tar
 
     if inflate == "gzip":
         monkeypatch.setattr(tar, "gzip", gzip)
-    else:
-        assert tar.gzip.__name__ == "zlib_ng.gzip_ng"  # installed with the requirements, so used
+        monkeypatch.setattr(tar, "open_gzip", gzip.open)
+    else:  # installed with the requirements, so used
+        assert tar.gzip.__name__ == "zlib_ng.gzip_ng" and tar.open_gzip.__module__ == "zlib_ng.gzip_ng_threaded"
     path = tmp_path / "image.tar.gz"
     path.write_bytes(damage(gzip.compress(os.urandom(200_000) + bytes(300_000))))
     with pytest.raises(InvalidInputError, match=rf"^{re.escape(str(path))}: cannot be inflated, {message}"):
