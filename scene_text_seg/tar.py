@@ -28,7 +28,7 @@ import shutil
 import tarfile
 import zlib
 from collections.abc import Iterator
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO, NamedTuple, Optional
 
 try:  # zlib-ng's gzip (inflate and CRC) inflated a 505 MB archive of JPEGs in ~2.5 s, the standard library's in ~3.0 s
     from zlib_ng import gzip_ng as gzip
@@ -103,6 +103,58 @@ def inflate_once(path: str, folder: str, identity: tuple[int, ...]) -> str:
     return target
 
 
+BLOCK = tarfile.BLOCKSIZE
+FILE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE)  # a regular file: "0", or "\\0" (pre-POSIX)
+
+
+def _plain_members(fd: int, size: int) -> Optional[list[tuple[str, int, int]]]:
+    """(name, data offset, size) of each regular file of a tar whose every header is a plain one, read header by
+    header as `tarfile` reads them and named as it names them; None for any other tar, which `tarfile` then reads.
+
+    A plain header: a regular file or a folder, its checksum the unsigned sum `tarfile` takes first,
+    its size in octal digits; the archive ends with a zero block or at a header's place. Anything else (a link, a
+    device, a PAX or GNU extension, a damaged or cut header) is left to `tarfile`, whose errors and member kinds
+    `TarArchive._add` refuses as before. `tarfile` parses all sixteen fields of each header, in Python: TextSeg's
+    two tars (8,048 members) took 0.28-0.49 s, these few fields 0.08-0.14 s.
+    """
+    members, offset = [], 0
+    while offset + BLOCK <= size:
+        block = os.pread(fd, BLOCK, offset)
+        if len(block) < BLOCK:
+            return None
+        if not any(block):  # the end-of-archive block: `tarfile` stops at the first
+            return members
+        kind = block[156:157]
+        if block[124] & 0x80:  # a base-256 size
+            return None
+        try:
+            checksum, length = _octal(block[148:156]), _octal(block[124:136])
+        except ValueError:
+            return None
+        if checksum != 256 + sum(block[:148]) + sum(block[156:]):  # the checksum field counted as 8 spaces
+            return None
+        name, prefix = _text(block[:100]), _text(block[345:500])
+        if kind in FILE_TYPES and not name.endswith("/"):
+            members.append((f"{prefix}/{name}" if prefix else name, offset + BLOCK, length))
+            offset += BLOCK + -(-length // BLOCK) * BLOCK
+        elif kind == tarfile.DIRTYPE or kind == tarfile.AREGTYPE:  # a folder (an old tar's: "x/"), as tarfile
+            offset += BLOCK  # skips no data after it
+        else:
+            return None
+    # Ended where a header would begin, with no end-of-archive block; any other end is `tarfile`'s to judge
+    return members if 0 < offset == size else None
+
+
+def _octal(field: bytes) -> int:
+    """A header's number as `tarfile` reads it (`nti`): octal digits up to the first NUL, spaces around them."""
+    return int(field.split(b"\0", 1)[0].decode("ascii").strip() or "0", 8)
+
+
+def _text(field: bytes) -> str:
+    """A header's string as `tarfile` reads it (`nts`), in its default encoding."""
+    return field.split(b"\0", 1)[0].decode(tarfile.ENCODING, "surrogateescape")
+
+
 class _Member(NamedTuple):
     offset: int  # of its data in the tar
     size: int
@@ -119,18 +171,23 @@ class TarArchive:
         self._file = PositionedFile(path)  # for the archive's life: positioned reads, as a zip's
 
     def _index(self) -> None:
-        try:
-            with open(self.path, "rb") as f, tarfile.open(fileobj=f, mode="r:") as archive:
-                size = os.fstat(f.fileno()).st_size
-                for info in archive:
-                    self._add(info, size)
-        except tarfile.ReadError as e:
-            raise InvalidInputError(f"{self.label}: not a readable tar archive ({e})") from None
+        with open(self.path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            plain = _plain_members(f.fileno(), size)
+            if plain is not None:
+                for name, offset, length in plain:
+                    self._add_file(name, offset, length, size)
+                return
+            try:
+                with tarfile.open(fileobj=f, mode="r:") as archive:
+                    for info in archive:
+                        self._add(info, size)
+            except tarfile.ReadError as e:
+                raise InvalidInputError(f"{self.label}: not a readable tar archive ({e})") from None
 
     def _add(self, info: tarfile.TarInfo, size: int) -> None:
         name = info.name
-        if name.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", name):
-            raise InvalidInputError(f"{self.label}: a member name climbs out of the archive: {name!r}")
+        self._check_name(name)
         if info.issym() or info.islnk():
             raise InvalidInputError(
                 f"{self.label}:{name}: a link (to {info.linkname!r}), which the published archives do not hold; "
@@ -142,12 +199,21 @@ class TarArchive:
             raise InvalidInputError(f"{self.label}:{name}: not a regular file (a device or FIFO); refusing it")
         if info.issparse():  # its stored bytes are not its content: never in a published archive
             raise InvalidInputError(f"{self.label}:{name}: a sparse file, which is not read; refusing it")
-        if info.offset_data + info.size > size:
+        self._add_file(name, info.offset_data, info.size, size)
+
+    def _check_name(self, name: str) -> None:
+        if name.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", name):
+            raise InvalidInputError(f"{self.label}: a member name climbs out of the archive: {name!r}")
+
+    def _add_file(self, name: str, offset: int, length: int, size: int) -> None:
+        """A regular file whose data is `length` bytes at `offset` of the tar's `size` bytes."""
+        self._check_name(name)
+        if offset + length > size:
             raise InvalidInputError(
-                f"{self.label}:{name}: the archive ends inside this member ({info.size:,} bytes declared, "
-                f"{max(0, size - info.offset_data):,} present): truncated"
+                f"{self.label}:{name}: the archive ends inside this member ({length:,} bytes declared, "
+                f"{max(0, size - offset):,} present): truncated"
             )
-        self._members[name] = _Member(info.offset_data, info.size)
+        self._members[name] = _Member(offset, length)
 
     def names(self) -> Iterator[str]:
         """Every regular file's name, in the archive's order."""
