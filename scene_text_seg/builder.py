@@ -329,13 +329,14 @@ class SceneTextSegBuilder(datasets.GeneratorBasedBuilder):
 # it takes (at least the builder's default): `datasets`' writer costs ~0.5 ms a batch on top of what each row
 # costs, so COCO_TS's ~63 KB photos 32 to a batch spent ~35 us more a row writing than 80 to a batch do.
 RECORD_BATCH_BYTES = 5 << 20
-PHOTOS_SIZED = 64  # the first photos of a split, whose mean size sets its rows per record batch
+PHOTOS_SIZED = 64  # photos of a split, spread over it, whose mean size sets its rows per record batch
 
 
 def rows_per_record_batch(pairs: Sequence[Pair], paths: Mapping[str, str], least: int) -> int:
     """Rows of a split per Arrow record batch: as many as hold ~RECORD_BATCH_BYTES of its photos (the mean
-    of its first PHOTOS_SIZED, as their archive declares them), at least `least`, at most 8 times that."""
-    sample = pairs[:PHOTOS_SIZED]
+    of PHOTOS_SIZED spread over the split, as their archives declare them: a split's first photos can all
+    come from one of its archives), at least `least`, at most 8 times that."""
+    sample = pairs[:: max(1, len(pairs) // PHOTOS_SIZED)][:PHOTOS_SIZED]
     if not sample:
         return least
     sources = {role: Source(paths[role]) for role in {pair.image_role for pair in sample}}

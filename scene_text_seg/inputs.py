@@ -366,11 +366,14 @@ class Source:
 
     def size(self, member: str) -> int:
         """A member's size in bytes, as its archive's listing declares it (a folder's file: as it is now)."""
-        if self._tar is not None:
-            return self._tar.size(member)
-        if self._zip is not None:
-            return self._zip.member(member).file_size
-        return os.stat(os.path.join(self.path, *member.split("/"))).st_size
+        try:
+            if self._tar is not None:
+                return self._tar.size(member)
+            if self._zip is not None:
+                return self._zip.member(member).file_size
+            return os.stat(os.path.join(self.path, *member.split("/"))).st_size
+        except (OSError, KeyError) as e:
+            raise InvalidInputError(f"{self.where(member)}: cannot be read ({printable(str(e))})") from None
 
     def _refuse_oversized(self, member: str, size: int) -> None:
         if size > MAX_MEMBER_BYTES:

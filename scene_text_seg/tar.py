@@ -107,46 +107,64 @@ BLOCK = tarfile.BLOCKSIZE
 FILE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE)  # a regular file: "0", or "\\0" (pre-POSIX)
 
 
-def _plain_members(fd: int, size: int) -> Optional[list[tuple[str, int, int]]]:
-    """(name, data offset, size) of each regular file of a tar whose every header is a plain one, read header by
-    header as `tarfile` reads them and named as it names them; None for any other tar, which `tarfile` then reads.
+def _plain_members(fd: int, size: int) -> Optional[list[tuple[str, Optional[int], int]]]:
+    """(name, data offset, size) of each member of a tar whose every header is a plain one, in order, read header
+    by header as `tarfile` reads them and named as it names them (a folder: offset None); None for any other tar,
+    which `tarfile` then reads.
 
-    A plain header: a regular file or a folder, its checksum the unsigned sum `tarfile` takes first,
-    its size in octal digits; the archive ends with a zero block or at a header's place. Anything else (a link, a
-    device, a PAX or GNU extension, a damaged or cut header) is left to `tarfile`, whose errors and member kinds
-    `TarArchive._add` refuses as before. `tarfile` parses all sixteen fields of each header, in Python: TextSeg's
-    two tars (8,048 members) took 0.28-0.49 s, these few fields 0.08-0.14 s.
+    A plain header: a regular file or a folder, its checksum the unsigned sum `tarfile` takes first, each number
+    in octal digits; the archive ends with a zero block or at a header's place. Anything else (a link, a device, a
+    PAX or GNU extension, a number in base 256, a damaged or cut header) is left to `tarfile`, whose errors and
+    member kinds `TarArchive._add` refuses as before. `tarfile` parses all sixteen fields of each header, in
+    Python: TextSeg's two tars (8,048 members) took 0.28-0.49 s, these few fields 0.08-0.14 s.
     """
-    members, offset = [], 0
+    members: list[tuple[str, Optional[int], int]] = []
+    offset = 0
     while offset + BLOCK <= size:
         block = os.pread(fd, BLOCK, offset)
         if len(block) < BLOCK:
             return None
         if not any(block):  # the end-of-archive block: `tarfile` stops at the first
             return members
-        kind = block[156:157]
-        if block[124] & 0x80:  # a base-256 size
-            return None
-        try:
-            checksum, length = _octal(block[148:156]), _octal(block[124:136])
+        try:  # every number `tarfile` reads (a bad one ends its listing there, or refuses the archive)
+            numbers = {field: _octal(block[start:end]) for field, (start, end) in NUMBERS.items()}
         except ValueError:
             return None
-        if checksum != 256 + sum(block[:148]) + sum(block[156:]):  # the checksum field counted as 8 spaces
+        length = numbers["size"]
+        if numbers["checksum"] != 256 + sum(block[:148]) + sum(block[156:]):  # the checksum field counted as 8 spaces
             return None
-        name, prefix = _text(block[:100]), _text(block[345:500])
+        kind, name, prefix = block[156:157], _text(block[:100]), _text(block[345:500])
         if kind in FILE_TYPES and not name.endswith("/"):
             members.append((f"{prefix}/{name}" if prefix else name, offset + BLOCK, length))
             offset += BLOCK + -(-length // BLOCK) * BLOCK
         elif kind == tarfile.DIRTYPE or kind == tarfile.AREGTYPE:  # a folder (an old tar's: "x/"), as tarfile
-            offset += BLOCK  # skips no data after it
+            name = name.rstrip("/")  # names it and skips no data after it
+            members.append((f"{prefix}/{name}" if prefix else name, None, 0))
+            offset += BLOCK
         else:
             return None
     # Ended where a header would begin, with no end-of-archive block; any other end is `tarfile`'s to judge
     return members if 0 < offset == size else None
 
 
+# Where each number of a header is
+NUMBERS = {
+    "mode": (100, 108),
+    "uid": (108, 116),
+    "gid": (116, 124),
+    "size": (124, 136),
+    "mtime": (136, 148),
+    "checksum": (148, 156),
+    "device major": (329, 337),
+    "device minor": (337, 345),
+}
+
+
 def _octal(field: bytes) -> int:
-    """A header's number as `tarfile` reads it (`nti`): octal digits up to the first NUL, spaces around them."""
+    """A header's number as `tarfile` reads it (`nti`): octal digits up to the first NUL, spaces around them;
+    ValueError for anything else, a number in base 256 (first byte 0x80 or 0xff) included."""
+    if field[0] & 0x80:
+        raise ValueError("a number in base 256")
     return int(field.split(b"\0", 1)[0].decode("ascii").strip() or "0", 8)
 
 
@@ -176,7 +194,10 @@ class TarArchive:
             plain = _plain_members(f.fileno(), size)
             if plain is not None:
                 for name, offset, length in plain:
-                    self._add_file(name, offset, length, size)
+                    if offset is None:  # a folder
+                        self._check_name(name)
+                    else:
+                        self._add_file(name, offset, length, size)
                 return
             try:
                 with tarfile.open(fileobj=f, mode="r:") as archive:

@@ -13,6 +13,7 @@ import pytest
 
 import ist_s
 from scene_text_seg import builder, layout, synthetic
+from scene_text_seg.errors import InvalidInputError
 from tests.conftest import build, raw
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -162,16 +163,20 @@ def test_zip_and_folder_inputs_give_identical_datasets(zip_inputs, folder_inputs
 
 
 def test_rows_per_record_batch_hold_about_five_megabytes_of_photos(tmp_path):
-    sizes = [100_000] * 64 + [1] * 64  # only the first 64 photos are sized
+    sizes = [100_000] * 64 + [1] * 64
     for n, size in enumerate(sizes):
         (tmp_path / f"img_{n}.jpg").write_bytes(b"x" * size)
     pairs = [layout.Pair(f"img_{n}", f"img_{n}.jpg", None) for n in range(len(sizes))]
     paths = {"": str(tmp_path)}
-    assert builder.rows_per_record_batch(pairs, paths, 32) == (5 << 20) // 100_000 == 52
+    assert builder.rows_per_record_batch(pairs[:64], paths, 32) == (5 << 20) // 100_000 == 52
+    # photos spread over the split are sized, not its first: here half large, half tiny
+    assert builder.rows_per_record_batch(pairs, paths, 32) == int((5 << 20) // 50_000.5) == 104
     assert builder.rows_per_record_batch(pairs[64:], paths, 32) == 256  # tiny photos: 8 times the least
     (tmp_path / "large.jpg").write_bytes(b"x" * 400_000)
     assert builder.rows_per_record_batch([layout.Pair("large", "large.jpg", None)], paths, 32) == 32  # the least
     assert builder.rows_per_record_batch([], paths, 32) == 32
+    with pytest.raises(InvalidInputError, match=r"^photos/gone\.jpg: cannot be read"):
+        builder.rows_per_record_batch([layout.Pair("gone", "gone.jpg", None)], {"": str(tmp_path / "photos")}, 32)
 
 
 def _record_batch_rows(dataset):

@@ -55,6 +55,19 @@ def _second_header_damaged(whole):
     return bytes(damaged)
 
 
+def _with_field(whole, header, start, value):
+    """The tar with bytes `value` written at `start` of the header at `header`, its checksum made right again."""
+    patched = bytearray(whole)
+    patched[header + start : header + start + len(value)] = value
+    block = patched[header : header + 512]
+    block[148:156] = b" " * 8
+    patched[header + 148 : header + 156] = b"%06o\0 " % sum(block)
+    return bytes(patched)
+
+
+TWO_FILES = [("a.jpg", b"x"), ("b.jpg", b"y")]  # headers at 0 and 1024
+
+
 SHAPES = {
     "plain": lambda: _tar(PLAIN),
     "gnu-format": lambda: _tar([m for m in PLAIN if not m[0].startswith(LONG_FOLDER)], tarfile.GNU_FORMAT),
@@ -69,11 +82,29 @@ SHAPES = {
     "folder-holding-data": lambda: _tar([("image", b"abc", tarfile.DIRTYPE), *PLAIN]),
     "link": lambda: _tar([*PLAIN, ("image/link.jpg", b"", tarfile.SYMTYPE)]),
     "climbs-out": lambda: _tar([*PLAIN, ("../evil.jpg", b"x")]),
+    "folder-climbs-out": lambda: _tar([("../evil", b"", tarfile.DIRTYPE), *PLAIN]),
+    "absolute-folder": lambda: _tar([("/abs", b"", tarfile.DIRTYPE), *PLAIN]),
+    "old-folder-climbs-out": lambda: _tar([("../old/", b"", tarfile.AREGTYPE), *PLAIN]),
+    "prefixed-folder-climbs-out": lambda: _tar([(f"{LONG_FOLDER}/../../../evil", b"", tarfile.DIRTYPE), *PLAIN]),
+    "bad-mode-first": lambda: _with_field(_tar(TWO_FILES), 0, 100, b"zzzzzzz\0"),
+    "bad-mtime-second": lambda: _with_field(_tar(TWO_FILES), 1024, 136, b"9999999999\0"),
+    "non-ascii-uid-second": lambda: _with_field(_tar(TWO_FILES), 1024, 108, b"\xc1\xc1\0"),
+    "base-256-device-second": lambda: _with_field(_tar(TWO_FILES), 1024, 329, b"\xff" * 7 + b"\x01"),
     "zero-blocks-only": lambda: bytes(1024),
     "empty-file": lambda: b"",
     "not-a-tar": lambda: os.urandom(2048),
 }
-READ_BY_HAND = {"plain", "gnu-format", "no-end-blocks", "zero-blocks-only", "climbs-out"}
+READ_BY_HAND = {
+    "plain",
+    "gnu-format",
+    "no-end-blocks",
+    "zero-blocks-only",
+    "climbs-out",
+    "folder-climbs-out",
+    "absolute-folder",
+    "old-folder-climbs-out",
+    "prefixed-folder-climbs-out",
+}
 
 
 def _outcome(path):
