@@ -23,6 +23,7 @@ import array
 import bisect
 import io
 import os
+import re
 import struct
 import threading
 import zipfile
@@ -52,6 +53,12 @@ ZIP64_EXTRA = 0x0001
 ZIP64_MARK = 0xFFFFFFFF  # a size or offset held in the Zip64 extra field instead
 MAX_COMMENT = (1 << 16) - 1
 LOCAL_NAME_AND_EXTRA = 512  # read with a local header: its name and extra field nearly always fit
+
+
+def climbs_out(name: str) -> bool:
+    """Whether an archive member's name would land outside the folder it were extracted to: absolute, or
+    holding a `..` part (with either separator). Nothing is ever extracted, but such an archive is no release."""
+    return name.startswith(("/", "\\")) or (".." in name and ".." in re.split(r"[/\\]", name))
 
 
 class Member(NamedTuple):

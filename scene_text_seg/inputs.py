@@ -7,7 +7,6 @@ import functools
 import hashlib
 import lzma
 import os
-import re
 import stat
 import zipfile
 import zlib
@@ -17,7 +16,7 @@ from typing import IO, Optional
 import datasets
 from datasets.utils.tqdm import tqdm
 
-from .archive import Member, ZipArchive
+from .archive import Member, ZipArchive, climbs_out
 from .errors import ChecksumMismatchError, InvalidInputError, MissingInputError
 from .spec import DatasetSpec, InputFile, SplitAssignment
 from .tar import TarArchive, inflate_once, is_gzipped, is_tar_name
@@ -342,8 +341,7 @@ class Source:
         for name in self._zip.names():
             if name.endswith("/"):
                 continue
-            if name.startswith(("/", "\\")) or (".." in name and ".." in re.split(r"[/\\]", name)):
-                # Nothing is ever extracted, but such an archive is not a release: refuse it.
+            if climbs_out(name):
                 raise InvalidInputError(f"{self.path}: a member name climbs out of the archive: {name!r}")
             yield name
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import tarfile
 import zlib
@@ -39,7 +38,7 @@ except ImportError:  # the same interface, slower
     from gzip import open as open_gzip
     from zlib import error as inflate_error
 
-from .archive import PositionedFile
+from .archive import PositionedFile, climbs_out
 from .errors import InvalidInputError
 
 INFLATED_SUFFIX = ".inflated.tar"  # `image.tar.gz` is inflated to `image.tar.gz.inflated.tar`
@@ -194,9 +193,8 @@ class TarArchive:
             plain = _plain_members(f.fileno(), size)
             if plain is not None:
                 for name, offset, length in plain:
-                    if offset is None:  # a folder
-                        self._check_name(name)
-                    else:
+                    self._check_name(name)
+                    if offset is not None:  # a file, not a folder
                         self._add_file(name, offset, length, size)
                 return
             try:
@@ -223,12 +221,11 @@ class TarArchive:
         self._add_file(name, info.offset_data, info.size, size)
 
     def _check_name(self, name: str) -> None:
-        if name.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", name):
+        if climbs_out(name):
             raise InvalidInputError(f"{self.label}: a member name climbs out of the archive: {name!r}")
 
     def _add_file(self, name: str, offset: int, length: int, size: int) -> None:
-        """A regular file whose data is `length` bytes at `offset` of the tar's `size` bytes."""
-        self._check_name(name)
+        """A regular file (its name checked) whose data is `length` bytes at `offset` of the tar's `size` bytes."""
         if offset + length > size:
             raise InvalidInputError(
                 f"{self.label}:{name}: the archive ends inside this member ({length:,} bytes declared, "
