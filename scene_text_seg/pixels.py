@@ -397,20 +397,17 @@ def counted_and_mapped(samples: np.ndarray, target: np.ndarray, table: Mapping[i
     steps 0.02; TextSeg's four values: 0.87 ms -> ~0.3. A value the table does not name is counted by a full
     count, for its error; `target` is then not the map."""
     counts = np.zeros(256, np.int64)
+    first = next((value for value, label in table.items() if label == 1), None)
+    if first is None:
+        target[...] = 0
+    else:  # one pass fewer than zeroing the rows and OR-ing this in
+        written = target.view(np.bool_)
+        np.equal(samples, first, out=written)
+        counts[first] = np.count_nonzero(written)
     equal = scratch("equal", samples.shape, np.bool_)
-    started = False  # whether `target` holds labels yet
-    for value, label in sorted(table.items(), key=lambda item: item[1] != 1):  # label 1 first
-        if value == 0 and label == 0:
+    for value, label in table.items():
+        if value == first or (value == 0 and label == 0):
             continue
-        if not started and label == 1:  # one pass fewer than zeroing the rows and OR-ing this in
-            written = target.view(np.bool_)
-            np.equal(samples, value, out=written)
-            counts[value] = np.count_nonzero(written)
-            started = True
-            continue
-        if not started:
-            target[...] = 0
-            started = True
         np.equal(samples, value, out=equal)
         counts[value] = np.count_nonzero(equal)
         if not counts[value] or not label:
@@ -419,8 +416,6 @@ def counted_and_mapped(samples: np.ndarray, target: np.ndarray, table: Mapping[i
             np.bitwise_or(target, equal.view(np.uint8), out=target)
         else:  # IGNORE_INDEX, the only other label (spec.check_label); no other value set these pixels
             np.subtract(target, equal.view(np.uint8), out=target)
-    if not started:
-        target[...] = 0
     if table.get(0) == 0:
         counts[0] = samples.size - np.count_nonzero(samples)
     if counts.sum() != samples.size:
