@@ -335,7 +335,14 @@ PHOTOS_SIZED = 64  # photos of a split, spread over it, whose mean size sets its
 def rows_per_record_batch(pairs: Sequence[Pair], paths: Mapping[str, str], least: int) -> int:
     """Rows of a split per Arrow record batch: as many as hold ~RECORD_BATCH_BYTES of its photos (the mean
     of PHOTOS_SIZED spread over the split, as their archives declare them: a split's first photos can all
-    come from one of its archives), at least `least`, at most 8 times that."""
+    come from one of its archives), at least `least`, at most 8 times that.
+
+    Raises:
+        ValueError: `least` is not an int of at least 1.
+        InvalidInputError: a sampled photo cannot be sized (named).
+    """
+    if isinstance(least, bool) or not isinstance(least, int) or least < 1:
+        raise ValueError(f"least: expected an int of at least 1, found {least!r}")
     sample = pairs[:: max(1, len(pairs) // PHOTOS_SIZED)][:PHOTOS_SIZED]
     if not sample:
         return least

@@ -175,6 +175,9 @@ def test_rows_per_record_batch_hold_about_five_megabytes_of_photos(tmp_path):
     (tmp_path / "large.jpg").write_bytes(b"x" * 400_000)
     assert builder.rows_per_record_batch([layout.Pair("large", "large.jpg", None)], paths, 32) == 32  # the least
     assert builder.rows_per_record_batch([], paths, 32) == 32
+    for least in (0, 2.0, True, "32"):
+        with pytest.raises(ValueError, match=r"^least: expected an int of at least 1, found "):
+            builder.rows_per_record_batch(pairs, paths, least)
     with pytest.raises(InvalidInputError, match=r"^photos/gone\.jpg: cannot be read"):
         builder.rows_per_record_batch([layout.Pair("gone", "gone.jpg", None)], {"": str(tmp_path / "photos")}, 32)
 
